@@ -1,0 +1,96 @@
+"""Candidate CNNs for Digits and a multiply-add counter.
+
+Every candidate takes ``image``: float ``[N,1,28,28]`` with pixel/255 (ink high)
+and returns ``logits`` ``[N,10]``. The MNIST mean/std normalisation is the
+first op of ``forward`` so that it is baked into the exported graph.
+
+The candidates trade multiply-adds (what tract pays per image) for accuracy:
+
+- ``tiny``:   8-16-32 channels, 3x3 convs, global average pool.
+- ``small``:  16-32-64 channels, 5x5 stem, 3x3 convs, 3x3 pooled map + linear.
+- ``medium``: 32-64-128 channels, the same layout as ``small`` but wider.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+MNIST_MEAN = 0.1307
+MNIST_STD = 0.3081
+
+
+def _block(cin: int, cout: int, kernel: int = 3) -> list[nn.Module]:
+    return [nn.Conv2d(cin, cout, kernel, padding=kernel // 2, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+
+
+class DigitNet(nn.Module):
+    """Three conv stages with 2x2 max pooling between them, then a linear head."""
+
+    def __init__(self, widths: tuple[int, int, int], stem_kernel: int, head: str, dropout: float = 0.1):
+        super().__init__()
+        c1, c2, c3 = widths
+        layers: list[nn.Module] = []
+        layers += _block(1, c1, stem_kernel) + [nn.MaxPool2d(2)]  # 28 -> 14
+        layers += _block(c1, c2) + [nn.MaxPool2d(2)]  # 14 -> 7
+        layers += _block(c2, c3)
+        if head == "gap":
+            layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+            features = c3
+        else:
+            layers += [nn.MaxPool2d(2), nn.Flatten()]  # 7 -> 3
+            features = c3 * 9
+        self.features = nn.Sequential(*layers)
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(features, 10)
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        x = (image - MNIST_MEAN) / MNIST_STD
+        return self.classifier(self.dropout(self.features(x)))
+
+
+CANDIDATES = {
+    "tiny": dict(widths=(8, 16, 32), stem_kernel=3, head="gap"),
+    "small": dict(widths=(16, 32, 64), stem_kernel=5, head="pool"),
+    "medium": dict(widths=(32, 64, 128), stem_kernel=5, head="pool"),
+}
+
+
+def build(name: str) -> DigitNet:
+    """Builds the candidate called ``name`` (one of ``CANDIDATES``)."""
+    if name not in CANDIDATES:
+        raise KeyError(f"unknown architecture {name!r}; choose from {sorted(CANDIDATES)}")
+    return DigitNet(**CANDIDATES[name])
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def count_macs(model: nn.Module) -> int:
+    """Multiply-adds of one 28x28 image through the convolutions and linear layers."""
+    total = 0
+
+    def conv_hook(module: nn.Conv2d, _inp, out):
+        nonlocal total
+        kh, kw = module.kernel_size
+        total += out[0].numel() * (module.in_channels // module.groups) * kh * kw
+
+    def linear_hook(module: nn.Linear, _inp, _out):
+        nonlocal total
+        total += module.in_features * module.out_features
+
+    hooks = []
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            hooks.append(m.register_forward_hook(conv_hook))
+        elif isinstance(m, nn.Linear):
+            hooks.append(m.register_forward_hook(linear_hook))
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        model(torch.zeros(1, 1, 28, 28))
+    model.train(was_training)
+    for h in hooks:
+        h.remove()
+    return total

@@ -1,0 +1,101 @@
+"""Reference implementation of the MNIST-form normalisation, in numpy.
+
+This mirrors the Rust crate ``digits-preprocess`` step for step (the Rust crate is
+what serving and the web UI run; this copy lets training and the robustness
+evaluation use the same procedure). The steps, as MNIST itself was made:
+
+1. find the bounding box of the ink (pixels above ``INK_THRESHOLD``);
+2. scale the crop so that its longer side is ``BOX`` (20) pixels, keeping the
+   aspect ratio: area-averaging when shrinking, bilinear when enlarging;
+3. paste it in the middle of a 28x28 field;
+4. shift it by whole pixels so that its centre of mass sits at ``COM_TARGET``,
+   without pushing ink off the field.
+
+Input is a float array of ink in [0, 1] (ink high); output is uint8 28x28.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SIZE = 28
+BOX = 20
+INK_THRESHOLD = 0.1
+# Where MNIST's own centre of mass sits, in pixel-index coordinates (x, y):
+# the mean over MNIST's training images is (14.01, 14.00).
+COM_TARGET = (14.0, 14.0)
+# The fewest ink pixels a drawing needs; larger images need one per 10,000 pixels.
+MIN_INK_PIXELS = 4
+
+
+class EmptyDrawing(ValueError):
+    """There is no (or too little) ink to call the image a digit."""
+
+
+def _axis_weights(src: int, dst: int) -> np.ndarray:
+    """A ``dst x src`` resampling matrix for one axis.
+
+    Shrinking uses exact area averaging (each output pixel averages the source
+    span it covers); enlarging uses bilinear interpolation between pixel centres.
+    """
+    weights = np.zeros((dst, src), dtype=np.float64)
+    ratio = src / dst
+    if dst <= src:
+        for i in range(dst):
+            start, end = i * ratio, (i + 1) * ratio
+            j = int(np.floor(start))
+            while j < end and j < src:
+                overlap = min(end, j + 1) - max(start, j)
+                if overlap > 0:
+                    weights[i, j] += overlap / ratio
+                j += 1
+    else:
+        for i in range(dst):
+            centre = (i + 0.5) * ratio - 0.5
+            centre = min(max(centre, 0.0), src - 1)
+            j0 = int(np.floor(centre))
+            j1 = min(j0 + 1, src - 1)
+            frac = centre - j0
+            weights[i, j0] += 1.0 - frac
+            weights[i, j1] += frac
+    return weights
+
+
+def fit_box(ink: np.ndarray) -> np.ndarray:
+    """Crops ``ink`` to its bounding box and scales the longer side to ``BOX``."""
+    mask = ink > INK_THRESHOLD
+    required = max(MIN_INK_PIXELS, ink.size // 10_000)
+    if mask.sum() < required:
+        raise EmptyDrawing(f"the drawing has {int(mask.sum())} pixels with ink, at least {required} needed")
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    h, w = crop.shape
+    scale = BOX / max(h, w)
+    new_h = max(1, min(BOX, int(np.floor(h * scale + 0.5))))
+    new_w = max(1, min(BOX, int(np.floor(w * scale + 0.5))))
+    return _axis_weights(h, new_h) @ crop @ _axis_weights(w, new_w).T
+
+
+def centre(box: np.ndarray) -> np.ndarray:
+    """Places a fitted box in 28x28 and shifts its centre of mass to ``COM_TARGET``."""
+    h, w = box.shape
+    top, left = (SIZE - h) // 2, (SIZE - w) // 2
+    total = box.sum()
+    ys, xs = np.indices(box.shape)
+    com_y = top + (ys * box).sum() / total
+    com_x = left + (xs * box).sum() / total
+    dy = int(np.floor(COM_TARGET[1] - com_y + 0.5))
+    dx = int(np.floor(COM_TARGET[0] - com_x + 0.5))
+    # Never push ink off the field.
+    dy = min(max(dy, -top), SIZE - h - top)
+    dx = min(max(dx, -left), SIZE - w - left)
+    out = np.zeros((SIZE, SIZE), dtype=np.float64)
+    out[top + dy : top + dy + h, left + dx : left + dx + w] = box
+    return out
+
+
+def to_mnist(ink: np.ndarray) -> np.ndarray:
+    """Turns an ink image (float, [0,1], ink high) of any size into MNIST form (uint8 28x28)."""
+    field = centre(fit_box(np.asarray(ink, dtype=np.float64)))
+    return np.clip(np.floor(field * 255.0 + 0.5), 0, 255).astype(np.uint8)

@@ -1,0 +1,37 @@
+import numpy as np
+import pytest
+
+from digits_training import canvas, preprocess
+
+
+def test_mnist_digits_pass_through_almost_unchanged(mnist):
+    same = sum(np.array_equal(preprocess.to_mnist(im / 255.0), im) for im in mnist.test_images[:500])
+    assert same >= 375
+
+
+def test_a_drawn_digit_is_fitted_and_centred(mnist):
+    rng = np.random.default_rng(0)
+    for style in canvas.STYLES:
+        ink = canvas.render(mnist.test_images[:8], style, rng)
+        for one in ink:
+            out = preprocess.to_mnist(one).astype(float)
+            rows = np.flatnonzero((out > 25).any(1))
+            cols = np.flatnonzero((out > 25).any(0))
+            assert max(len(rows), len(cols)) in (19, 20, 21), style.name
+            ys, xs = np.indices(out.shape)
+            assert abs((out * xs).sum() / out.sum() - 14) <= 1
+            assert abs((out * ys).sum() / out.sum() - 14) <= 1
+
+
+def test_an_empty_drawing_is_rejected():
+    with pytest.raises(preprocess.EmptyDrawing):
+        preprocess.to_mnist(np.zeros((280, 280)))
+    speck = np.zeros((280, 280))
+    speck[100, 100:103] = 1.0
+    with pytest.raises(preprocess.EmptyDrawing):
+        preprocess.to_mnist(speck)
+
+
+def test_area_weights_sum_to_one():
+    for src, dst in [(100, 20), (20, 20), (5, 20), (1, 7)]:
+        assert np.allclose(preprocess._axis_weights(src, dst).sum(1), 1.0)

@@ -1,0 +1,54 @@
+"""A one-epoch run on a small subset: trains, exports, reloads with
+onnxruntime and checks the card, the golden fixture and PyTorch parity."""
+
+import json
+
+import numpy as np
+import onnx
+import torch
+
+from digits_training import export, models, train
+
+
+def test_smoke_run_trains_exports_and_matches_pytorch(tmp_path, mnist_dir, mnist):
+    out = tmp_path / "run"
+    train.main(
+        [
+            "--data", str(mnist_dir), "--arch", "small", "--out", str(out), "--epochs", "1",
+            "--limit-train", "3000", "--limit-test", "500", "--robustness-samples", "64",
+            "--golden", "16", "--threads", "2",
+        ]
+    )
+    for name in ("model.onnx", "model.json", "golden.json", "model.pt"):
+        assert (out / name).exists(), name
+
+    graph = onnx.load(str(out / "model.onnx"))
+    onnx.checker.check_model(graph)
+    assert graph.graph.input[0].name == "image"
+    assert graph.graph.output[0].name == "logits"
+    assert graph.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "N"
+    assert not any(n.op_type == "BatchNormalization" for n in graph.graph.node), "BN is folded"
+
+    model = models.build("small")
+    model.load_state_dict(torch.load(out / "model.pt"))
+    images = mnist.test_images[:37]
+    ours = export.torch_logits(model, images)
+    theirs = export.onnx_logits(out / "model.onnx", images)
+    assert theirs.shape == (37, 10)
+    assert np.abs(ours - theirs).max() < 1e-4
+
+    card = json.loads((out / "model.json").read_text())
+    assert 0.5 < card["metrics"]["test_accuracy"] <= 1.0
+    assert len(card["metrics"]["per_digit_accuracy"]) == 10
+    assert card["normalisation"]["scale"] == 1 / 255
+    assert card["size"]["multiply_adds_per_image"] == models.count_macs(model)
+    assert len(card["training"]["data"]["sha256"]) == 4
+    assert len(card["metrics"]["robustness"]) == 6
+    golden = json.loads((out / "golden.json").read_text())
+    assert len(golden["cases"]) == 16 and len(golden["cases"][0]["pixels"]) == 784
+
+
+def test_candidates_have_the_documented_costs():
+    assert models.count_macs(models.build("small")) == 2_125_696
+    assert models.count_macs(models.build("tiny")) < models.count_macs(models.build("small"))
+    assert models.count_macs(models.build("medium")) > models.count_macs(models.build("small"))
