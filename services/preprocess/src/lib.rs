@@ -1,0 +1,65 @@
+//! MNIST-form preprocessing for Digits.
+//!
+//! [`to_mnist`] turns an image of one handwritten digit, of any size and in
+//! any of the usual colour schemes, into the 28x28 form MNIST itself was made
+//! in, so a model trained on MNIST sees what it expects:
+//!
+//! 1. **Ink.** The background is found from the border pixels: light
+//!    backgrounds (black ink on white), dark ones (white ink on black) and
+//!    transparent ones (a canvas's RGBA, where only alpha carries the ink) are
+//!    all turned into ink values in `[0, 1]`, ink high.
+//! 2. **Crop** to the bounding box of the pixels with ink above
+//!    [`INK_THRESHOLD`].
+//! 3. **Fit** the crop into a [`BOX`]x[`BOX`] (20x20) box, keeping the aspect
+//!    ratio: area-averaging when shrinking (anti-aliasing), bilinear when
+//!    enlarging.
+//! 4. **Centre**: place the box in the [`SIZE`]x[`SIZE`] (28x28) field and shift
+//!    it by whole pixels so its centre of mass lands on [`COM_TARGET`].
+//!
+//! The same crate runs in the inference service and, compiled to wasm, in the
+//! web UI, so the preview a person sees is exactly what the model is fed.
+//! `training/digits_training/preprocess.py` is the numpy reference of the same
+//! procedure.
+
+mod error;
+mod image;
+mod ink;
+mod mnist;
+mod resample;
+
+pub use error::PreprocessError;
+pub use image::{ImageView, Limits, PixelFormat};
+pub use mnist::{MnistImage, Normalisation};
+
+/// Side of the MNIST field, in pixels.
+pub const SIZE: usize = 28;
+/// Pixels in one MNIST-form image.
+pub const PIXELS: usize = SIZE * SIZE;
+/// Side of the box the digit's longer side is scaled to.
+pub const BOX: usize = 20;
+/// Ink above this (on a 0-1 scale) counts towards the bounding box.
+pub const INK_THRESHOLD: f32 = 0.1;
+/// Where the centre of mass is moved to, `(x, y)` in pixel-index
+/// coordinates: the mean centre of mass of MNIST's training images.
+pub const COM_TARGET: (f32, f32) = (14.0, 14.0);
+/// The fewest ink pixels a drawing needs; larger images need one per 10,000 pixels.
+pub const MIN_INK_PIXELS: usize = 4;
+
+/// Turns `image` into MNIST form.
+///
+/// # Errors
+/// [`PreprocessError::TooLarge`] when `image` exceeds `limits`, and
+/// [`PreprocessError::Empty`] when it holds too little ink to be a digit.
+pub fn to_mnist(image: &ImageView<'_>, limits: &Limits) -> Result<MnistImage, PreprocessError> {
+    limits.check(image.width(), image.height())?;
+    let ink = ink::Ink::detect(image);
+    let bounds = ink.bounds(min_ink_pixels(image))?;
+    let fitted = resample::fit_box(&ink, bounds);
+    Ok(mnist::centre(&fitted))
+}
+
+/// The fewest pixels with ink that `image` must have not to count as empty.
+fn min_ink_pixels(image: &ImageView<'_>) -> usize {
+    let pixels = image.width() as usize * image.height() as usize;
+    MIN_INK_PIXELS.max(pixels / 10_000)
+}

@@ -1,0 +1,111 @@
+//! Crops the ink and fits it into the 20x20 box.
+//!
+//! Resampling is separable: one weight list per output column, one per
+//! output row. Shrinking uses exact area averaging, each output pixel the
+//! mean of the source area it covers, which is the anti-aliasing MNIST's
+//! makers used; enlarging (a tiny drawing) interpolates bilinearly.
+
+use crate::BOX;
+use crate::ink::{Bounds, Ink};
+
+/// The digit scaled into the box: `width x height` values, row-major, both at most [`BOX`].
+pub(crate) struct Fitted {
+    pub width: usize,
+    pub height: usize,
+    pub values: Vec<f32>,
+}
+
+/// For each of `dst` outputs, the `(source index, weight)` pairs that make it.
+pub(crate) fn axis_weights(src: usize, dst: usize) -> Vec<Vec<(usize, f32)>> {
+    let ratio = src as f64 / dst as f64;
+    (0..dst)
+        .map(|i| {
+            if dst <= src {
+                let (start, end) = (i as f64 * ratio, (i + 1) as f64 * ratio);
+                let first = start.floor() as usize;
+                let last = (end.ceil() as usize).min(src);
+                (first..last)
+                    .filter_map(|j| {
+                        let overlap = end.min(j as f64 + 1.0) - start.max(j as f64);
+                        (overlap > 0.0).then(|| (j, (overlap / ratio) as f32))
+                    })
+                    .collect()
+            } else {
+                let centre = ((i as f64 + 0.5) * ratio - 0.5).clamp(0.0, (src - 1) as f64);
+                let j0 = centre.floor() as usize;
+                let j1 = (j0 + 1).min(src - 1);
+                let frac = (centre - j0 as f64) as f32;
+                if j0 == j1 { vec![(j0, 1.0)] } else { vec![(j0, 1.0 - frac), (j1, frac)] }
+            }
+        })
+        .collect()
+}
+
+/// Rounds half up, as the numpy reference does.
+pub(crate) fn round_half_up(x: f64) -> i64 {
+    (x + 0.5).floor() as i64
+}
+
+/// Crops `ink` to `bounds` and scales the longer side to [`BOX`], keeping the aspect ratio.
+pub(crate) fn fit_box(ink: &Ink<'_>, bounds: Bounds) -> Fitted {
+    let (w, h) = (bounds.width(), bounds.height());
+    let scale = BOX as f64 / w.max(h) as f64;
+    let out_w = round_half_up(w as f64 * scale).clamp(1, BOX as i64) as usize;
+    let out_h = round_half_up(h as f64 * scale).clamp(1, BOX as i64) as usize;
+    let wx = axis_weights(w, out_w);
+    let wy = axis_weights(h, out_h);
+
+    // Horizontal pass over the crop: h rows of out_w values.
+    let image_width = ink.width();
+    let mut row = vec![0f32; w];
+    let mut horizontal = vec![0f32; h * out_w];
+    for y in 0..h {
+        let start = (bounds.y0 + y) * image_width + bounds.x0;
+        for (x, value) in row.iter_mut().enumerate() {
+            *value = ink.at(start + x);
+        }
+        for (out, weights) in horizontal[y * out_w..(y + 1) * out_w].iter_mut().zip(&wx) {
+            *out = weights.iter().map(|&(j, wgt)| row[j] * wgt).sum();
+        }
+    }
+    // Vertical pass.
+    let mut values = vec![0f32; out_h * out_w];
+    for (k, weights) in wy.iter().enumerate() {
+        for &(j, wgt) in weights {
+            let src = &horizontal[j * out_w..(j + 1) * out_w];
+            for (out, v) in values[k * out_w..(k + 1) * out_w].iter_mut().zip(src) {
+                *out += v * wgt;
+            }
+        }
+    }
+    Fitted { width: out_w, height: out_h, values }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weights_of_every_output_sum_to_one() {
+        for (src, dst) in [(100, 20), (21, 20), (20, 20), (7, 20), (1, 20), (3, 1), (1000, 13)] {
+            for (i, w) in axis_weights(src, dst).iter().enumerate() {
+                let sum: f32 = w.iter().map(|&(_, v)| v).sum();
+                assert!((sum - 1.0).abs() < 1e-5, "{src}->{dst} output {i} sums to {sum}");
+            }
+        }
+    }
+
+    #[test]
+    fn same_size_is_the_identity() {
+        for (i, w) in axis_weights(20, 20).iter().enumerate() {
+            assert_eq!(w, &vec![(i, 1.0)]);
+        }
+    }
+
+    #[test]
+    fn halving_averages_pairs() {
+        let w = axis_weights(4, 2);
+        assert_eq!(w[0], vec![(0, 0.5), (1, 0.5)]);
+        assert_eq!(w[1], vec![(2, 0.5), (3, 0.5)]);
+    }
+}
