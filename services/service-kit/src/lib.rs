@@ -1,0 +1,12 @@
+//! Shared plumbing of the Digits services, so each concern has one definition:
+//!
+//! - [`env`]: reading configuration from environment variables;
+//! - [`telemetry`]: the one tracing setup (env filter, text or JSON);
+//! - [`shutdown`]: the one graceful-shutdown signal (Ctrl-C or SIGTERM);
+//! - [`healthcheck`]: the gRPC health probe behind each binary's `healthcheck`
+//!   subcommand, used by container health checks.
+
+pub mod env;
+pub mod healthcheck;
+pub mod shutdown;
+pub mod telemetry;
