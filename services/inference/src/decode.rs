@@ -1,0 +1,80 @@
+//! Turns a request's image (encoded file, raw pixels or ready MNIST bytes)
+//! into MNIST form, enforcing the size limits before any large allocation.
+
+use std::io::Cursor;
+
+use digits_preprocess::{ImageView, Limits, MnistImage, PixelFormat};
+use digits_proto::inference::v1 as pb;
+use image::{ImageFormat, ImageReader};
+
+use crate::error::InferError;
+
+/// The MNIST-form image of `image`.
+///
+/// # Errors
+/// [`InferError::Invalid`] or [`InferError::Preprocess`] with a message that
+/// says what is wrong with the input.
+pub fn to_mnist(image: &pb::Image, limits: &Limits) -> Result<MnistImage, InferError> {
+    use pb::image::Source;
+    match &image.source {
+        None => Err(InferError::Invalid("the image is missing: set one of encoded, raw or mnist".into())),
+        Some(Source::Mnist(bytes)) => Ok(MnistImage::from_pixels(bytes)?),
+        Some(Source::Raw(raw)) => {
+            let format = match pb::PixelFormat::try_from(raw.format) {
+                Ok(pb::PixelFormat::Gray8) => PixelFormat::Gray8,
+                Ok(pb::PixelFormat::Rgba8) => PixelFormat::Rgba8,
+                _ => {
+                    return Err(InferError::Invalid(format!(
+                        "raw.format {} is not supported: use PIXEL_FORMAT_GRAY8 or PIXEL_FORMAT_RGBA8",
+                        raw.format
+                    )));
+                }
+            };
+            // Size first, so the error says "too large" rather than "wrong length".
+            limits.check(raw.width, raw.height)?;
+            let view = ImageView::new(raw.width, raw.height, format, &raw.pixels)?;
+            Ok(digits_preprocess::to_mnist(&view, limits)?)
+        }
+        Some(Source::Encoded(bytes)) => decode_file(bytes, limits),
+    }
+}
+
+fn decode_file(bytes: &[u8], limits: &Limits) -> Result<MnistImage, InferError> {
+    if bytes.is_empty() {
+        return Err(InferError::Invalid("the encoded image is empty (0 bytes)".into()));
+    }
+    let format = match image::guess_format(bytes) {
+        Ok(f @ (ImageFormat::Png | ImageFormat::Jpeg)) => f,
+        Ok(other) => {
+            return Err(InferError::Invalid(format!("{other:?} images are not supported; send PNG or JPEG")));
+        }
+        Err(_) => return Err(InferError::Invalid("the encoded image is neither PNG nor JPEG".into())),
+    };
+    let name = if format == ImageFormat::Png { "PNG" } else { "JPEG" };
+    let undecodable = |e: image::ImageError| InferError::Invalid(format!("cannot decode the {name} image: {e}"));
+
+    // Read only the header first: a small file may declare a huge image.
+    let (width, height) =
+        ImageReader::with_format(Cursor::new(bytes), format).into_dimensions().map_err(undecodable)?;
+    limits.check(width, height)?;
+
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let mut decode_limits = image::Limits::default();
+    decode_limits.max_image_width = Some(limits.max_side);
+    decode_limits.max_image_height = Some(limits.max_side);
+    // Room for the largest image at 16-bit RGBA, plus the decoder's own buffers.
+    decode_limits.max_alloc = Some(limits.max_pixels.saturating_mul(8).saturating_add(64 << 20));
+    reader.limits(decode_limits);
+    let decoded = reader.decode().map_err(undecodable)?;
+
+    let mnist = if decoded.color().has_alpha() {
+        let rgba = decoded.into_rgba8();
+        let view = ImageView::new(rgba.width(), rgba.height(), PixelFormat::Rgba8, rgba.as_raw())?;
+        digits_preprocess::to_mnist(&view, limits)?
+    } else {
+        let gray = decoded.into_luma8();
+        let view = ImageView::new(gray.width(), gray.height(), PixelFormat::Gray8, gray.as_raw())?;
+        digits_preprocess::to_mnist(&view, limits)?
+    };
+    Ok(mnist)
+}

@@ -1,0 +1,184 @@
+//! The worker pool that does all CPU work: decoding, preprocessing and the model.
+//!
+//! tract runs one state on one thread, so each worker thread owns its own
+//! state over the shared plan, and a batch is split across workers so every
+//! core is used. Jobs wait in a bounded queue; when it is full, callers get
+//! [`InferError::Busy`] at once instead of piling up. The async runtime's
+//! threads only pass messages.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+use digits_preprocess::{Limits, MnistImage, PIXELS};
+use digits_proto::inference::v1 as pb;
+use tokio::sync::oneshot;
+
+use crate::decode;
+use crate::error::InferError;
+use crate::model::{Model, softmax};
+
+/// One image's result.
+#[derive(Debug, Clone)]
+pub struct Scored {
+    /// What the model saw.
+    pub input: MnistImage,
+    /// Softmax probabilities of digits 0-9.
+    pub probabilities: [f32; 10],
+}
+
+impl Scored {
+    /// The most probable digit.
+    pub fn digit(&self) -> u32 {
+        let mut best = 0;
+        for (d, &p) in self.probabilities.iter().enumerate() {
+            if p > self.probabilities[best] {
+                best = d;
+            }
+        }
+        best as u32
+    }
+
+    /// The probability of [`Scored::digit`].
+    pub fn confidence(&self) -> f32 {
+        self.probabilities[self.digit() as usize]
+    }
+}
+
+/// The results of one call, in request order, with where the time went.
+#[derive(Debug)]
+pub struct Outcome {
+    /// One per image.
+    pub scored: Vec<Scored>,
+    /// Decoding and preprocessing (the longest of the parallel parts).
+    pub preprocess: Duration,
+    /// The rest of the wall time: waiting for a worker and running the model.
+    pub inference: Duration,
+}
+
+struct Job {
+    images: Vec<pb::Image>,
+    first_index: usize,
+    reply: oneshot::Sender<Result<(Vec<Scored>, Duration), InferError>>,
+}
+
+/// A pool of inference workers over one model.
+pub struct Engine {
+    sender: Option<Sender<Job>>,
+    workers: Vec<JoinHandle<()>>,
+    queue: usize,
+}
+
+impl Engine {
+    /// Starts `workers` threads, with room for `queue` waiting jobs.
+    ///
+    /// # Errors
+    /// When a worker thread cannot be spawned.
+    pub fn start(model: &Model, workers: usize, queue: usize, limits: Limits) -> std::io::Result<Self> {
+        let (sender, receiver) = crossbeam_channel::bounded(queue);
+        let workers = (0..workers)
+            .map(|i| {
+                let model = model.clone();
+                let receiver = receiver.clone();
+                std::thread::Builder::new()
+                    .name(format!("inference-{i}"))
+                    .spawn(move || work(&model, &limits, &receiver))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self { sender: Some(sender), workers, queue })
+    }
+
+    /// Number of worker threads.
+    pub fn workers(&self) -> usize {
+        self.workers.len()
+    }
+
+    /// Decodes, preprocesses and scores `images`, split across the workers.
+    ///
+    /// # Errors
+    /// The first invalid image (its index in the message), [`InferError::Busy`]
+    /// when the queue is full, or [`InferError::Internal`].
+    pub async fn score(&self, images: Vec<pb::Image>) -> Result<Outcome, InferError> {
+        let started = Instant::now();
+        let sender = self.sender.as_ref().ok_or_else(|| InferError::Internal("the engine is stopped".into()))?;
+        let chunk = images.len().div_ceil(self.workers.len()).max(1);
+        let mut pending = Vec::new();
+        let mut images = images.into_iter();
+        let mut first_index = 0;
+        loop {
+            let part: Vec<pb::Image> = images.by_ref().take(chunk).collect();
+            if part.is_empty() {
+                break;
+            }
+            let (reply, answer) = oneshot::channel();
+            let len = part.len();
+            match sender.try_send(Job { images: part, first_index, reply }) {
+                Ok(()) => pending.push(answer),
+                Err(TrySendError::Full(_)) => return Err(InferError::Busy { queued: self.queue }),
+                Err(TrySendError::Disconnected(_)) => return Err(InferError::Internal("no workers left".into())),
+            }
+            first_index += len;
+        }
+        let mut scored = Vec::with_capacity(first_index);
+        let mut preprocess = Duration::ZERO;
+        for answer in pending {
+            let (part, spent) = answer.await.map_err(|_| InferError::Internal("a worker stopped".into()))??;
+            scored.extend(part);
+            preprocess = preprocess.max(spent);
+        }
+        Ok(Outcome { scored, preprocess, inference: started.elapsed().saturating_sub(preprocess) })
+    }
+}
+
+impl Drop for Engine {
+    /// Closes the queue, lets the workers finish queued jobs, and joins them.
+    fn drop(&mut self) {
+        self.sender.take();
+        for worker in self.workers.drain(..) {
+            if worker.join().is_err() {
+                tracing::error!("an inference worker panicked");
+            }
+        }
+    }
+}
+
+fn work(model: &Model, limits: &Limits, jobs: &Receiver<Job>) {
+    let normalisation = model.normalisation();
+    let mut state = model.plan.spawn().ok();
+    let mut input = Vec::new();
+    while let Ok(job) = jobs.recv() {
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            let started = Instant::now();
+            let mnist = job
+                .images
+                .iter()
+                .enumerate()
+                .map(|(i, image)| decode::to_mnist(image, limits).map_err(|e| e.at_index(job.first_index + i)))
+                .collect::<Result<Vec<_>, _>>()?;
+            let preprocess = started.elapsed();
+            input.resize(mnist.len() * PIXELS, 0.0);
+            for (image, out) in mnist.iter().zip(input.chunks_mut(PIXELS)) {
+                image.write_tensor(normalisation, out);
+            }
+            let state = match &mut state {
+                Some(s) => s,
+                None => state.insert(model.plan.spawn().map_err(|e| InferError::Internal(format!("{e:#}")))?),
+            };
+            let logits = Model::run_with(state, &input, mnist.len()).map_err(InferError::Internal)?;
+            let scored = mnist
+                .into_iter()
+                .zip(logits.chunks(10))
+                .map(|(input, row)| Scored { input, probabilities: softmax(row) })
+                .collect();
+            Ok((scored, preprocess))
+        }));
+        let result = result.unwrap_or_else(|_| {
+            // Start from a clean state after a panic.
+            state = None;
+            Err(InferError::Internal("the worker panicked on this request".into()))
+        });
+        // The caller may have gone away (cancelled call); nothing to do then.
+        let _ = job.reply.send(result);
+    }
+}

@@ -1,0 +1,69 @@
+//! Errors of the inference service and how they map to gRPC status codes.
+
+use digits_preprocess::PreprocessError;
+
+/// A request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum InferError {
+    /// The request itself is wrong (bad image, missing field, too many images).
+    #[error("{0}")]
+    Invalid(String),
+    /// The image could not be turned into MNIST form.
+    #[error(transparent)]
+    Preprocess(#[from] PreprocessError),
+    /// Every worker is busy and the queue is full.
+    #[error("the server is busy ({queued} jobs queued); retry shortly")]
+    Busy {
+        /// Jobs waiting.
+        queued: usize,
+    },
+    /// The model failed or a worker stopped; a bug, not the caller's fault.
+    #[error("inference failed: {0}")]
+    Internal(String),
+}
+
+impl InferError {
+    /// Prefixes the message with the image's position in a batch.
+    pub fn at_index(self, index: usize) -> Self {
+        match self {
+            Self::Invalid(m) => Self::Invalid(format!("images[{index}]: {m}")),
+            Self::Preprocess(e) => Self::Invalid(format!("images[{index}]: {e}")),
+            other => other,
+        }
+    }
+}
+
+impl From<InferError> for tonic::Status {
+    fn from(e: InferError) -> Self {
+        match e {
+            InferError::Invalid(_) | InferError::Preprocess(_) => Self::invalid_argument(e.to_string()),
+            InferError::Busy { .. } => Self::resource_exhausted(e.to_string()),
+            InferError::Internal(_) => {
+                tracing::error!(error = %e, "inference failed");
+                Self::internal(e.to_string())
+            }
+        }
+    }
+}
+
+/// Loading the model failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// A file could not be read.
+    #[error("reading {path}: {source}")]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The model card is not valid JSON of the expected shape.
+    #[error("model card: {0}")]
+    Card(#[from] serde_json::Error),
+    /// tract could not load or optimise the ONNX graph.
+    #[error("loading the ONNX model: {0}")]
+    Onnx(String),
+    /// The graph does not take `[N,1,28,28]` and give `[N,10]`.
+    #[error("the model does not fit the Digits contract: {0}")]
+    Contract(String),
+}

@@ -1,0 +1,19 @@
+//! The Digits inference service.
+//!
+//! A tonic gRPC server (`digits.inference.v1.Inference`) that turns images into
+//! MNIST form with [`digits_preprocess`] and runs the released CNN with tract.
+//!
+//! - [`config`]: environment variables.
+//! - [`model`]: the model card and loading the ONNX file into an optimised plan.
+//! - [`engine`]: the worker pool; each worker thread owns one tract state.
+//! - [`decode`]: request images (PNG/JPEG, raw pixels, ready MNIST) to MNIST form.
+//! - [`service`]: the gRPC methods.
+//! - [`startup`]: [`startup::Application`], which binds, serves and shuts down.
+
+pub mod config;
+pub mod decode;
+pub mod engine;
+pub mod error;
+pub mod model;
+pub mod service;
+pub mod startup;

@@ -1,0 +1,121 @@
+//! The gRPC methods of `digits.inference.v1.Inference`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use digits_preprocess::Limits;
+use digits_proto::inference::v1 as pb;
+use tonic::{Request, Response, Status};
+
+use crate::engine::{Engine, Outcome, Scored};
+use crate::model::ModelCard;
+
+/// The service: the engine plus what `GetModelInfo` reports.
+pub struct InferenceService {
+    engine: Arc<Engine>,
+    card: Arc<ModelCard>,
+    info: pb::ModelInfo,
+    max_batch: usize,
+}
+
+impl InferenceService {
+    /// Builds the service over a running engine.
+    pub fn new(
+        engine: Arc<Engine>,
+        card: Arc<ModelCard>,
+        limits: Limits,
+        max_batch: usize,
+        max_message_bytes: usize,
+    ) -> Self {
+        let info = pb::ModelInfo {
+            name: card.name.clone(),
+            version: card.version.clone(),
+            input: Some(pb::InputSpec {
+                width: 28,
+                height: 28,
+                channels: 1,
+                scale: card.normalisation.scale,
+                offset: card.normalisation.offset,
+            }),
+            test_accuracy: card.metrics.test_accuracy,
+            per_digit_accuracy: card.metrics.per_digit_accuracy.clone(),
+            parameters: card.size.parameters,
+            multiply_adds: card.size.multiply_adds_per_image,
+            created: card.created.clone(),
+            sha256: card.file.sha256.clone(),
+            limits: Some(pb::Limits {
+                max_pixels: limits.max_pixels,
+                max_side: limits.max_side,
+                max_batch: max_batch as u32,
+                max_message_bytes: max_message_bytes as u64,
+            }),
+        };
+        Self { engine, card, info, max_batch }
+    }
+}
+
+fn to_proto(s: Scored) -> pb::Prediction {
+    pb::Prediction {
+        digit: s.digit(),
+        confidence: s.confidence(),
+        probabilities: s.probabilities.to_vec(),
+        input: s.input.pixels().to_vec(),
+    }
+}
+
+fn timing(outcome: &Outcome) -> pb::Timing {
+    let micros = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+    pb::Timing { preprocess_us: micros(outcome.preprocess), inference_us: micros(outcome.inference) }
+}
+
+#[tonic::async_trait]
+impl pb::inference_server::Inference for InferenceService {
+    async fn predict(&self, request: Request<pb::PredictRequest>) -> Result<Response<pb::PredictResponse>, Status> {
+        let image = request.into_inner().image.ok_or_else(|| Status::invalid_argument("image is required"))?;
+        let mut outcome = self.engine.score(vec![image]).await.map_err(|e| {
+            // A single image's error needs no index.
+            match e {
+                crate::error::InferError::Invalid(m) => {
+                    Status::invalid_argument(m.strip_prefix("images[0]: ").unwrap_or(&m).to_owned())
+                }
+                other => other.into(),
+            }
+        })?;
+        let timing = timing(&outcome);
+        let scored = outcome.scored.pop().ok_or_else(|| Status::internal("no prediction returned"))?;
+        tracing::debug!(digit = scored.digit(), confidence = scored.confidence(), "predicted");
+        Ok(Response::new(pb::PredictResponse {
+            prediction: Some(to_proto(scored)),
+            model_version: self.card.version.clone(),
+            timing: Some(timing),
+        }))
+    }
+
+    async fn predict_batch(
+        &self,
+        request: Request<pb::PredictBatchRequest>,
+    ) -> Result<Response<pb::PredictBatchResponse>, Status> {
+        let images = request.into_inner().images;
+        if images.is_empty() {
+            return Err(Status::invalid_argument("images is empty: send at least one image"));
+        }
+        if images.len() > self.max_batch {
+            return Err(Status::invalid_argument(format!(
+                "{} images in one batch; the limit is {}",
+                images.len(),
+                self.max_batch
+            )));
+        }
+        let outcome = self.engine.score(images).await?;
+        let timing = timing(&outcome);
+        Ok(Response::new(pb::PredictBatchResponse {
+            predictions: outcome.scored.into_iter().map(to_proto).collect(),
+            model_version: self.card.version.clone(),
+            timing: Some(timing),
+        }))
+    }
+
+    async fn get_model_info(&self, _: Request<pb::GetModelInfoRequest>) -> Result<Response<pb::ModelInfo>, Status> {
+        Ok(Response::new(self.info.clone()))
+    }
+}

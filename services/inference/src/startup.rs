@@ -1,0 +1,114 @@
+//! Building and running the server: load the model, start the workers, bind,
+//! then serve the inference API with gRPC health and reflection until the
+//! shutdown future resolves.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use digits_proto::inference::v1::inference_server::InferenceServer;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::config::Config;
+use crate::engine::Engine;
+use crate::error::ModelError;
+use crate::model::Model;
+use crate::service::InferenceService;
+
+/// The fully qualified service name, as health checks and reflection see it.
+pub const SERVICE_NAME: &str = "digits.inference.v1.Inference";
+
+/// Start-up failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The model could not be loaded.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// The address could not be bound, or the workers could not start.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// The reflection service could not be built from the descriptors.
+    #[error("reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+}
+
+/// A bound, ready-to-serve inference server.
+pub struct Application {
+    listener: TcpListener,
+    service: InferenceService,
+    engine: Arc<Engine>,
+    max_message_bytes: usize,
+}
+
+impl Application {
+    /// Loads the model, starts the workers and binds `config.addr`.
+    ///
+    /// # Errors
+    /// See [`StartupError`].
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let source = config.model.clone();
+        let model = tokio::task::spawn_blocking(move || Model::load(&source))
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))??;
+        let engine = Arc::new(Engine::start(&model, config.workers, config.queue, config.limits)?);
+        tracing::info!(
+            model = %model.card.name,
+            version = %model.card.version,
+            workers = engine.workers(),
+            "model loaded"
+        );
+        let service = InferenceService::new(
+            engine.clone(),
+            model.card.clone(),
+            config.limits,
+            config.max_batch,
+            config.max_message_bytes,
+        );
+        let listener = TcpListener::bind(config.addr).await?;
+        Ok(Self { listener, service, engine, max_message_bytes: config.max_message_bytes })
+    }
+
+    /// The bound address (useful when the port was 0).
+    ///
+    /// # Errors
+    /// When the socket has no local address.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting calls, finishes
+    /// the ones in flight and stops the workers.
+    ///
+    /// # Errors
+    /// A transport error from the server.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), StartupError> {
+        let (reporter, health) = tonic_health::server::health_reporter();
+        let reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(digits_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()?;
+        // The model is loaded and the workers run: ready.
+        reporter.set_serving::<InferenceServer<InferenceService>>().await;
+        reporter.set_service_status("", tonic_health::ServingStatus::Serving).await;
+        tracing::info!(addr = %self.listener.local_addr()?, "inference server listening");
+
+        let inference = InferenceServer::new(self.service)
+            .max_decoding_message_size(self.max_message_bytes)
+            .max_encoding_message_size(usize::MAX);
+        let shutdown = async {
+            shutdown.await;
+            reporter.set_not_serving::<InferenceServer<InferenceService>>().await;
+            reporter.set_service_status("", tonic_health::ServingStatus::NotServing).await;
+        };
+        let result = tonic::transport::Server::builder()
+            .add_service(health)
+            .add_service(reflection)
+            .add_service(inference)
+            .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)
+            .await;
+        drop(self.engine);
+        tracing::info!("inference server stopped");
+        result.map_err(|e| StartupError::Io(std::io::Error::other(e)))
+    }
+}
