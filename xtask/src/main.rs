@@ -1,0 +1,29 @@
+//! The project's commands, run as `cargo xtask <command>` from anywhere in the repository:
+//!
+//! - `run`: builds and starts the services locally with the embedded defaults.
+//! - `test`: installs what is missing, then runs every check and test suite.
+//! - `bench`: the inference benchmark beside the onnxruntime/PyTorch one.
+//!
+//! Each command sets up what it needs itself (the wasm target, the Python
+//! venv) so that a fresh machine needs nothing but Rust and Python.
+
+mod bench;
+mod run;
+mod setup;
+mod test;
+
+use anyhow::bail;
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let rest = &args[args.len().min(1)..];
+    match args.first().map(String::as_str) {
+        Some("run") => run::run(rest),
+        Some("test") => test::test(rest),
+        Some("bench") => bench::bench(rest),
+        _ => bail!(
+            "usage: cargo xtask <command>\n\n  run     build and start Digits locally\n  test    \
+             install what is missing and run every test\n  bench   inference benchmarks (tract vs onnxruntime)"
+        ),
+    }
+}

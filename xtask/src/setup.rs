@@ -1,0 +1,89 @@
+//! Finding the repository and installing what the commands need.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+/// The repository root (the folder above `xtask/`).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits in the repository").to_path_buf()
+}
+
+/// The MNIST folder: `DIGITS_MNIST_DIR`, or `../shared/data/mnist` beside the repository.
+pub fn mnist_dir() -> anyhow::Result<PathBuf> {
+    let dir = std::env::var_os("DIGITS_MNIST_DIR").map_or_else(|| root().join("../shared/data/mnist"), PathBuf::from);
+    let dir = dir
+        .canonicalize()
+        .with_context(|| format!("MNIST folder {} not found; set DIGITS_MNIST_DIR", dir.display()))?;
+    Ok(dir)
+}
+
+/// Runs a command in the repository root, echoing it; fails on a non-zero exit.
+pub fn run(cmd: &mut Command) -> anyhow::Result<()> {
+    cmd.current_dir(root());
+    eprintln!("$ {}", describe(cmd));
+    let status = cmd.status().with_context(|| format!("starting {}", describe(cmd)))?;
+    if !status.success() {
+        bail!("{} failed with {status}", describe(cmd));
+    }
+    Ok(())
+}
+
+fn describe(cmd: &Command) -> String {
+    std::iter::once(cmd.get_program().to_string_lossy().into_owned())
+        .chain(cmd.get_args().map(|a| a.to_string_lossy().into_owned()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn output(cmd: &mut Command) -> Option<String> {
+    let out = cmd.output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Adds the rustup components and targets the checks need, if missing.
+pub fn rust_tools() -> anyhow::Result<()> {
+    let targets = output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
+    if !targets.lines().any(|t| t.trim() == "wasm32-unknown-unknown") {
+        run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
+    }
+    let components = output(Command::new("rustup").args(["component", "list", "--installed"])).unwrap_or_default();
+    for component in ["rustfmt", "clippy"] {
+        if !components.lines().any(|c| c.starts_with(component)) {
+            run(Command::new("rustup").args(["component", "add", component]))?;
+        }
+    }
+    Ok(())
+}
+
+/// The Python venv of the training pipeline: `DIGITS_VENV`, or
+/// `~/.cache/digits/venv`, outside the repository so it survives clean
+/// clones. It is (re)installed when `training/requirements.txt` changes.
+pub fn python_venv() -> anyhow::Result<PathBuf> {
+    let venv = std::env::var_os("DIGITS_VENV").map_or_else(
+        || PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| ".".into())).join(".cache/digits/venv"),
+        PathBuf::from,
+    );
+    let python = venv.join("bin/python");
+    let requirements = std::fs::read_to_string(root().join("training/requirements.txt"))?;
+    let stamp = venv.join("digits-requirements.txt");
+    if python.exists() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == requirements) {
+        return Ok(python);
+    }
+    if !python.exists() {
+        eprintln!("creating the Python venv in {} (torch is large: this takes a few minutes once)", venv.display());
+        run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+    }
+    run(Command::new(&python).args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "-r",
+        "training/requirements.txt",
+    ]))?;
+    std::fs::write(&stamp, requirements)?;
+    Ok(python)
+}

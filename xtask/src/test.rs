@@ -1,0 +1,90 @@
+//! `cargo xtask test`: every check and suite, in the order that fails fastest.
+//!
+//! Options: `--skip-python` leaves out the training tests (and the venv).
+
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::bail;
+
+use crate::setup;
+
+/// A named step of the test run.
+type Step<'a> = (&'static str, Box<dyn Fn() -> anyhow::Result<()> + 'a>);
+
+pub fn test(args: &[String]) -> anyhow::Result<()> {
+    let skip_python = args.iter().any(|a| a == "--skip-python");
+    setup::rust_tools()?;
+    let mnist = setup::mnist_dir()?;
+
+    let mut steps: Vec<Step<'_>> = vec![
+        ("format", Box::new(|| setup::run(Command::new("cargo").args(["fmt", "--all", "--check"])))),
+        (
+            "clippy",
+            Box::new(|| {
+                setup::run(Command::new("cargo").args([
+                    "clippy",
+                    "--workspace",
+                    "--all-targets",
+                    "--",
+                    "-D",
+                    "warnings",
+                ]))
+            }),
+        ),
+        (
+            "preprocess for wasm32",
+            Box::new(|| {
+                setup::run(Command::new("cargo").args([
+                    "build",
+                    "-p",
+                    "digits-preprocess",
+                    "--target",
+                    "wasm32-unknown-unknown",
+                ]))
+            }),
+        ),
+        (
+            "rust tests",
+            Box::new(|| {
+                setup::run(Command::new("cargo").args(["test", "--workspace"]).env("DIGITS_MNIST_DIR", &mnist))
+            }),
+        ),
+    ];
+    if !skip_python {
+        steps.push((
+            "training tests",
+            Box::new(|| {
+                let python = setup::python_venv()?;
+                setup::run(
+                    Command::new(python)
+                        .args(["-m", "pytest", "-q", "training/tests", "-p", "no:cacheprovider"])
+                        .env("DIGITS_MNIST_DIR", &mnist),
+                )
+            }),
+        ));
+    }
+
+    let mut failed = Vec::new();
+    let mut report = Vec::new();
+    for (name, step) in &steps {
+        eprintln!("\n=== {name} ===");
+        let started = Instant::now();
+        let result = step();
+        let secs = started.elapsed().as_secs_f64();
+        report.push(format!("{:<24} {:>8.1}s  {}", name, secs, if result.is_ok() { "ok" } else { "FAILED" }));
+        if let Err(e) = result {
+            eprintln!("{name}: {e:#}");
+            failed.push(*name);
+        }
+    }
+    eprintln!("\n=== summary ===");
+    for line in &report {
+        eprintln!("{line}");
+    }
+    println!("xtask: {} passed, {} failed", steps.len() - failed.len(), failed.len());
+    if !failed.is_empty() {
+        bail!("failed: {}", failed.join(", "));
+    }
+    Ok(())
+}
