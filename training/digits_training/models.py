@@ -4,11 +4,15 @@ Every candidate takes ``image``: float ``[N,1,28,28]`` with pixel/255 (ink high)
 and returns ``logits`` ``[N,10]``. The MNIST mean/std normalisation is the
 first op of ``forward`` so that it is baked into the exported graph.
 
-The candidates trade multiply-adds (what tract pays per image) for accuracy:
+The candidates trade cost in tract for accuracy (see training/README.md for
+the measured table):
 
 - ``tiny``:   8-16-32 channels, 3x3 convs, global average pool.
 - ``small``:  16-32-64 channels, 5x5 stem, 3x3 convs, 3x3 pooled map + linear.
-- ``medium``: 32-64-128 channels, the same layout as ``small`` but wider.
+- ``strided``: no pooling at all; four convolutions, three of them with
+  stride 2 (24-48-64-64 channels). tract's max pooling and its
+  small-K stem convolution are slow, so this layout is the one tract
+  runs fastest for its accuracy.
 """
 
 from __future__ import annotations
@@ -20,8 +24,9 @@ MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
 
 
-def _block(cin: int, cout: int, kernel: int = 3) -> list[nn.Module]:
-    return [nn.Conv2d(cin, cout, kernel, padding=kernel // 2, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+def _block(cin: int, cout: int, kernel: int = 3, stride: int = 1) -> list[nn.Module]:
+    conv = nn.Conv2d(cin, cout, kernel, stride=stride, padding=kernel // 2, bias=False)
+    return [conv, nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
 
 
 class DigitNet(nn.Module):
@@ -49,17 +54,40 @@ class DigitNet(nn.Module):
         return self.classifier(self.dropout(self.features(x)))
 
 
+class StridedNet(nn.Module):
+    """All-convolutional: stride-2 convolutions downsample instead of pooling."""
+
+    def __init__(self, widths: tuple[int, int, int, int], dropout: float = 0.1):
+        super().__init__()
+        c1, c2, c3, c4 = widths
+        layers: list[nn.Module] = []
+        layers += _block(1, c1, 5, stride=2)  # 28 -> 14
+        layers += _block(c1, c2, 3, stride=2)  # 14 -> 7
+        layers += _block(c2, c3, 3)
+        layers += _block(c3, c4, 3, stride=2)  # 7 -> 4
+        layers += [nn.Flatten()]
+        self.features = nn.Sequential(*layers)
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(c4 * 16, 10)
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        x = (image - MNIST_MEAN) / MNIST_STD
+        return self.classifier(self.dropout(self.features(x)))
+
+
 CANDIDATES = {
     "tiny": dict(widths=(8, 16, 32), stem_kernel=3, head="gap"),
     "small": dict(widths=(16, 32, 64), stem_kernel=5, head="pool"),
-    "medium": dict(widths=(32, 64, 128), stem_kernel=5, head="pool"),
+    "strided": dict(widths=(24, 48, 64, 64)),
 }
 
 
-def build(name: str) -> DigitNet:
+def build(name: str) -> nn.Module:
     """Builds the candidate called ``name`` (one of ``CANDIDATES``)."""
     if name not in CANDIDATES:
         raise KeyError(f"unknown architecture {name!r}; choose from {sorted(CANDIDATES)}")
+    if name == "strided":
+        return StridedNet(**CANDIDATES[name])
     return DigitNet(**CANDIDATES[name])
 
 

@@ -29,7 +29,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, required=True, help="folder with the four MNIST IDX .gz files")
     p.add_argument("--download", action="store_true", help="download missing MNIST files first (needs internet)")
-    p.add_argument("--arch", default="small", choices=sorted(models.CANDIDATES), help="candidate architecture")
+    p.add_argument("--arch", default="strided", choices=sorted(models.CANDIDATES), help="candidate architecture")
     p.add_argument("--out", type=Path, required=True, help="output folder for model.onnx, model.json, golden.json")
     p.add_argument("--epochs", type=int, default=15)
     p.add_argument("--batch-size", type=int, default=128)
@@ -44,7 +44,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--robustness-samples", type=int, default=2000, help="test digits per drawing style (0: skip)")
     p.add_argument("--golden", type=int, default=64, help="test images in the golden fixture")
     p.add_argument("--name", default="digits-mnist-cnn")
-    p.add_argument("--version", default="1.0.0")
+    p.add_argument("--version", default="1.1.0")
     return p.parse_args(argv)
 
 

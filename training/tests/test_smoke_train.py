@@ -14,7 +14,7 @@ def test_smoke_run_trains_exports_and_matches_pytorch(tmp_path, mnist_dir, mnist
     out = tmp_path / "run"
     train.main(
         [
-            "--data", str(mnist_dir), "--arch", "small", "--out", str(out), "--epochs", "1",
+            "--data", str(mnist_dir), "--arch", "strided", "--out", str(out), "--epochs", "1",
             "--limit-train", "3000", "--limit-test", "500", "--robustness-samples", "64",
             "--golden", "16", "--threads", "2",
         ]
@@ -29,7 +29,7 @@ def test_smoke_run_trains_exports_and_matches_pytorch(tmp_path, mnist_dir, mnist
     assert graph.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "N"
     assert not any(n.op_type == "BatchNormalization" for n in graph.graph.node), "BN is folded"
 
-    model = models.build("small")
+    model = models.build("strided")
     model.load_state_dict(torch.load(out / "model.pt"))
     images = mnist.test_images[:37]
     ours = export.torch_logits(model, images)
@@ -49,6 +49,8 @@ def test_smoke_run_trains_exports_and_matches_pytorch(tmp_path, mnist_dir, mnist
 
 
 def test_candidates_have_the_documented_costs():
+    # The figures in training/README.md's table.
+    assert models.count_macs(models.build("tiny")) == 508_352
     assert models.count_macs(models.build("small")) == 2_125_696
-    assert models.count_macs(models.build("tiny")) < models.count_macs(models.build("small"))
-    assert models.count_macs(models.build("medium")) > models.count_macs(models.build("small"))
+    assert models.count_macs(models.build("strided")) == 2_580_448
+    assert models.count_parameters(models.build("strided")) == 86_130
