@@ -48,6 +48,13 @@ fn rgba_gray(px: &[u8]) -> f32 {
     alpha * luma + (1.0 - alpha)
 }
 
+/// Ink of a gray level against the background: full contrast is 1.
+#[inline]
+fn contrast(gray: f32, background: f32, dark_ink: bool) -> f32 {
+    let ink = if dark_ink { (background - gray) / background } else { (gray - background) / (1.0 - background) };
+    ink.clamp(0.0, 1.0)
+}
+
 /// Indices of the pixels on the image's border, each once.
 fn border(width: usize, height: usize) -> impl Iterator<Item = usize> {
     let top = 0..width;
@@ -102,20 +109,34 @@ impl<'a> Ink<'a> {
         Self { image, scheme }
     }
 
-    /// The ink of pixel `i` (row-major index), in `[0, 1]`.
-    #[inline]
-    pub fn at(&self, i: usize) -> f32 {
+    /// Writes the ink of row `y`, from column `x0` on, into `out` (one value per pixel).
+    /// The scheme is matched once per row, so the per-pixel loops stay tight.
+    pub fn row(&self, y: usize, x0: usize, out: &mut [f32]) {
+        let start = y * self.width() + x0;
         let px = self.image.pixels();
-        let gray = match (self.scheme, self.image.format()) {
-            (Scheme::Alpha, PixelFormat::Rgba8) => return f32::from(px[i * 4 + 3]) / 255.0,
-            // Alpha is only chosen for RGBA images.
-            (Scheme::Alpha, PixelFormat::Gray8) => return f32::from(px[i]) / 255.0,
-            (_, PixelFormat::Gray8) => f32::from(px[i]) / 255.0,
-            (_, PixelFormat::Rgba8) => rgba_gray(&px[i * 4..i * 4 + 4]),
-        };
-        let Scheme::Gray { background, dark_ink } = self.scheme else { unreachable!("alpha returned above") };
-        let ink = if dark_ink { (background - gray) / background } else { (gray - background) / (1.0 - background) };
-        ink.clamp(0.0, 1.0)
+        match (self.scheme, self.image.format()) {
+            (Scheme::Alpha, PixelFormat::Rgba8) => {
+                for (o, p) in out.iter_mut().zip(px[start * 4..].chunks_exact(4)) {
+                    *o = f32::from(p[3]) / 255.0;
+                }
+            }
+            // Alpha is only chosen for RGBA images; a gray image is its own ink.
+            (Scheme::Alpha, PixelFormat::Gray8) => {
+                for (o, &p) in out.iter_mut().zip(&px[start..]) {
+                    *o = f32::from(p) / 255.0;
+                }
+            }
+            (Scheme::Gray { background, dark_ink }, PixelFormat::Gray8) => {
+                for (o, &p) in out.iter_mut().zip(&px[start..]) {
+                    *o = contrast(f32::from(p) / 255.0, background, dark_ink);
+                }
+            }
+            (Scheme::Gray { background, dark_ink }, PixelFormat::Rgba8) => {
+                for (o, p) in out.iter_mut().zip(px[start * 4..].chunks_exact(4)) {
+                    *o = contrast(rgba_gray(p), background, dark_ink);
+                }
+            }
+        }
     }
 
     /// Image width in pixels.
@@ -131,16 +152,21 @@ impl<'a> Ink<'a> {
         let (w, h) = (self.width(), self.image.height() as usize);
         let mut ink_pixels = 0usize;
         let mut b = Bounds { x0: usize::MAX, y0: usize::MAX, x1: 0, y1: 0 };
+        let mut row = vec![0f32; w];
         for y in 0..h {
-            let row = y * w;
-            for x in 0..w {
-                if self.at(row + x) > INK_THRESHOLD {
-                    ink_pixels += 1;
-                    b.x0 = b.x0.min(x);
-                    b.x1 = b.x1.max(x);
-                    b.y0 = b.y0.min(y);
-                    b.y1 = b.y1.max(y);
-                }
+            self.row(y, 0, &mut row);
+            let count = row.iter().filter(|&&v| v > INK_THRESHOLD).count();
+            if count == 0 {
+                continue;
+            }
+            ink_pixels += count;
+            b.y0 = b.y0.min(y);
+            b.y1 = y;
+            if let Some(first) = row.iter().position(|&v| v > INK_THRESHOLD) {
+                b.x0 = b.x0.min(first);
+            }
+            if let Some(last) = row.iter().rposition(|&v| v > INK_THRESHOLD) {
+                b.x1 = b.x1.max(last);
             }
         }
         if ink_pixels < required {
@@ -168,9 +194,9 @@ mod tests {
     fn light_background_makes_dark_pixels_ink() {
         let px = [255, 255, 255, 255, 0, 255, 255, 255, 255];
         let view = ImageView::new(3, 3, PixelFormat::Gray8, &px).expect("valid");
-        let ink = Ink::detect(&view);
-        assert_eq!(ink.at(4), 1.0);
-        assert_eq!(ink.at(0), 0.0);
+        let mut row = [0f32; 3];
+        Ink::detect(&view).row(1, 0, &mut row);
+        assert_eq!(row, [0.0, 1.0, 0.0]);
     }
 
     #[test]
@@ -178,8 +204,9 @@ mod tests {
         let mut px = vec![0u8; 9 * 4];
         px[4 * 4 + 3] = 200; // black stroke, partly opaque
         let view = ImageView::new(3, 3, PixelFormat::Rgba8, &px).expect("valid");
-        let ink = Ink::detect(&view);
-        assert!((ink.at(4) - 200.0 / 255.0).abs() < 1e-6);
-        assert_eq!(ink.at(0), 0.0);
+        let mut row = [0f32; 2];
+        Ink::detect(&view).row(1, 0, &mut row);
+        assert_eq!(row[0], 0.0);
+        assert!((row[1] - 200.0 / 255.0).abs() < 1e-6);
     }
 }

@@ -56,14 +56,10 @@ pub(crate) fn fit_box(ink: &Ink<'_>, bounds: Bounds) -> Fitted {
     let wy = axis_weights(h, out_h);
 
     // Horizontal pass over the crop: h rows of out_w values.
-    let image_width = ink.width();
     let mut row = vec![0f32; w];
     let mut horizontal = vec![0f32; h * out_w];
     for y in 0..h {
-        let start = (bounds.y0 + y) * image_width + bounds.x0;
-        for (x, value) in row.iter_mut().enumerate() {
-            *value = ink.at(start + x);
-        }
+        ink.row(bounds.y0 + y, bounds.x0, &mut row);
         for (out, weights) in horizontal[y * out_w..(y + 1) * out_w].iter_mut().zip(&wx) {
             *out = weights.iter().map(|&(j, wgt)| row[j] * wgt).sum();
         }
