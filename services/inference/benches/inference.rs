@@ -89,9 +89,9 @@ fn main() {
 
     // The model alone, one state on one thread.
     let input: Vec<f32> = test.images[..128].iter().flat_map(|i| i.iter().map(|&p| f32::from(p) / 255.0)).collect();
-    let mut state = model.plan.spawn().expect("state");
+    let mut session = model.session().expect("session");
     let mut single = time_each(3000, || {
-        std::hint::black_box(Model::run_with(&mut state, &input[..PIXELS], 1).expect("runs"));
+        std::hint::black_box(session.run(&input[..PIXELS]).expect("runs"));
     });
     println!(
         "\ntract, 1 thread, single image:      p50 {:>8.1?}  p99 {:>8.1?}",
@@ -102,7 +102,7 @@ fn main() {
     for batch in [1usize, 8, 32, 128] {
         let runs = (4000 / batch).max(30);
         let mut t = time_each(runs, || {
-            std::hint::black_box(Model::run_with(&mut state, &input[..batch * PIXELS], batch).expect("runs"));
+            std::hint::black_box(session.run(&input[..batch * PIXELS]).expect("runs"));
         });
         let p50 = percentile(&mut t, 0.5);
         println!("{:<28} {:>10.1?} {:>14.0}", batch, p50, batch as f64 / p50.as_secs_f64());

@@ -145,7 +145,7 @@ impl Drop for Engine {
 
 fn work(model: &Model, limits: &Limits, jobs: &Receiver<Job>) {
     let normalisation = model.normalisation();
-    let mut state = model.plan.spawn().ok();
+    let mut session = model.session().ok();
     let mut input = Vec::new();
     while let Ok(job) = jobs.recv() {
         let result = catch_unwind(AssertUnwindSafe(|| {
@@ -161,11 +161,11 @@ fn work(model: &Model, limits: &Limits, jobs: &Receiver<Job>) {
             for (image, out) in mnist.iter().zip(input.chunks_mut(PIXELS)) {
                 image.write_tensor(normalisation, out);
             }
-            let state = match &mut state {
+            let session = match &mut session {
                 Some(s) => s,
-                None => state.insert(model.plan.spawn().map_err(|e| InferError::Internal(format!("{e:#}")))?),
+                None => session.insert(model.session().map_err(InferError::Internal)?),
             };
-            let logits = Model::run_with(state, &input, mnist.len()).map_err(InferError::Internal)?;
+            let logits = session.run(&input).map_err(InferError::Internal)?;
             let scored = mnist
                 .into_iter()
                 .zip(logits.chunks(10))
@@ -174,8 +174,8 @@ fn work(model: &Model, limits: &Limits, jobs: &Receiver<Job>) {
             Ok((scored, preprocess))
         }));
         let result = result.unwrap_or_else(|_| {
-            // Start from a clean state after a panic.
-            state = None;
+            // Start from clean states after a panic.
+            session = None;
             Err(InferError::Internal("the worker panicked on this request".into()))
         });
         // The caller may have gone away (cancelled call); nothing to do then.

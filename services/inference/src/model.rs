@@ -14,9 +14,9 @@ use crate::config::ModelSource;
 use crate::error::ModelError;
 
 /// The release built into the binary.
-pub const EMBEDDED_ONNX: &[u8] = include_bytes!("../models/mnist/1.0.0/model.onnx");
+pub const EMBEDDED_ONNX: &[u8] = include_bytes!("../models/mnist/1.1.0/model.onnx");
 /// The model card of the embedded release.
-pub const EMBEDDED_CARD: &str = include_str!("../models/mnist/1.0.0/model.json");
+pub const EMBEDDED_CARD: &str = include_str!("../models/mnist/1.1.0/model.json");
 
 /// The parts of `model.json` the service uses (see `training/README.md` for all fields).
 #[derive(Debug, Clone, Deserialize)]
@@ -72,12 +72,46 @@ pub struct CardSize {
 }
 
 /// A loaded model: its card and the runnable plan shared by all workers.
+///
+/// The ONNX graph has a symbolic batch dimension `N`; the plan fixes it to 1.
+/// Measured on this project's 2-core machine with tract 0.23, the plan
+/// optimised for one image runs in 95 µs, while the symbolic plan takes 260 µs
+/// for one image and 160 µs per image in batches of 8 to 128: with the size
+/// known, tract picks its faster convolution and pooling kernels. So a batch
+/// is run image by image on this plan, and the engine spreads a batch over
+/// the workers to use every core.
 #[derive(Clone)]
 pub struct Model {
     /// The card.
     pub card: Arc<ModelCard>,
-    /// The optimised plan, with a symbolic batch dimension.
+    /// The optimised plan for one `[1,1,28,28]` image.
     pub plan: Arc<TypedRunnableModel>,
+}
+
+/// One thread's model state: tract runs a state on one thread, so every
+/// worker holds its own [`Session`] over the shared plan.
+pub struct Session {
+    state: TypedSimpleState,
+}
+
+impl Session {
+    /// Runs the images in `input` (784 values each) and returns 10 logits per image.
+    ///
+    /// # Errors
+    /// The tract error, as text.
+    pub fn run(&mut self, input: &[f32]) -> Result<Vec<f32>, String> {
+        let mut logits = Vec::with_capacity(input.len() / PIXELS * 10);
+        for image in input.chunks_exact(PIXELS) {
+            let tensor = Tensor::from_shape(&[1, 1, 28, 28], image).map_err(|e| format!("{e:#}"))?;
+            let outputs = self.state.run(tvec!(tensor.into())).map_err(|e| format!("{e:#}"))?;
+            let row = outputs[0].to_plain_array_view::<f32>().map_err(|e| format!("{e:#}"))?;
+            if row.shape() != [1, 10] {
+                return Err(format!("output shape {:?}, expected [1, 10]", row.shape()));
+            }
+            logits.extend(row.iter().copied());
+        }
+        Ok(logits)
+    }
 }
 
 impl Model {
@@ -86,8 +120,8 @@ impl Model {
         Normalisation { scale: self.card.normalisation.scale, offset: self.card.normalisation.offset }
     }
 
-    /// Loads the model from `source`, optimises it and checks that it takes
-    /// `[N,1,28,28]` and returns `[N,10]` for several batch sizes.
+    /// Loads the model from `source`, optimises it for one image and checks
+    /// that it takes `[1,1,28,28]` and returns `[1,10]`.
     ///
     /// # Errors
     /// When a file is missing or malformed, or the graph breaks the contract.
@@ -97,44 +131,33 @@ impl Model {
             ModelSource::Dir(dir) => (read(&dir.join("model.onnx"))?, read_text(&dir.join("model.json"))?),
         };
         let card: ModelCard = serde_json::from_str(&card)?;
-        let plan = tract_onnx::onnx()
-            .model_for_read(&mut onnx.as_slice())
+        let onnx_error = |e: TractError| ModelError::Onnx(format!("{e:#}"));
+        let graph = tract_onnx::onnx().model_for_read(&mut onnx.as_slice()).map_err(onnx_error)?;
+        let plan = graph
+            .with_input_fact(0, f32::fact([1, 1, 28, 28]).into())
             .and_then(|m| m.into_optimized())
             .and_then(|m| m.into_runnable())
-            .map_err(|e| ModelError::Onnx(format!("{e:#}")))?;
+            .map_err(onnx_error)?;
         let model = Self { card: Arc::new(card), plan };
-        for batch in [1, 3] {
-            let out = model.run(&vec![0.0; batch * PIXELS], batch).map_err(ModelError::Contract)?;
-            if out.len() != batch * 10 {
-                return Err(ModelError::Contract(format!("batch {batch} gave {} outputs", out.len())));
-            }
-        }
+        model.run(&[0.0; PIXELS]).map_err(ModelError::Contract)?;
         Ok(model)
     }
 
-    /// Runs `batch` images (`input` holds `batch * 784` values) with a fresh
-    /// state and returns the `batch * 10` logits. Workers use
-    /// [`Model::run_with`] to reuse their own state.
+    /// A new per-thread state over the shared plan.
     ///
     /// # Errors
     /// The tract error, as text.
-    pub fn run(&self, input: &[f32], batch: usize) -> Result<Vec<f32>, String> {
-        let mut state = self.plan.spawn().map_err(|e| format!("{e:#}"))?;
-        Self::run_with(&mut state, input, batch)
+    pub fn session(&self) -> Result<Session, String> {
+        Ok(Session { state: self.plan.spawn().map_err(|e| format!("{e:#}"))? })
     }
 
-    /// Runs `batch` images on `state`.
+    /// Runs images with a fresh session (tests and tools; workers keep their
+    /// own [`Session`]).
     ///
     /// # Errors
     /// The tract error, as text.
-    pub fn run_with(state: &mut TypedSimpleState, input: &[f32], batch: usize) -> Result<Vec<f32>, String> {
-        let tensor = Tensor::from_shape(&[batch, 1, 28, 28], input).map_err(|e| format!("{e:#}"))?;
-        let outputs = state.run(tvec!(tensor.into())).map_err(|e| format!("{e:#}"))?;
-        let logits = outputs[0].to_plain_array_view::<f32>().map_err(|e| format!("{e:#}"))?;
-        if logits.shape() != [batch, 10] {
-            return Err(format!("output shape {:?}, expected [{batch}, 10]", logits.shape()));
-        }
-        Ok(logits.iter().copied().collect())
+    pub fn run(&self, input: &[f32]) -> Result<Vec<f32>, String> {
+        self.session()?.run(input)
     }
 }
 
