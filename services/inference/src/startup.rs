@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use digits_proto::inference::v1::inference_server::InferenceServer;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::server::TcpIncoming;
 
 use crate::config::Config;
 use crate::engine::Engine;
@@ -105,7 +105,9 @@ impl Application {
             .add_service(health)
             .add_service(reflection)
             .add_service(inference)
-            .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)
+            // Without TCP_NODELAY a small response waits for the client's
+            // delayed ACK: about 40 ms per call instead of well under 1 ms.
+            .serve_with_incoming_shutdown(TcpIncoming::from(self.listener).with_nodelay(Some(true)), shutdown)
             .await;
         drop(self.engine);
         tracing::info!("inference server stopped");

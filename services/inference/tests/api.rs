@@ -279,6 +279,24 @@ async fn health_and_reflection_answer() {
     assert!(digits_service_kit::healthcheck::check(&url, "", timeout).await.is_err());
 }
 
+#[tokio::test]
+async fn sequential_calls_do_not_stall_on_delayed_acks() {
+    // Without TCP_NODELAY every call waits ~40 ms for the peer's delayed ACK.
+    // A healthy call takes well under a millisecond here; the 20 ms bound
+    // leaves a wide margin for a busy machine and still catches the stall.
+    let mut server = TestServer::start().await;
+    let digit = digits_mnist_idx::test_set().expect("MNIST").images[0];
+    let mut times = Vec::new();
+    for _ in 0..21 {
+        let started = std::time::Instant::now();
+        server.client.predict(pb::PredictRequest { image: Some(mnist_image(&digit)) }).await.expect("predict");
+        times.push(started.elapsed());
+    }
+    times.sort_unstable();
+    assert!(times[10] < Duration::from_millis(20), "median call took {:?}", times[10]);
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_queue_is_resource_exhausted_not_a_hang() {
     let config = digits_inference::config::Config { workers: 1, queue: 1, ..Default::default() };
