@@ -71,24 +71,20 @@ pub fn raw(width: u32, height: u32, format: pb::PixelFormat, pixels: Vec<u8>) ->
     pb::Image { source: Some(pb::image::Source::Raw(pb::RawImage { width, height, format: format as i32, pixels })) }
 }
 
+fn png(image: image::DynamicImage) -> Vec<u8> {
+    let mut out = Vec::new();
+    image.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png).expect("encodes");
+    out
+}
+
 /// Encodes 8-bit grayscale pixels as a PNG file.
 pub fn png_gray(width: u32, height: u32, pixels: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    image::GrayImage::from_raw(width, height, pixels.to_vec())
-        .expect("size matches")
-        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
-        .expect("encodes");
-    out
+    png(image::GrayImage::from_raw(width, height, pixels.to_vec()).expect("size matches").into())
 }
 
 /// Encodes RGBA pixels as a PNG file.
 pub fn png_rgba(width: u32, height: u32, pixels: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    image::RgbaImage::from_raw(width, height, pixels.to_vec())
-        .expect("size matches")
-        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
-        .expect("encodes");
-    out
+    png(image::RgbaImage::from_raw(width, height, pixels.to_vec()).expect("size matches").into())
 }
 
 /// Draws an MNIST digit `scale` times larger at `(x0, y0)` on a transparent
