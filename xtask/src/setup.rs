@@ -57,6 +57,30 @@ pub fn rust_tools() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// PostgreSQL for the database tests: a server at `DATABASE_URL`, or the
+/// server programs (`initdb`, `postgres`, `psql`) to start throwaway clusters.
+/// As root on Debian/Ubuntu they are installed when missing.
+pub fn postgres() -> anyhow::Result<()> {
+    if std::env::var("DATABASE_URL").is_ok_and(|u| u.starts_with("postgres")) {
+        return Ok(());
+    }
+    let has = |program: &str| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {program} || ls /usr/lib/postgresql/*/bin/{program}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if has("initdb") && has("psql") {
+        return Ok(());
+    }
+    if output(Command::new("id").arg("-u")).is_some_and(|u| u.trim() == "0") {
+        run(Command::new("apt-get").args(["update", "-qq"]))?;
+        run(Command::new("apt-get").args(["install", "-y", "-qq", "postgresql"]))?;
+        return Ok(());
+    }
+    bail!("the database tests need PostgreSQL: install it (apt-get install postgresql) or set DATABASE_URL")
+}
+
 /// The Python venv of the training pipeline: `DIGITS_VENV`, or
 /// `~/.cache/digits/venv`, outside the repository so it survives clean
 /// clones. It is (re)installed when `training/requirements.txt` changes.

@@ -15,6 +15,7 @@ type Step<'a> = (&'static str, Box<dyn Fn() -> anyhow::Result<()> + 'a>);
 pub fn test(args: &[String]) -> anyhow::Result<()> {
     let skip_python = args.iter().any(|a| a == "--skip-python");
     setup::rust_tools()?;
+    setup::postgres()?;
     let mnist = setup::mnist_dir()?;
 
     let mut steps: Vec<Step<'_>> = vec![
