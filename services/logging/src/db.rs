@@ -1,0 +1,135 @@
+//! Connections: the backend is chosen by the `DATABASE_URL` scheme, never
+//! guessed. `postgres://` or `postgresql://` is PostgreSQL; `sqlite://PATH`,
+//! `sqlite:PATH` or a plain file path is SQLite (created if missing).
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::r2d2::{self, ManageConnection};
+use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, RunQueryDsl};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::error::StoreError;
+
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../sql/migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../sql/migrations/sqlite");
+
+// diesel's derive generates undocumented public items (a backend type and
+// its helpers), so the documentation lint is off for this module only.
+#[allow(missing_docs)]
+mod connection {
+    use diesel::pg::PgConnection;
+    use diesel::sqlite::SqliteConnection;
+
+    /// A connection to either backend; diesel builds each query for the one in use.
+    #[derive(diesel::MultiConnection)]
+    pub enum DbConnection {
+        /// PostgreSQL (production, compose).
+        Postgresql(PgConnection),
+        /// SQLite (the embedded default).
+        Sqlite(SqliteConnection),
+    }
+}
+
+pub use connection::DbConnection;
+
+/// Which backend a URL names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// A libpq URL.
+    Postgres(String),
+    /// A file path.
+    Sqlite(String),
+}
+
+impl DatabaseUrl {
+    /// Reads the scheme of `url`.
+    pub fn parse(url: &str) -> Self {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::Postgres(url.to_owned())
+        } else {
+            let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+            Self::Sqlite(path.to_owned())
+        }
+    }
+
+    /// Opens one connection.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    pub fn connect(&self) -> Result<DbConnection, StoreError> {
+        let unavailable = |e: diesel::ConnectionError| StoreError::Unavailable(e.to_string());
+        match self {
+            Self::Postgres(url) => Ok(DbConnection::Postgresql(PgConnection::establish(url).map_err(unavailable)?)),
+            Self::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(path).map_err(unavailable)?;
+                // Wait for a writer instead of failing at once; WAL lets readers run beside it.
+                conn.batch_execute(
+                    "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+                )
+                .map_err(StoreError::Database)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+}
+
+/// Applies the pending migrations of the connection's backend.
+///
+/// # Errors
+/// [`StoreError::Migration`].
+pub fn migrate(conn: &mut DbConnection) -> Result<(), StoreError> {
+    let result = match conn {
+        DbConnection::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+    };
+    let applied = result.map_err(|e| StoreError::Migration(e.to_string()))?;
+    if applied > 0 {
+        tracing::info!(applied, "database migrations applied");
+    }
+    Ok(())
+}
+
+/// The r2d2 connection manager: connects through [`DatabaseUrl::connect`].
+#[derive(Debug, Clone)]
+pub struct Manager(DatabaseUrl);
+
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = StoreError;
+
+    fn connect(&self) -> Result<DbConnection, StoreError> {
+        self.0.connect()
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), StoreError> {
+        diesel::sql_query("SELECT 1").execute(conn).map(|_| ()).map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+/// A pool of connections.
+pub type Pool = r2d2::Pool<Manager>;
+
+/// Builds a pool for `url` and applies the migrations. SQLite gets one
+/// connection (one writer at a time is all it allows).
+///
+/// # Errors
+/// When the database is unreachable or a migration fails.
+pub fn pool(url: &str, max_size: u32, timeout: Duration) -> Result<Pool, StoreError> {
+    let url = DatabaseUrl::parse(url);
+    let size = if matches!(url, DatabaseUrl::Sqlite(_)) { 1 } else { max_size };
+    let pool = r2d2::Pool::builder()
+        .max_size(size)
+        .min_idle(Some(0))
+        .connection_timeout(timeout)
+        .test_on_check_out(true)
+        .build_unchecked(Manager(url));
+    migrate(&mut *pool.get()?)?;
+    Ok(pool)
+}

@@ -1,0 +1,204 @@
+//! The prediction store against real databases: a throwaway PostgreSQL
+//! database per test, and a SQLite file in a temporary folder. Every
+//! behaviour is checked on both backends.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use digits_logging::db::{self, DbConnection, Pool};
+use digits_logging::error::StoreError;
+use digits_logging::predictions::{self, NewPrediction};
+use digits_test_postgres::TestDatabase;
+
+/// A fresh database of each backend; the guards keep them alive.
+enum Backend {
+    Postgres(TestDatabase),
+    Sqlite(std::path::PathBuf),
+}
+
+impl Backend {
+    fn all() -> Vec<Self> {
+        let dir = std::env::temp_dir().join(format!("digits-store-{}-{}", std::process::id(), rand_suffix()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        vec![Self::Postgres(TestDatabase::new()), Self::Sqlite(dir.join("digits.db"))]
+    }
+
+    fn url(&self) -> String {
+        match self {
+            Self::Postgres(db) => db.url().to_owned(),
+            Self::Sqlite(path) => format!("sqlite://{}", path.display()),
+        }
+    }
+
+    fn pool(&self) -> Pool {
+        db::pool(&self.url(), 8, Duration::from_secs(5)).expect("pool and migrations")
+    }
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        if let Self::Sqlite(path) = self {
+            let _ = std::fs::remove_dir_all(path.parent().expect("folder"));
+        }
+    }
+}
+
+/// Makes one field of a valid prediction invalid.
+type Breaker = fn(&mut NewPrediction);
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
+}
+
+fn sample(request_id: &str, digit: i16) -> NewPrediction {
+    let mut probabilities = [0.0f32; 10];
+    probabilities[digit as usize] = 0.9;
+    probabilities[(digit as usize + 1) % 10] = 0.1;
+    NewPrediction {
+        request_id: request_id.to_owned(),
+        created_at: Utc::now().naive_utc(),
+        predicted_digit: digit,
+        confidence: 0.9,
+        probabilities: probabilities.iter().flat_map(|p| p.to_le_bytes()).collect(),
+        model_version: "1.1.0".into(),
+        input: vec![7; 784],
+        source: "web".into(),
+        latency_us: 1234,
+    }
+}
+
+fn count(conn: &mut DbConnection) -> i64 {
+    use diesel::prelude::*;
+    digits_logging::schema::predictions::table.count().get_result(conn).expect("count")
+}
+
+#[test]
+fn logging_the_same_request_twice_stores_it_once() {
+    for backend in Backend::all() {
+        let pool = backend.pool();
+        let mut conn = pool.get().expect("connection");
+        let (first, created) = predictions::log(&mut conn, &sample("req-1", 3)).expect("log");
+        assert!(created);
+        // A retry, even with different content, returns the stored row.
+        let (again, created) = predictions::log(&mut conn, &sample("req-1", 5)).expect("log again");
+        assert!(!created);
+        assert_eq!(again, first);
+        assert_eq!(first.predicted_digit, 3);
+        assert_eq!(first.input, vec![7; 784]);
+        assert_eq!(count(&mut conn), 1, "{}", backend.url());
+    }
+}
+
+#[test]
+fn concurrent_logging_stores_every_request_exactly_once() {
+    for backend in Backend::all() {
+        let pool = backend.pool();
+        std::thread::scope(|scope| {
+            for t in 0..8 {
+                let pool = pool.clone();
+                scope.spawn(move || {
+                    for i in 0..25 {
+                        let mut conn = pool.get().expect("connection");
+                        // Every request is sent twice, by two threads.
+                        let id = format!("req-{}", (t / 2) * 25 + i);
+                        predictions::log(&mut conn, &sample(&id, (i % 10) as i16)).expect("log");
+                    }
+                });
+            }
+        });
+        let mut conn = pool.get().expect("connection");
+        assert_eq!(count(&mut conn), 100, "{}", backend.url());
+    }
+}
+
+#[test]
+fn feedback_is_stored_timestamped_and_a_correction_overwrites_it() {
+    for backend in Backend::all() {
+        let pool = backend.pool();
+        let mut conn = pool.get().expect("connection");
+        let (row, _) = predictions::log(&mut conn, &sample("req-f", 4)).expect("log");
+        assert_eq!(row.true_label, None);
+        assert_eq!(row.feedback_at, None);
+        let correct = predictions::record_feedback(&mut conn, row.id, 4).expect("correct");
+        assert_eq!(correct.true_label, Some(4));
+        let first_time = correct.feedback_at.expect("timestamped");
+        std::thread::sleep(Duration::from_millis(5));
+        let corrected = predictions::record_feedback(&mut conn, row.id, 9).expect("correction");
+        assert_eq!(corrected.true_label, Some(9));
+        assert!(corrected.feedback_at.expect("timestamped") > first_time);
+        assert_eq!(predictions::get(&mut conn, row.id).expect("get"), corrected);
+    }
+}
+
+#[test]
+fn unknown_ids_and_bad_labels_are_errors_and_change_nothing() {
+    for backend in Backend::all() {
+        let pool = backend.pool();
+        let mut conn = pool.get().expect("connection");
+        let (row, _) = predictions::log(&mut conn, &sample("req-x", 1)).expect("log");
+        assert!(matches!(predictions::get(&mut conn, 999_999), Err(StoreError::NotFound(999_999))));
+        assert!(matches!(predictions::record_feedback(&mut conn, 999_999, 3), Err(StoreError::NotFound(_))));
+        for label in [-1, 10] {
+            assert!(matches!(
+                predictions::record_feedback(&mut conn, row.id, label),
+                Err(StoreError::Invalid { field: "true_label", .. })
+            ));
+        }
+        assert_eq!(predictions::get(&mut conn, row.id).expect("get"), row);
+    }
+}
+
+#[test]
+fn invalid_predictions_are_refused_by_the_api_and_by_the_database() {
+    use diesel::RunQueryDsl;
+    for backend in Backend::all() {
+        let pool = backend.pool();
+        let mut conn = pool.get().expect("connection");
+        let cases: [(&str, Breaker); 7] = [
+            ("predicted_digit", |p| p.predicted_digit = 10),
+            ("confidence", |p| p.confidence = 1.5),
+            ("probabilities", |p| p.probabilities.truncate(39)),
+            ("input", |p| p.input.push(0)),
+            ("source", |p| p.source = "fax".into()),
+            ("request_id", |p| p.request_id.clear()),
+            ("latency_us", |p| p.latency_us = -1),
+        ];
+        for (field, break_it) in &cases {
+            let mut bad = sample(&format!("bad-{field}"), 2);
+            break_it(&mut bad);
+            // The API names the field ...
+            match predictions::log(&mut conn, &bad) {
+                Err(StoreError::Invalid { field: f, .. }) => assert_eq!(f, *field),
+                other => panic!("{field}: {other:?}"),
+            }
+            // ... and the database refuses the row even when the API is bypassed.
+            let direct =
+                diesel::insert_into(digits_logging::schema::predictions::table).values(&bad).execute(&mut *conn);
+            assert!(direct.is_err(), "{field} accepted by {}", backend.url());
+        }
+        let (row, _) = predictions::log(&mut conn, &sample("good", 2)).expect("log");
+        let bypass = diesel::sql_query(format!(
+            "UPDATE predictions SET true_label = 11, feedback_at = created_at WHERE id = {}",
+            row.id
+        ))
+        .execute(&mut *conn);
+        assert!(bypass.is_err(), "label 11 accepted by {}", backend.url());
+        let half = diesel::sql_query(format!("UPDATE predictions SET true_label = 3 WHERE id = {}", row.id))
+            .execute(&mut *conn);
+        assert!(half.is_err(), "a label without its timestamp accepted by {}", backend.url());
+        assert_eq!(count(&mut conn), 1);
+    }
+}
+
+#[test]
+fn the_backend_follows_the_url_scheme() {
+    use digits_logging::db::DatabaseUrl;
+    assert!(matches!(DatabaseUrl::parse("postgres://u@h/db"), DatabaseUrl::Postgres(_)));
+    assert!(matches!(DatabaseUrl::parse("postgresql://u@h/db"), DatabaseUrl::Postgres(_)));
+    assert_eq!(DatabaseUrl::parse("sqlite:///tmp/x.db"), DatabaseUrl::Sqlite("/tmp/x.db".into()));
+    assert_eq!(DatabaseUrl::parse("sqlite:data/x.db"), DatabaseUrl::Sqlite("data/x.db".into()));
+    assert_eq!(DatabaseUrl::parse("digits.db"), DatabaseUrl::Sqlite("digits.db".into()));
+    // An unreachable PostgreSQL is an error, never a SQLite file named like the URL.
+    let err = DatabaseUrl::parse("postgres://nobody@127.0.0.1:1/none").connect().err().expect("unreachable");
+    assert!(matches!(err, StoreError::Unavailable(_)));
+}
