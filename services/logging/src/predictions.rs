@@ -153,3 +153,137 @@ pub fn record_feedback(conn: &mut DbConnection, id: i64, true_label: i16) -> Res
     }
     get(conn, id)
 }
+
+/// Which predictions [`list`] returns: newest first, before a cursor.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// Only rows with an id below this (the previous page's last id).
+    pub before: Option<i64>,
+    /// Page size, 1-500.
+    pub limit: i64,
+    /// `Some(true)`: only rows with feedback; `Some(false)`: only rows without.
+    pub has_feedback: Option<bool>,
+    /// Only rows whose feedback says the prediction was wrong.
+    pub wrong_only: bool,
+    /// Only rows predicted as this digit.
+    pub digit: Option<i16>,
+}
+
+/// The most rows one [`list`] call returns.
+pub const MAX_PAGE: i64 = 500;
+
+/// One page of predictions, newest first (keyset pagination on the id, so
+/// pages neither skip nor repeat rows while new ones arrive).
+///
+/// # Errors
+/// [`StoreError::Invalid`] for a bad limit or digit, or a database error.
+pub fn list(conn: &mut DbConnection, filter: &ListFilter) -> Result<Vec<Prediction>, StoreError> {
+    use predictions::dsl;
+    if !(1..=MAX_PAGE).contains(&filter.limit) {
+        return Err(invalid("limit", format!("{} is outside 1-{MAX_PAGE}", filter.limit)));
+    }
+    let mut query = dsl::predictions.into_boxed();
+    if let Some(before) = filter.before {
+        query = query.filter(dsl::id.lt(before));
+    }
+    if let Some(digit) = filter.digit {
+        if !(0..=9).contains(&digit) {
+            return Err(invalid("digit", format!("{digit} is not a digit 0-9")));
+        }
+        query = query.filter(dsl::predicted_digit.eq(digit));
+    }
+    if filter.wrong_only {
+        query = query.filter(dsl::true_label.is_not_null().and(dsl::true_label.ne(dsl::predicted_digit.nullable())));
+    } else if let Some(has) = filter.has_feedback {
+        query = if has { query.filter(dsl::true_label.is_not_null()) } else { query.filter(dsl::true_label.is_null()) };
+    }
+    Ok(query.order(dsl::id.desc()).limit(filter.limit).select(Prediction::as_select()).load(conn)?)
+}
+
+/// Accuracy figures over the predictions that have feedback.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Stats {
+    /// All predictions.
+    pub total: i64,
+    /// Predictions with feedback.
+    pub labelled: i64,
+    /// Labelled predictions whose label equals the prediction.
+    pub correct: i64,
+    /// `confusion[true][predicted]`: labelled counts.
+    pub confusion: [[i64; 10]; 10],
+}
+
+impl Stats {
+    /// `correct / labelled`, or `None` before any feedback.
+    pub fn accuracy(&self) -> Option<f64> {
+        (self.labelled > 0).then(|| self.correct as f64 / self.labelled as f64)
+    }
+
+    /// Of the labelled predictions of `digit`, the share that were right.
+    pub fn precision(&self, digit: usize) -> Option<f64> {
+        let predicted: i64 = (0..10).map(|t| self.confusion[t][digit]).sum();
+        (predicted > 0).then(|| self.confusion[digit][digit] as f64 / predicted as f64)
+    }
+
+    /// Of the labelled drawings of `digit`, the share predicted as `digit`.
+    pub fn recall(&self, digit: usize) -> Option<f64> {
+        let actual: i64 = self.confusion[digit].iter().sum();
+        (actual > 0).then(|| self.confusion[digit][digit] as f64 / actual as f64)
+    }
+}
+
+/// The stats over everything and per model version (sorted by version).
+///
+/// # Errors
+/// A database error.
+pub fn stats(conn: &mut DbConnection) -> Result<(Stats, Vec<(String, Stats)>), StoreError> {
+    use diesel::dsl::count_star;
+    use predictions::dsl;
+    let totals: Vec<(String, i64)> =
+        dsl::predictions.group_by(dsl::model_version).select((dsl::model_version, count_star())).load(conn)?;
+    let cells: Vec<(String, i16, Option<i16>, i64)> = dsl::predictions
+        .filter(dsl::true_label.is_not_null())
+        .group_by((dsl::model_version, dsl::predicted_digit, dsl::true_label))
+        .select((dsl::model_version, dsl::predicted_digit, dsl::true_label, count_star()))
+        .load(conn)?;
+    let mut by_version: std::collections::BTreeMap<String, Stats> = std::collections::BTreeMap::new();
+    for (version, total) in totals {
+        by_version.entry(version).or_default().total = total;
+    }
+    for (version, predicted, label, count) in cells {
+        let (Ok(p), Some(Ok(t))) = (usize::try_from(predicted), label.map(usize::try_from)) else { continue };
+        let stats = by_version.entry(version).or_default();
+        stats.confusion[t][p] += count;
+        stats.labelled += count;
+        if t == p {
+            stats.correct += count;
+        }
+    }
+    let mut overall = Stats::default();
+    for stats in by_version.values() {
+        overall.total += stats.total;
+        overall.labelled += stats.labelled;
+        overall.correct += stats.correct;
+        for t in 0..10 {
+            for p in 0..10 {
+                overall.confusion[t][p] += stats.confusion[t][p];
+            }
+        }
+    }
+    Ok((overall, by_version.into_iter().collect()))
+}
+
+/// Up to `limit` labelled predictions with an id above `after`, oldest first:
+/// the pages of an export for retraining.
+///
+/// # Errors
+/// A database error.
+pub fn labelled_after(conn: &mut DbConnection, after: i64, limit: i64) -> Result<Vec<Prediction>, StoreError> {
+    use predictions::dsl;
+    Ok(dsl::predictions
+        .filter(dsl::id.gt(after).and(dsl::true_label.is_not_null()))
+        .order(dsl::id.asc())
+        .limit(limit)
+        .select(Prediction::as_select())
+        .load(conn)?)
+}

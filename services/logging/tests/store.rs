@@ -202,3 +202,136 @@ fn the_backend_follows_the_url_scheme() {
     let err = DatabaseUrl::parse("postgres://nobody@127.0.0.1:1/none").connect().err().expect("unreachable");
     assert!(matches!(err, StoreError::Unavailable(_)));
 }
+
+#[test]
+fn pages_have_no_gaps_and_no_repeats_while_rows_arrive() {
+    use predictions::ListFilter;
+    for backend in Backend::all() {
+        let pool = backend.pool();
+        let mut conn = pool.get().expect("connection");
+        let mut expected = Vec::new();
+        for i in 0..53 {
+            expected.push(predictions::log(&mut conn, &sample(&format!("p-{i}"), (i % 10) as i16)).expect("log").0.id);
+        }
+        let mut seen = Vec::new();
+        let mut before = None;
+        loop {
+            let page =
+                predictions::list(&mut conn, &ListFilter { before, limit: 10, ..Default::default() }).expect("page");
+            // New predictions between pages must not shift the pages.
+            predictions::log(&mut conn, &sample(&format!("late-{}", seen.len()), 0)).expect("log");
+            let Some(last) = page.last() else { break };
+            before = Some(last.id);
+            seen.extend(page.iter().map(|p| p.id));
+        }
+        expected.reverse();
+        assert_eq!(seen, expected, "{}", backend.url());
+        let bad = predictions::list(&mut conn, &ListFilter { limit: 0, ..Default::default() });
+        assert!(matches!(bad, Err(StoreError::Invalid { field: "limit", .. })));
+    }
+}
+
+#[test]
+fn list_filters_by_digit_feedback_and_wrongness() {
+    use predictions::ListFilter;
+    for backend in Backend::all() {
+        let pool = backend.pool();
+        let mut conn = pool.get().expect("connection");
+        let ids: Vec<i64> = (0..6)
+            .map(|i| predictions::log(&mut conn, &sample(&format!("f-{i}"), [1, 1, 2, 2, 3, 3][i])).expect("log").0.id)
+            .collect();
+        predictions::record_feedback(&mut conn, ids[0], 1).expect("right");
+        predictions::record_feedback(&mut conn, ids[2], 7).expect("wrong");
+        predictions::record_feedback(&mut conn, ids[5], 8).expect("wrong");
+        // SQLite's pool holds one connection: give it back.
+        drop(conn);
+        let list = |f: ListFilter| -> Vec<i64> {
+            predictions::list(&mut pool.get().expect("c"), &ListFilter { limit: 100, ..f })
+                .expect("list")
+                .iter()
+                .map(|p| p.id)
+                .collect()
+        };
+        assert_eq!(list(ListFilter { digit: Some(2), ..Default::default() }), vec![ids[3], ids[2]]);
+        assert_eq!(list(ListFilter { wrong_only: true, ..Default::default() }), vec![ids[5], ids[2]]);
+        assert_eq!(list(ListFilter { has_feedback: Some(true), ..Default::default() }), vec![ids[5], ids[2], ids[0]]);
+        assert_eq!(list(ListFilter { has_feedback: Some(false), ..Default::default() }), vec![ids[4], ids[3], ids[1]]);
+        assert_eq!(list(ListFilter { digit: Some(3), wrong_only: true, ..Default::default() }), vec![ids[5]]);
+    }
+}
+
+#[test]
+fn stats_match_a_hand_computed_confusion_matrix() {
+    for backend in Backend::all() {
+        let pool = backend.pool();
+        let mut conn = pool.get().expect("connection");
+        // (model version, predicted, true label or none)
+        let rows: [(&str, i16, Option<i16>); 9] = [
+            ("1.0.0", 3, Some(3)),
+            ("1.0.0", 3, Some(8)),
+            ("1.0.0", 8, Some(8)),
+            ("1.0.0", 5, None),
+            ("1.1.0", 3, Some(3)),
+            ("1.1.0", 3, Some(3)),
+            ("1.1.0", 7, Some(1)),
+            ("1.1.0", 1, Some(1)),
+            ("1.1.0", 0, None),
+        ];
+        for (i, (version, predicted, label)) in rows.iter().enumerate() {
+            let mut new = sample(&format!("s-{i}"), *predicted);
+            new.model_version = (*version).to_owned();
+            let (row, _) = predictions::log(&mut conn, &new).expect("log");
+            if let Some(label) = label {
+                predictions::record_feedback(&mut conn, row.id, *label).expect("feedback");
+            }
+        }
+        let (all, by_version) = predictions::stats(&mut conn).expect("stats");
+        assert_eq!((all.total, all.labelled, all.correct), (9, 7, 5));
+        assert_eq!(all.accuracy(), Some(5.0 / 7.0));
+        let mut expected = [[0i64; 10]; 10];
+        expected[3][3] = 3; // true 3, predicted 3
+        expected[8][3] = 1; // true 8, predicted 3
+        expected[8][8] = 1;
+        expected[1][7] = 1; // true 1, predicted 7
+        expected[1][1] = 1;
+        assert_eq!(all.confusion, expected);
+        assert_eq!(all.precision(3), Some(3.0 / 4.0));
+        assert_eq!(all.recall(8), Some(1.0 / 2.0));
+        assert_eq!(all.recall(1), Some(1.0 / 2.0));
+        assert_eq!(all.precision(7), Some(0.0));
+        assert_eq!(all.precision(5), None, "no labelled 5 predictions");
+
+        let versions: Vec<&str> = by_version.iter().map(|(v, _)| v.as_str()).collect();
+        assert_eq!(versions, ["1.0.0", "1.1.0"]);
+        let (old, new) = (&by_version[0].1, &by_version[1].1);
+        assert_eq!((old.total, old.labelled, old.correct), (4, 3, 2));
+        assert_eq!((new.total, new.labelled, new.correct), (5, 4, 3));
+        assert_eq!(new.confusion[1][7], 1);
+    }
+}
+
+#[test]
+fn labelled_rows_come_in_pages_for_export() {
+    for backend in Backend::all() {
+        let pool = backend.pool();
+        let mut conn = pool.get().expect("connection");
+        let mut labelled = Vec::new();
+        for i in 0..25 {
+            let (row, _) = predictions::log(&mut conn, &sample(&format!("e-{i}"), (i % 10) as i16)).expect("log");
+            if i % 3 != 0 {
+                predictions::record_feedback(&mut conn, row.id, ((i + 1) % 10) as i16).expect("feedback");
+                labelled.push(row.id);
+            }
+        }
+        let mut exported = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = predictions::labelled_after(&mut conn, after, 4).expect("page");
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            assert!(page.iter().all(|p| p.true_label.is_some() && p.input.len() == 784));
+            exported.extend(page.iter().map(|p| p.id));
+        }
+        assert_eq!(exported, labelled);
+    }
+}
