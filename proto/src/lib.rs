@@ -13,5 +13,14 @@ pub mod inference {
     }
 }
 
+/// `digits.logging.v1`: predictions and feedback, stored.
+pub mod logging {
+    /// Version 1 of the logging API.
+    #[allow(missing_docs, clippy::all)]
+    pub mod v1 {
+        tonic::include_proto!("digits.logging.v1");
+    }
+}
+
 /// The encoded `FileDescriptorSet` of every Digits proto, for server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/descriptors.bin"));

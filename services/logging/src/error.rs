@@ -30,3 +30,28 @@ impl From<diesel::r2d2::PoolError> for StoreError {
         Self::Unavailable(e.to_string())
     }
 }
+
+impl From<StoreError> for tonic::Status {
+    fn from(e: StoreError) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error as DieselError};
+        match &e {
+            StoreError::NotFound(_) => Self::not_found(e.to_string()),
+            StoreError::Invalid { .. } => Self::invalid_argument(e.to_string()),
+            StoreError::Unavailable(_)
+            | StoreError::Database(DieselError::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            )) => Self::unavailable(e.to_string()),
+            // libpq reports a server that went away mid-query as an unknown error.
+            StoreError::Database(DieselError::DatabaseError(DatabaseErrorKind::Unknown, info))
+                if info.message().contains("connection") || info.message().contains("terminating") =>
+            {
+                Self::unavailable(e.to_string())
+            }
+            StoreError::Database(_) | StoreError::Migration(_) => {
+                tracing::error!(error = %e, "database error");
+                Self::internal(e.to_string())
+            }
+        }
+    }
+}

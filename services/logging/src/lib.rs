@@ -1,12 +1,21 @@
 //! The Digits logging service: every prediction and the user's feedback,
 //! stored through diesel in PostgreSQL (production) or SQLite (the embedded
-//! default), chosen by the `DATABASE_URL` scheme.
+//! default), chosen by the `DATABASE_URL` scheme, and served over gRPC
+//! (`digits.logging.v1.Logging`).
 //!
+//! - [`config`]: environment variables.
 //! - [`db`]: connecting, the connection pool and the embedded migrations.
 //! - [`schema`]: the `predictions` table as diesel sees it.
-//! - [`predictions`]: the queries: log (idempotent), feedback, get.
+//! - [`predictions`]: the queries: log (idempotent), feedback, list, stats, export.
+//! - [`convert`]: between stored rows and protobuf messages.
+//! - [`service`]: the gRPC methods.
+//! - [`startup`]: [`startup::Application`], which connects, serves and shuts down.
 
+pub mod config;
+pub mod convert;
 pub mod db;
 pub mod error;
 pub mod predictions;
 pub mod schema;
+pub mod service;
+pub mod startup;

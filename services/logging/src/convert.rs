@@ -1,0 +1,98 @@
+//! Between stored rows and protobuf messages, with the checks a request needs.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use digits_proto::logging::v1 as pb;
+
+use crate::error::StoreError;
+use crate::predictions::{NewPrediction, Prediction, Stats};
+
+fn unix_ms(t: NaiveDateTime) -> i64 {
+    t.and_utc().timestamp_millis()
+}
+
+fn invalid(field: &'static str, reason: impl Into<String>) -> StoreError {
+    StoreError::Invalid { field, reason: reason.into() }
+}
+
+fn source_name(source: i32) -> Result<&'static str, StoreError> {
+    match pb::Source::try_from(source) {
+        Ok(pb::Source::Web) => Ok("web"),
+        Ok(pb::Source::Grpc) => Ok("grpc"),
+        _ => Err(invalid("source", "must be SOURCE_WEB or SOURCE_GRPC")),
+    }
+}
+
+fn source_enum(name: &str) -> pb::Source {
+    if name == "grpc" { pb::Source::Grpc } else { pb::Source::Web }
+}
+
+/// A digit from the wire: 0-9.
+pub fn digit(field: &'static str, value: u32) -> Result<i16, StoreError> {
+    if value > 9 {
+        return Err(invalid(field, format!("{value} is not a digit 0-9")));
+    }
+    Ok(value as i16)
+}
+
+/// The row to store for a request.
+///
+/// # Errors
+/// [`StoreError::Invalid`] naming the field.
+pub fn new_prediction(r: pb::LogPredictionRequest) -> Result<NewPrediction, StoreError> {
+    if r.probabilities.len() != 10 {
+        return Err(invalid("probabilities", format!("{} values, expected 10", r.probabilities.len())));
+    }
+    if r.probabilities.iter().any(|p| !(0.0..=1.0).contains(p)) {
+        return Err(invalid("probabilities", "every value must be in [0, 1]"));
+    }
+    let created_at = if r.created_at_unix_ms == 0 {
+        Utc::now()
+    } else {
+        DateTime::from_timestamp_millis(r.created_at_unix_ms)
+            .ok_or_else(|| invalid("created_at_unix_ms", "out of range"))?
+    };
+    let new = NewPrediction {
+        request_id: r.request_id,
+        created_at: created_at.naive_utc(),
+        predicted_digit: digit("predicted_digit", r.predicted_digit)?,
+        confidence: r.confidence,
+        probabilities: r.probabilities.iter().flat_map(|p| p.to_le_bytes()).collect(),
+        model_version: r.model_version,
+        input: r.input,
+        source: source_name(r.source)?.to_owned(),
+        latency_us: i64::try_from(r.latency_us).map_err(|_| invalid("latency_us", "too large"))?,
+    };
+    new.validate()?;
+    Ok(new)
+}
+
+/// A stored row as a message.
+pub fn stored(p: Prediction) -> pb::StoredPrediction {
+    pb::StoredPrediction {
+        id: p.id,
+        request_id: p.request_id,
+        created_at_unix_ms: unix_ms(p.created_at),
+        predicted_digit: u32::try_from(p.predicted_digit).unwrap_or_default(),
+        confidence: p.confidence,
+        probabilities: p.probabilities.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+        model_version: p.model_version,
+        input: p.input,
+        source: source_enum(&p.source) as i32,
+        latency_us: u64::try_from(p.latency_us).unwrap_or_default(),
+        true_label: p.true_label.and_then(|l| u32::try_from(l).ok()),
+        feedback_at_unix_ms: p.feedback_at.map(unix_ms),
+    }
+}
+
+/// Stats as a message.
+pub fn stats(s: &Stats) -> pb::Stats {
+    pb::Stats {
+        total: s.total,
+        labeled: s.labelled,
+        correct: s.correct,
+        accuracy: s.accuracy(),
+        precision: (0..10).map(|d| s.precision(d).unwrap_or(f64::NAN)).collect(),
+        recall: (0..10).map(|d| s.recall(d).unwrap_or(f64::NAN)).collect(),
+        confusion: s.confusion.iter().flatten().copied().collect(),
+    }
+}

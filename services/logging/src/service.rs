@@ -1,0 +1,155 @@
+//! The gRPC methods of `digits.logging.v1.Logging`. Database work is
+//! blocking, so every call runs it on tokio's blocking pool.
+
+use std::pin::Pin;
+
+use digits_proto::logging::v1 as pb;
+use tokio_stream::Stream;
+use tonic::{Request, Response, Status};
+
+use crate::convert;
+use crate::db::{DbConnection, Pool};
+use crate::error::StoreError;
+use crate::predictions::{self, ListFilter};
+
+/// Rows read from the database per page of an export.
+const EXPORT_PAGE: i64 = 256;
+
+/// The service over a connection pool.
+#[derive(Clone)]
+pub struct LoggingService {
+    pool: Pool,
+}
+
+impl LoggingService {
+    /// Builds the service.
+    pub fn new(pool: Pool) -> Self {
+        Self { pool }
+    }
+
+    /// Runs `work` with a pooled connection on the blocking pool.
+    async fn with_conn<T, F>(&self, work: F) -> Result<T, Status>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            let mut conn = pool.get()?;
+            work(&mut conn)
+        })
+        .await
+        .map_err(|e| Status::internal(format!("database task failed: {e}")))?
+        .map_err(Status::from)
+    }
+}
+
+type ExportStream = Pin<Box<dyn Stream<Item = Result<pb::LabeledExample, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl pb::logging_server::Logging for LoggingService {
+    async fn log_prediction(
+        &self,
+        request: Request<pb::LogPredictionRequest>,
+    ) -> Result<Response<pb::LogPredictionResponse>, Status> {
+        let new = convert::new_prediction(request.into_inner())?;
+        let (row, created) = self.with_conn(move |c| predictions::log(c, &new)).await?;
+        Ok(Response::new(pb::LogPredictionResponse { prediction: Some(convert::stored(row)), created }))
+    }
+
+    async fn record_feedback(
+        &self,
+        request: Request<pb::RecordFeedbackRequest>,
+    ) -> Result<Response<pb::StoredPrediction>, Status> {
+        let r = request.into_inner();
+        let label = convert::digit("true_label", r.true_label)?;
+        let row = self.with_conn(move |c| predictions::record_feedback(c, r.id, label)).await?;
+        Ok(Response::new(convert::stored(row)))
+    }
+
+    async fn get_prediction(
+        &self,
+        request: Request<pb::GetPredictionRequest>,
+    ) -> Result<Response<pb::StoredPrediction>, Status> {
+        let id = request.into_inner().id;
+        let row = self.with_conn(move |c| predictions::get(c, id)).await?;
+        Ok(Response::new(convert::stored(row)))
+    }
+
+    async fn list_predictions(
+        &self,
+        request: Request<pb::ListPredictionsRequest>,
+    ) -> Result<Response<pb::ListPredictionsResponse>, Status> {
+        let r = request.into_inner();
+        let filter = ListFilter {
+            before: r.before,
+            limit: if r.limit == 0 { 50 } else { i64::from(r.limit) },
+            has_feedback: r.has_feedback,
+            wrong_only: r.wrong_only,
+            digit: r.digit.map(|d| convert::digit("digit", d)).transpose()?,
+        };
+        let limit = filter.limit;
+        let rows = self.with_conn(move |c| predictions::list(c, &filter)).await?;
+        let next_before = if rows.len() as i64 == limit { rows.last().map(|p| p.id) } else { None };
+        Ok(Response::new(pb::ListPredictionsResponse {
+            predictions: rows.into_iter().map(convert::stored).collect(),
+            next_before,
+        }))
+    }
+
+    async fn get_stats(&self, _: Request<pb::GetStatsRequest>) -> Result<Response<pb::GetStatsResponse>, Status> {
+        let (overall, by_version) = self.with_conn(predictions::stats).await?;
+        Ok(Response::new(pb::GetStatsResponse {
+            overall: Some(convert::stats(&overall)),
+            by_model_version: by_version
+                .iter()
+                .map(|(version, stats)| pb::VersionStats {
+                    model_version: version.clone(),
+                    stats: Some(convert::stats(stats)),
+                })
+                .collect(),
+        }))
+    }
+
+    type ExportLabeledStream = ExportStream;
+
+    async fn export_labeled(
+        &self,
+        request: Request<pb::ExportLabeledRequest>,
+    ) -> Result<Response<ExportStream>, Status> {
+        let service = self.clone();
+        let mut after = request.into_inner().after_id;
+        let (sender, receiver) = tokio::sync::mpsc::channel(EXPORT_PAGE as usize);
+        // Pages are read one at a time, so memory stays flat however large the
+        // export; the channel's bound paces the reads to the client.
+        tokio::spawn(async move {
+            loop {
+                let page = service.with_conn(move |c| predictions::labelled_after(c, after, EXPORT_PAGE)).await;
+                let rows = match page {
+                    Ok(rows) => rows,
+                    Err(status) => {
+                        let _ = sender.send(Err(status)).await;
+                        return;
+                    }
+                };
+                let Some(last) = rows.last() else { return };
+                after = last.id;
+                for row in rows {
+                    let example = pb::LabeledExample {
+                        id: row.id,
+                        true_label: row.true_label.and_then(|l| u32::try_from(l).ok()).unwrap_or_default(),
+                        predicted_digit: u32::try_from(row.predicted_digit).unwrap_or_default(),
+                        model_version: row.model_version,
+                        input: row.input,
+                    };
+                    if sender.send(Ok(example)).await.is_err() {
+                        return; // the client went away
+                    }
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(receiver))))
+    }
+}

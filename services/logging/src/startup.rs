@@ -1,0 +1,135 @@
+//! Building and running the server: connect (waiting for the database if it
+//! is still starting), migrate, then serve the logging API with gRPC health
+//! and reflection until the shutdown future resolves. Health follows the
+//! database: NOT_SERVING while it is unreachable, SERVING again when it is back.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use diesel::RunQueryDsl;
+use digits_proto::logging::v1::logging_server::LoggingServer;
+use tokio::net::TcpListener;
+use tonic::transport::server::TcpIncoming;
+use tonic_health::ServingStatus;
+
+use crate::config::Config;
+use crate::db::{self, Pool};
+use crate::error::StoreError;
+use crate::service::LoggingService;
+
+/// The fully qualified service name, as health checks and reflection see it.
+pub const SERVICE_NAME: &str = "digits.logging.v1.Logging";
+/// How often the health monitor checks the database.
+const HEALTH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Start-up failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The database could not be reached or migrated in time.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The address could not be bound.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// The reflection service could not be built.
+    #[error("reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    /// The server failed.
+    #[error("server: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// A bound, ready-to-serve logging server.
+pub struct Application {
+    listener: TcpListener,
+    pool: Pool,
+}
+
+impl Application {
+    /// Connects and migrates (retrying until `config.startup_timeout`), then binds.
+    ///
+    /// # Errors
+    /// See [`StartupError`].
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let started = Instant::now();
+        let pool = loop {
+            let (url, size, timeout) = (config.database_url.clone(), config.pool_size, config.db_timeout);
+            let attempt = tokio::task::spawn_blocking(move || db::pool(&url, size, timeout))
+                .await
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+            match attempt {
+                Ok(pool) => break pool,
+                Err(StoreError::Unavailable(reason)) if started.elapsed() < config.startup_timeout => {
+                    tracing::warn!(%reason, "database not reachable yet, retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
+        let listener = TcpListener::bind(config.addr).await?;
+        Ok(Self { listener, pool })
+    }
+
+    /// The bound address (useful when the port was 0).
+    ///
+    /// # Errors
+    /// When the socket has no local address.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` resolves, then finishes the calls in flight.
+    ///
+    /// # Errors
+    /// A transport error.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), StartupError> {
+        let (reporter, health) = tonic_health::server::health_reporter();
+        let reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(digits_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()?;
+        let monitor = tokio::spawn(monitor_database(self.pool.clone(), reporter.clone()));
+        tracing::info!(addr = %self.listener.local_addr()?, "logging server listening");
+
+        let shutdown = async {
+            shutdown.await;
+            monitor.abort();
+            reporter.set_service_status(SERVICE_NAME, ServingStatus::NotServing).await;
+            reporter.set_service_status("", ServingStatus::NotServing).await;
+        };
+        tonic::transport::Server::builder()
+            .add_service(health)
+            .add_service(reflection)
+            .add_service(LoggingServer::new(LoggingService::new(self.pool)))
+            .serve_with_incoming_shutdown(TcpIncoming::from(self.listener).with_nodelay(Some(true)), shutdown)
+            .await?;
+        tracing::info!("logging server stopped");
+        Ok(())
+    }
+}
+
+/// Reports SERVING while the database answers and NOT_SERVING while it does not.
+async fn monitor_database(pool: Pool, reporter: tonic_health::server::HealthReporter) {
+    let mut last = None;
+    loop {
+        let probe = pool.clone();
+        let up = tokio::task::spawn_blocking(move || {
+            probe.get().ok().is_some_and(|mut c| diesel::sql_query("SELECT 1").execute(&mut *c).is_ok())
+        })
+        .await
+        .unwrap_or(false);
+        if last != Some(up) {
+            let status = if up { ServingStatus::Serving } else { ServingStatus::NotServing };
+            if up {
+                tracing::info!("database reachable: serving");
+            } else {
+                tracing::warn!("database unreachable: not serving");
+            }
+            reporter.set_service_status(SERVICE_NAME, status).await;
+            reporter.set_service_status("", status).await;
+            last = Some(up);
+        }
+        tokio::time::sleep(HEALTH_INTERVAL).await;
+    }
+}

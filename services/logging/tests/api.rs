@@ -1,0 +1,305 @@
+//! The logging gRPC API against real servers on loopback ports, with real
+//! PostgreSQL (throwaway clusters) and SQLite databases.
+
+use std::time::Duration;
+
+use digits_logging::config::Config;
+use digits_logging::startup::Application;
+use digits_proto::logging::v1 as pb;
+use digits_test_postgres::{Cluster, TestDatabase};
+use tokio::sync::oneshot;
+use tonic::Code;
+use tonic::transport::Channel;
+
+type Client = pb::logging_client::LoggingClient<Channel>;
+
+struct Server {
+    url: String,
+    client: Client,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+async fn start(database_url: String) -> Server {
+    let config = Config {
+        addr: "127.0.0.1:0".parse().expect("addr"),
+        database_url,
+        db_timeout: Duration::from_millis(1500),
+        ..Config::default()
+    };
+    let app = Application::build(config).await.expect("server starts");
+    let url = format!("http://{}", app.local_addr().expect("addr"));
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        app.run_until_stopped(async {
+            let _ = stopped.await;
+        })
+        .await
+        .expect("serves");
+    });
+    let client = Client::connect(url.clone()).await.expect("connects");
+    Server { url, client, stop: Some(stop), task }
+}
+
+impl Server {
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.task.await.expect("stops cleanly");
+    }
+}
+
+fn request(id: &str, digit: u32) -> pb::LogPredictionRequest {
+    let mut probabilities = vec![0.0; 10];
+    probabilities[digit as usize] = 1.0;
+    pb::LogPredictionRequest {
+        request_id: id.into(),
+        predicted_digit: digit,
+        confidence: 1.0,
+        probabilities,
+        model_version: "1.1.0".into(),
+        input: vec![9; 784],
+        source: pb::Source::Web as i32,
+        latency_us: 800,
+        created_at_unix_ms: 0,
+    }
+}
+
+/// Each backend's database URL; the guards keep them alive for the test.
+fn backends() -> (TestDatabase, tempdir::Dir, Vec<String>) {
+    let pg = TestDatabase::new();
+    let dir = tempdir::Dir::new();
+    let urls = vec![pg.url().to_owned(), format!("sqlite://{}", dir.0.join("digits.db").display())];
+    (pg, dir, urls)
+}
+
+mod tempdir {
+    pub struct Dir(pub std::path::PathBuf);
+    impl Dir {
+        pub fn new() -> Self {
+            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+            let dir = std::env::temp_dir().join(format!("digits-logging-api-{}-{nanos}", std::process::id()));
+            std::fs::create_dir_all(&dir).expect("temp dir");
+            Self(dir)
+        }
+    }
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_concurrent_logs_are_each_stored_exactly_once() {
+    let (_pg, _dir, urls) = backends();
+    for url in urls {
+        let server = start(url.clone()).await;
+        let calls: Vec<_> = (0..200)
+            .map(|i| {
+                let mut client = server.client.clone();
+                // Every tenth call is a retry of the previous request id.
+                let id = if i % 10 == 9 { format!("c-{}", i - 1) } else { format!("c-{i}") };
+                tokio::spawn(async move { client.log_prediction(request(&id, (i % 10) as u32)).await })
+            })
+            .collect();
+        for call in calls {
+            call.await.expect("task").expect("logged");
+        }
+        let mut client = server.client.clone();
+        let stats = client.get_stats(pb::GetStatsRequest {}).await.expect("stats").into_inner();
+        assert_eq!(stats.overall.expect("overall").total, 180, "{url}");
+        let again = client.log_prediction(request("c-0", 0)).await.expect("retry").into_inner();
+        assert!(!again.created);
+        server.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feedback_listing_stats_and_export_work_end_to_end() {
+    let (_pg, _dir, urls) = backends();
+    for url in urls {
+        let server = start(url.clone()).await;
+        let mut client = server.client.clone();
+        let mut ids = Vec::new();
+        for i in 0..12u32 {
+            let logged = client.log_prediction(request(&format!("e-{i}"), i % 10)).await.expect("log").into_inner();
+            assert!(logged.created);
+            ids.push(logged.prediction.expect("row").id);
+        }
+        // "Correct" on the first, a correction on the second.
+        let correct =
+            client.record_feedback(pb::RecordFeedbackRequest { id: ids[0], true_label: 0 }).await.expect("ok");
+        assert_eq!(correct.into_inner().true_label, Some(0));
+        let fixed = client.record_feedback(pb::RecordFeedbackRequest { id: ids[1], true_label: 7 }).await.expect("ok");
+        let fixed = fixed.into_inner();
+        assert_eq!((fixed.predicted_digit, fixed.true_label), (1, Some(7)));
+        assert!(fixed.feedback_at_unix_ms.is_some());
+
+        let page = client
+            .list_predictions(pb::ListPredictionsRequest { limit: 5, ..Default::default() })
+            .await
+            .expect("list")
+            .into_inner();
+        assert_eq!(page.predictions.len(), 5);
+        assert_eq!(page.predictions[0].id, ids[11]);
+        let rest = client
+            .list_predictions(pb::ListPredictionsRequest { limit: 50, before: page.next_before, ..Default::default() })
+            .await
+            .expect("list")
+            .into_inner();
+        assert_eq!(rest.predictions.len(), 7);
+        assert_eq!(rest.next_before, None, "last page");
+        let wrong = client
+            .list_predictions(pb::ListPredictionsRequest { wrong_only: true, ..Default::default() })
+            .await
+            .expect("list")
+            .into_inner();
+        assert_eq!(wrong.predictions.iter().map(|p| p.id).collect::<Vec<_>>(), vec![ids[1]]);
+
+        let stats = client.get_stats(pb::GetStatsRequest {}).await.expect("stats").into_inner();
+        let overall = stats.overall.expect("overall");
+        assert_eq!((overall.total, overall.labeled, overall.correct), (12, 2, 1));
+        assert_eq!(overall.accuracy, Some(0.5));
+        assert_eq!(overall.confusion.len(), 100);
+        assert_eq!(overall.confusion[7 * 10 + 1], 1, "true 7 predicted 1");
+        assert_eq!(stats.by_model_version.len(), 1);
+
+        let mut export =
+            client.export_labeled(pb::ExportLabeledRequest { after_id: 0 }).await.expect("export").into_inner();
+        let mut exported = Vec::new();
+        while let Some(example) = export.message().await.expect("stream") {
+            assert_eq!(example.input.len(), 784);
+            exported.push((example.id, example.true_label));
+        }
+        assert_eq!(exported, vec![(ids[0], 0), (ids[1], 7)], "{url}");
+        server.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn bad_requests_are_rejected_with_the_right_codes() {
+    let (_pg, _dir, urls) = backends();
+    for url in urls {
+        let server = start(url).await;
+        let mut client = server.client.clone();
+        let stored = client.log_prediction(request("ok", 4)).await.expect("log").into_inner().prediction.expect("row");
+        let mut bad_cases: Vec<(pb::LogPredictionRequest, &str)> = Vec::new();
+        let mut r = request("b1", 4);
+        r.predicted_digit = 10;
+        bad_cases.push((r, "predicted_digit"));
+        let mut r = request("b2", 4);
+        r.input = vec![0; 783];
+        bad_cases.push((r, "input"));
+        let mut r = request("b3", 4);
+        r.probabilities.pop();
+        bad_cases.push((r, "probabilities"));
+        let mut r = request("b4", 4);
+        r.source = pb::Source::Unspecified as i32;
+        bad_cases.push((r, "source"));
+        let mut r = request("", 4);
+        r.request_id.clear();
+        bad_cases.push((r, "request_id"));
+        for (bad, field) in bad_cases {
+            let status = client.log_prediction(bad).await.expect_err(field);
+            assert_eq!(status.code(), Code::InvalidArgument, "{field}");
+            assert!(status.message().contains(field), "{}", status.message());
+        }
+        for label in [10, 99] {
+            let status = client
+                .record_feedback(pb::RecordFeedbackRequest { id: stored.id, true_label: label })
+                .await
+                .expect_err("bad label");
+            assert_eq!(status.code(), Code::InvalidArgument);
+        }
+        let status =
+            client.record_feedback(pb::RecordFeedbackRequest { id: 424_242, true_label: 3 }).await.expect_err("x");
+        assert_eq!(status.code(), Code::NotFound);
+        let status = client.get_prediction(pb::GetPredictionRequest { id: 424_242 }).await.expect_err("unknown");
+        assert_eq!(status.code(), Code::NotFound);
+        let status = client
+            .list_predictions(pb::ListPredictionsRequest { digit: Some(12), ..Default::default() })
+            .await
+            .expect_err("digit");
+        assert_eq!(status.code(), Code::InvalidArgument);
+        // Nothing stored was touched.
+        let again = client.get_prediction(pb::GetPredictionRequest { id: stored.id }).await.expect("get").into_inner();
+        assert_eq!(again, stored);
+        let total =
+            client.get_stats(pb::GetStatsRequest {}).await.expect("stats").into_inner().overall.expect("o").total;
+        assert_eq!(total, 1);
+        server.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_restart_gives_unavailable_then_recovers_without_losing_rows() {
+    let mut cluster = Cluster::start().expect("private cluster");
+    let server = start(cluster.url("postgres")).await;
+    let mut client = server.client.clone();
+    let timeout = Duration::from_secs(5);
+    for i in 0..20 {
+        client.log_prediction(request(&format!("before-{i}"), i % 10)).await.expect("logged");
+    }
+    digits_service_kit::healthcheck::check(&server.url, "digits.logging.v1.Logging", timeout).await.expect("serving");
+
+    cluster.pause();
+    let status = client.log_prediction(request("during", 1)).await.expect_err("database down");
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    let status = client.get_stats(pb::GetStatsRequest {}).await.expect_err("database down");
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    // The health check reports the outage.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(digits_service_kit::healthcheck::check(&server.url, "digits.logging.v1.Logging", timeout).await.is_err());
+
+    cluster.resume().expect("postgres back");
+    // No restart of the service: the pool reconnects by itself.
+    let started = std::time::Instant::now();
+    loop {
+        match client.log_prediction(request("after", 2)).await {
+            Ok(_) => break,
+            Err(s) if s.code() == Code::Unavailable && started.elapsed() < Duration::from_secs(15) => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(s) => panic!("not recovered: {s:?}"),
+        }
+    }
+    // The retry of a request that failed during the outage now succeeds.
+    client.log_prediction(request("during", 1)).await.expect("retried");
+    let total = client.get_stats(pb::GetStatsRequest {}).await.expect("stats").into_inner().overall.expect("o").total;
+    assert_eq!(total, 22, "20 before + the retried one + one after: nothing lost");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    digits_service_kit::healthcheck::check(&server.url, "digits.logging.v1.Logging", timeout)
+        .await
+        .expect("serving again");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn reflection_lists_the_logging_service() {
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+
+    let dir = tempdir::Dir::new();
+    let server = start(format!("sqlite://{}", dir.0.join("r.db").display())).await;
+    let channel = tonic::transport::Endpoint::from_shared(server.url.clone()).expect("url").connect().await.expect("c");
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut stream = ServerReflectionClient::new(channel)
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .expect("stream")
+        .into_inner();
+    let Some(MessageResponse::ListServicesResponse(list)) =
+        stream.message().await.expect("msg").expect("one").message_response
+    else {
+        panic!("unexpected reflection answer");
+    };
+    assert!(list.service.iter().any(|s| s.name == "digits.logging.v1.Logging"));
+    server.stop().await;
+}
