@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use digits_proto::inference::v1::inference_server::InferenceServer;
+use digits_service_kit::grpc;
 use tokio::net::TcpListener;
-use tonic::transport::server::TcpIncoming;
 
 use crate::config::Config;
 use crate::engine::Engine;
@@ -84,13 +84,9 @@ impl Application {
     /// A transport error from the server.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), StartupError> {
         let (reporter, health) = tonic_health::server::health_reporter();
-        let reflection = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(digits_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()?;
+        let reflection = grpc::reflection()?;
         // The model is loaded and the workers run: ready.
-        reporter.set_serving::<InferenceServer<InferenceService>>().await;
-        reporter.set_service_status("", tonic_health::ServingStatus::Serving).await;
+        grpc::set_health(&reporter, SERVICE_NAME, true).await;
         tracing::info!(addr = %self.listener.local_addr()?, "inference server listening");
 
         let inference = InferenceServer::new(self.service)
@@ -98,16 +94,13 @@ impl Application {
             .max_encoding_message_size(usize::MAX);
         let shutdown = async {
             shutdown.await;
-            reporter.set_not_serving::<InferenceServer<InferenceService>>().await;
-            reporter.set_service_status("", tonic_health::ServingStatus::NotServing).await;
+            grpc::set_health(&reporter, SERVICE_NAME, false).await;
         };
         let result = tonic::transport::Server::builder()
             .add_service(health)
             .add_service(reflection)
             .add_service(inference)
-            // Without TCP_NODELAY a small response waits for the client's
-            // delayed ACK: about 40 ms per call instead of well under 1 ms.
-            .serve_with_incoming_shutdown(TcpIncoming::from(self.listener).with_nodelay(Some(true)), shutdown)
+            .serve_with_incoming_shutdown(grpc::incoming(self.listener), shutdown)
             .await;
         drop(self.engine);
         tracing::info!("inference server stopped");

@@ -9,9 +9,8 @@ use std::time::{Duration, Instant};
 
 use diesel::RunQueryDsl;
 use digits_proto::logging::v1::logging_server::LoggingServer;
+use digits_service_kit::grpc;
 use tokio::net::TcpListener;
-use tonic::transport::server::TcpIncoming;
-use tonic_health::ServingStatus;
 
 use crate::config::Config;
 use crate::db::{self, Pool};
@@ -85,24 +84,20 @@ impl Application {
     /// A transport error.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), StartupError> {
         let (reporter, health) = tonic_health::server::health_reporter();
-        let reflection = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(digits_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()?;
+        let reflection = grpc::reflection()?;
         let monitor = tokio::spawn(monitor_database(self.pool.clone(), reporter.clone()));
         tracing::info!(addr = %self.listener.local_addr()?, "logging server listening");
 
         let shutdown = async {
             shutdown.await;
             monitor.abort();
-            reporter.set_service_status(SERVICE_NAME, ServingStatus::NotServing).await;
-            reporter.set_service_status("", ServingStatus::NotServing).await;
+            grpc::set_health(&reporter, SERVICE_NAME, false).await;
         };
         tonic::transport::Server::builder()
             .add_service(health)
             .add_service(reflection)
             .add_service(LoggingServer::new(LoggingService::new(self.pool)))
-            .serve_with_incoming_shutdown(TcpIncoming::from(self.listener).with_nodelay(Some(true)), shutdown)
+            .serve_with_incoming_shutdown(grpc::incoming(self.listener), shutdown)
             .await?;
         tracing::info!("logging server stopped");
         Ok(())
@@ -120,14 +115,12 @@ async fn monitor_database(pool: Pool, reporter: tonic_health::server::HealthRepo
         .await
         .unwrap_or(false);
         if last != Some(up) {
-            let status = if up { ServingStatus::Serving } else { ServingStatus::NotServing };
             if up {
                 tracing::info!("database reachable: serving");
             } else {
                 tracing::warn!("database unreachable: not serving");
             }
-            reporter.set_service_status(SERVICE_NAME, status).await;
-            reporter.set_service_status("", status).await;
+            grpc::set_health(&reporter, SERVICE_NAME, up).await;
             last = Some(up);
         }
         tokio::time::sleep(HEALTH_INTERVAL).await;

@@ -1,0 +1,34 @@
+//! The parts of a Digits gRPC server that are the same in every service.
+
+use tokio::net::TcpListener;
+use tonic::transport::server::TcpIncoming;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+use tonic_reflection::server::v1::{ServerReflection, ServerReflectionServer};
+
+/// Server reflection for every Digits API and gRPC health, so `grpcurl`
+/// works without proto files.
+///
+/// # Errors
+/// When the embedded descriptors do not decode (a build problem).
+pub fn reflection() -> Result<ServerReflectionServer<impl ServerReflection>, tonic_reflection::server::Error> {
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(digits_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+}
+
+/// Sets the health of `service` and of the whole server (`""`), which is
+/// what probes without a service name ask about.
+pub async fn set_health(reporter: &HealthReporter, service: &str, serving: bool) {
+    let status = if serving { ServingStatus::Serving } else { ServingStatus::NotServing };
+    reporter.set_service_status(service, status).await;
+    reporter.set_service_status("", status).await;
+}
+
+/// The accepted connections of `listener`, with `TCP_NODELAY` set: without it
+/// a small response waits for the client's delayed ACK, about 40 ms per call
+/// instead of well under one.
+pub fn incoming(listener: TcpListener) -> TcpIncoming {
+    TcpIncoming::from(listener).with_nodelay(Some(true))
+}
