@@ -42,14 +42,36 @@ pub fn run(_args: &[String]) -> anyhow::Result<()> {
     eprintln!("Ctrl-C stops everything.");
     eprintln!("try: target/release/digits-inference predict some-digit.png --addr http://{addr}\n");
 
-    // Ctrl-C reaches the whole process group, so every service gets SIGINT
-    // and shuts down gracefully; wait for all of them.
+    supervise(services)
+}
+
+/// Waits until Ctrl-C (which the terminal sends to every process of the
+/// group, so each service shuts down gracefully) or until one service exits
+/// by itself, e.g. because its port is taken; then asks the others to stop
+/// with SIGTERM and waits for all of them.
+fn supervise(mut services: Vec<Service>) -> anyhow::Result<()> {
     let mut failed = false;
-    for mut service in services {
-        let status = service.child.wait()?;
-        eprintln!("{} exited: {status}", service.name);
-        failed |= !status.success() && status.code().is_some();
+    let mut stopping = false;
+    while !services.is_empty() {
+        let mut i = 0;
+        while i < services.len() {
+            if let Some(status) = services[i].child.try_wait()? {
+                let service = services.remove(i);
+                eprintln!("{} exited: {status}", service.name);
+                // Killed by Ctrl-C's signal or exited 0: a clean stop.
+                failed |= !status.success() && status.code().is_some();
+                if !stopping {
+                    stopping = true;
+                    for other in &services {
+                        let _ = Command::new("kill").args(["-TERM", &other.child.id().to_string()]).status();
+                    }
+                }
+            } else {
+                i += 1;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    anyhow::ensure!(!failed, "a service failed");
+    anyhow::ensure!(!failed, "a service failed; see its log above");
     Ok(())
 }

@@ -11,6 +11,14 @@ pub enum InferError {
     /// The image could not be turned into MNIST form.
     #[error(transparent)]
     Preprocess(#[from] PreprocessError),
+    /// One image of a batch is invalid: which one, and why.
+    #[error("images[{index}]: {reason}")]
+    InvalidImage {
+        /// Its position in the request.
+        index: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// Every worker is busy and the queue is full.
     #[error("the server is busy ({queued} jobs queued); retry shortly")]
     Busy {
@@ -23,11 +31,18 @@ pub enum InferError {
 }
 
 impl InferError {
-    /// Prefixes the message with the image's position in a batch.
+    /// Records which image of a request an input error is about.
     pub fn at_index(self, index: usize) -> Self {
         match self {
-            Self::Invalid(m) => Self::Invalid(format!("images[{index}]: {m}")),
-            Self::Preprocess(e) => Self::Invalid(format!("images[{index}]: {e}")),
+            Self::Invalid(_) | Self::Preprocess(_) => Self::InvalidImage { index, reason: self.to_string() },
+            other => other,
+        }
+    }
+
+    /// The error without the image index, for a request of one image.
+    pub fn without_index(self) -> Self {
+        match self {
+            Self::InvalidImage { reason, .. } => Self::Invalid(reason),
             other => other,
         }
     }
@@ -36,7 +51,9 @@ impl InferError {
 impl From<InferError> for tonic::Status {
     fn from(e: InferError) -> Self {
         match e {
-            InferError::Invalid(_) | InferError::Preprocess(_) => Self::invalid_argument(e.to_string()),
+            InferError::Invalid(_) | InferError::Preprocess(_) | InferError::InvalidImage { .. } => {
+                Self::invalid_argument(e.to_string())
+            }
             InferError::Busy { .. } => Self::resource_exhausted(e.to_string()),
             InferError::Internal(_) => {
                 tracing::error!(error = %e, "inference failed");

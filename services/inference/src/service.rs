@@ -72,15 +72,7 @@ fn timing(outcome: &Outcome) -> pb::Timing {
 impl pb::inference_server::Inference for InferenceService {
     async fn predict(&self, request: Request<pb::PredictRequest>) -> Result<Response<pb::PredictResponse>, Status> {
         let image = request.into_inner().image.ok_or_else(|| Status::invalid_argument("image is required"))?;
-        let mut outcome = self.engine.score(vec![image]).await.map_err(|e| {
-            // A single image's error needs no index.
-            match e {
-                crate::error::InferError::Invalid(m) => {
-                    Status::invalid_argument(m.strip_prefix("images[0]: ").unwrap_or(&m).to_owned())
-                }
-                other => other.into(),
-            }
-        })?;
+        let mut outcome = self.engine.score(vec![image]).await.map_err(|e| Status::from(e.without_index()))?;
         let timing = timing(&outcome);
         let scored = outcome.scored.pop().ok_or_else(|| Status::internal("no prediction returned"))?;
         tracing::debug!(digit = scored.digit(), confidence = scored.confidence(), "predicted");

@@ -26,7 +26,7 @@ pub enum StartupError {
     #[error(transparent)]
     Model(#[from] ModelError),
     /// The address could not be bound, or the workers could not start.
-    #[error("{0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
     /// The reflection service could not be built from the descriptors.
     #[error("reflection: {0}")]

@@ -208,6 +208,7 @@ async fn bad_input_is_invalid_argument_with_a_clear_message() {
         let status = server.client.predict(pb::PredictRequest { image: Some(image) }).await.expect_err(case);
         assert_eq!(status.code(), Code::InvalidArgument, "{case}: {status:?}");
         assert!(status.message().contains(fragment), "{case}: message {:?} lacks {fragment:?}", status.message());
+        assert!(!status.message().starts_with("images["), "{case}: a single image needs no index");
     }
     let status = server.client.predict(pb::PredictRequest { image: None }).await.expect_err("no image");
     assert_eq!(status.code(), Code::InvalidArgument);

@@ -29,7 +29,7 @@ pub enum StartupError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The address could not be bound.
-    #[error("{0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
     /// The reflection service could not be built.
     #[error("reflection: {0}")]
