@@ -13,7 +13,6 @@ use crate::model::ModelCard;
 /// The service: the engine plus what `GetModelInfo` reports.
 pub struct InferenceService {
     engine: Arc<Engine>,
-    card: Arc<ModelCard>,
     info: pb::ModelInfo,
     max_batch: usize,
 }
@@ -22,7 +21,7 @@ impl InferenceService {
     /// Builds the service over a running engine.
     pub fn new(
         engine: Arc<Engine>,
-        card: Arc<ModelCard>,
+        card: &ModelCard,
         limits: Limits,
         max_batch: usize,
         max_message_bytes: usize,
@@ -50,7 +49,7 @@ impl InferenceService {
                 max_message_bytes: max_message_bytes as u64,
             }),
         };
-        Self { engine, card, info, max_batch }
+        Self { engine, info, max_batch }
     }
 }
 
@@ -78,7 +77,7 @@ impl pb::inference_server::Inference for InferenceService {
         tracing::debug!(digit = scored.digit(), confidence = scored.confidence(), "predicted");
         Ok(Response::new(pb::PredictResponse {
             prediction: Some(to_proto(scored)),
-            model_version: self.card.version.clone(),
+            model_version: self.info.version.clone(),
             timing: Some(timing),
         }))
     }
@@ -102,7 +101,7 @@ impl pb::inference_server::Inference for InferenceService {
         let timing = timing(&outcome);
         Ok(Response::new(pb::PredictBatchResponse {
             predictions: outcome.scored.into_iter().map(to_proto).collect(),
-            model_version: self.card.version.clone(),
+            model_version: self.info.version.clone(),
             timing: Some(timing),
         }))
     }

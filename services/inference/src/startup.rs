@@ -60,7 +60,7 @@ impl Application {
         );
         let service = InferenceService::new(
             engine.clone(),
-            model.card.clone(),
+            &model.card,
             config.limits,
             config.max_batch,
             config.max_message_bytes,

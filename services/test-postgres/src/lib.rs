@@ -121,11 +121,6 @@ impl Cluster {
         Ok(cluster)
     }
 
-    /// The port the server listens on (127.0.0.1).
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
     /// A URL for `database` on this cluster.
     pub fn url(&self, database: &str) -> String {
         format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
