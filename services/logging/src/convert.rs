@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use digits_proto::logging::v1 as pb;
 
 use crate::error::StoreError;
-use crate::predictions::{NewPrediction, Prediction, Stats};
+use crate::predictions::{NewPrediction, Prediction, PredictionKey, Stats};
 
 fn unix_ms(t: NaiveDateTime) -> i64 {
     t.and_utc().timestamp_millis()
@@ -32,6 +32,19 @@ pub fn digit(field: &'static str, value: u32) -> Result<i16, StoreError> {
         return Err(invalid(field, format!("{value} is not a digit 0-9")));
     }
     Ok(value as i16)
+}
+
+/// The prediction a request names by exactly one of `id` and `request_id`.
+///
+/// # Errors
+/// [`StoreError::Invalid`] when both or neither are set.
+pub fn key(id: i64, request_id: String) -> Result<PredictionKey, StoreError> {
+    match (id, request_id.is_empty()) {
+        (0, false) => Ok(PredictionKey::RequestId(request_id)),
+        (id, true) if id != 0 => Ok(PredictionKey::Id(id)),
+        (0, true) => Err(invalid("id", "set id or request_id")),
+        _ => Err(invalid("id", "set id or request_id, not both")),
+    }
 }
 
 /// The row to store for a request.

@@ -3,9 +3,9 @@
 /// A store operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// No prediction has that id.
+    /// No prediction has that id or request id.
     #[error("prediction {0} not found")]
-    NotFound(i64),
+    NotFound(crate::predictions::PredictionKey),
     /// The input breaks a rule of the schema (digit range, sizes, ...).
     #[error("invalid {field}: {reason}")]
     Invalid {

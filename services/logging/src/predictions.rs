@@ -128,28 +128,78 @@ pub fn log(conn: &mut DbConnection, new: &NewPrediction) -> Result<(Prediction, 
     Ok((row, created))
 }
 
+/// How a caller names one prediction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PredictionKey {
+    /// The database id.
+    Id(i64),
+    /// The request id it was logged with.
+    RequestId(String),
+}
+
+impl From<i64> for PredictionKey {
+    fn from(id: i64) -> Self {
+        Self::Id(id)
+    }
+}
+
+impl std::fmt::Display for PredictionKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Id(id) => write!(f, "{id}"),
+            Self::RequestId(request_id) => write!(f, "with request id {request_id:?}"),
+        }
+    }
+}
+
+/// The id of the prediction `key` names.
+fn resolve(conn: &mut DbConnection, key: &PredictionKey) -> Result<i64, StoreError> {
+    let id = match key {
+        PredictionKey::Id(id) => predictions::table.find(*id).select(predictions::id).first(conn).optional()?,
+        PredictionKey::RequestId(request_id) => predictions::table
+            .filter(predictions::request_id.eq(request_id))
+            .select(predictions::id)
+            .first(conn)
+            .optional()?,
+    };
+    id.ok_or_else(|| StoreError::NotFound(key.clone()))
+}
+
 /// Fetches one prediction.
 ///
 /// # Errors
 /// [`StoreError::NotFound`] or a database error.
-pub fn get(conn: &mut DbConnection, id: i64) -> Result<Prediction, StoreError> {
-    predictions::table.find(id).select(Prediction::as_select()).first(conn).optional()?.ok_or(StoreError::NotFound(id))
+pub fn get(conn: &mut DbConnection, key: impl Into<PredictionKey>) -> Result<Prediction, StoreError> {
+    let key = key.into();
+    let query = predictions::table.select(Prediction::as_select());
+    let row = match &key {
+        PredictionKey::Id(id) => query.filter(predictions::id.eq(id)).first(conn).optional()?,
+        PredictionKey::RequestId(request_id) => {
+            query.filter(predictions::request_id.eq(request_id)).first(conn).optional()?
+        }
+    };
+    row.ok_or(StoreError::NotFound(key))
 }
 
 /// Records the user's true label; a later call overwrites it and its time.
 ///
 /// # Errors
 /// [`StoreError::Invalid`] for a label outside 0-9, [`StoreError::NotFound`].
-pub fn record_feedback(conn: &mut DbConnection, id: i64, true_label: i16) -> Result<Prediction, StoreError> {
+pub fn record_feedback(
+    conn: &mut DbConnection,
+    key: impl Into<PredictionKey>,
+    true_label: i16,
+) -> Result<Prediction, StoreError> {
     if !(0..=9).contains(&true_label) {
         return Err(invalid("true_label", format!("{true_label} is not a digit 0-9")));
     }
+    let id = resolve(conn, &key.into())?;
     let now = Utc::now().naive_utc();
     let updated = diesel::update(predictions::table.find(id))
         .set((predictions::true_label.eq(Some(true_label)), predictions::feedback_at.eq(Some(now))))
         .execute(conn)?;
     if updated == 0 {
-        return Err(StoreError::NotFound(id));
+        return Err(StoreError::NotFound(PredictionKey::Id(id)));
     }
     get(conn, id)
 }
@@ -167,6 +217,8 @@ pub struct ListFilter {
     pub wrong_only: bool,
     /// Only rows predicted as this digit.
     pub digit: Option<i16>,
+    /// Only rows whose feedback gave this true label.
+    pub true_label: Option<i16>,
 }
 
 /// The most rows one [`list`] call returns.
@@ -191,6 +243,12 @@ pub fn list(conn: &mut DbConnection, filter: &ListFilter) -> Result<Vec<Predicti
             return Err(invalid("digit", format!("{digit} is not a digit 0-9")));
         }
         query = query.filter(dsl::predicted_digit.eq(digit));
+    }
+    if let Some(label) = filter.true_label {
+        if !(0..=9).contains(&label) {
+            return Err(invalid("true_label", format!("{label} is not a digit 0-9")));
+        }
+        query = query.filter(dsl::true_label.eq(label));
     }
     if filter.wrong_only {
         query = query.filter(dsl::true_label.is_not_null().and(dsl::true_label.ne(dsl::predicted_digit.nullable())));

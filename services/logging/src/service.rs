@@ -65,7 +65,8 @@ impl pb::logging_server::Logging for LoggingService {
     ) -> Result<Response<pb::StoredPrediction>, Status> {
         let r = request.into_inner();
         let label = convert::digit("true_label", r.true_label)?;
-        let row = self.with_conn(move |c| predictions::record_feedback(c, r.id, label)).await?;
+        let key = convert::key(r.id, r.request_id)?;
+        let row = self.with_conn(move |c| predictions::record_feedback(c, key, label)).await?;
         Ok(Response::new(convert::stored(row)))
     }
 
@@ -73,8 +74,9 @@ impl pb::logging_server::Logging for LoggingService {
         &self,
         request: Request<pb::GetPredictionRequest>,
     ) -> Result<Response<pb::StoredPrediction>, Status> {
-        let id = request.into_inner().id;
-        let row = self.with_conn(move |c| predictions::get(c, id)).await?;
+        let r = request.into_inner();
+        let key = convert::key(r.id, r.request_id)?;
+        let row = self.with_conn(move |c| predictions::get(c, key)).await?;
         Ok(Response::new(convert::stored(row)))
     }
 
@@ -89,6 +91,7 @@ impl pb::logging_server::Logging for LoggingService {
             has_feedback: r.has_feedback,
             wrong_only: r.wrong_only,
             digit: r.digit.map(|d| convert::digit("digit", d)).transpose()?,
+            true_label: r.true_label.map(|d| convert::digit("true_label", d)).transpose()?,
         };
         let limit = filter.limit;
         let rows = self.with_conn(move |c| predictions::list(c, &filter)).await?;

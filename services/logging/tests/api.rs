@@ -137,10 +137,14 @@ async fn feedback_listing_stats_and_export_work_end_to_end() {
             ids.push(logged.prediction.expect("row").id);
         }
         // "Correct" on the first, a correction on the second.
-        let correct =
-            client.record_feedback(pb::RecordFeedbackRequest { id: ids[0], true_label: 0 }).await.expect("ok");
+        let correct = client
+            .record_feedback(pb::RecordFeedbackRequest { id: ids[0], true_label: 0, ..Default::default() })
+            .await
+            .expect("ok");
         assert_eq!(correct.into_inner().true_label, Some(0));
-        let fixed = client.record_feedback(pb::RecordFeedbackRequest { id: ids[1], true_label: 7 }).await.expect("ok");
+        // By request id, as the gateway does.
+        let by_request_id = pb::RecordFeedbackRequest { request_id: "e-1".into(), true_label: 7, ..Default::default() };
+        let fixed = client.record_feedback(by_request_id).await.expect("ok");
         let fixed = fixed.into_inner();
         assert_eq!((fixed.predicted_digit, fixed.true_label), (1, Some(7)));
         assert!(fixed.feedback_at_unix_ms.is_some());
@@ -165,6 +169,11 @@ async fn feedback_listing_stats_and_export_work_end_to_end() {
             .expect("list")
             .into_inner();
         assert_eq!(wrong.predictions.iter().map(|p| p.id).collect::<Vec<_>>(), vec![ids[1]]);
+        let cell = pb::ListPredictionsRequest { digit: Some(1), true_label: Some(7), ..Default::default() };
+        let cell = client.list_predictions(cell).await.expect("list").into_inner();
+        assert_eq!(cell.predictions.iter().map(|p| p.id).collect::<Vec<_>>(), vec![ids[1]]);
+        let fetched = pb::GetPredictionRequest { request_id: "e-1".into(), ..Default::default() };
+        assert_eq!(client.get_prediction(fetched).await.expect("get").into_inner().id, ids[1]);
 
         let stats = client.get_stats(pb::GetStatsRequest {}).await.expect("stats").into_inner();
         let overall = stats.overall.expect("overall");
@@ -216,23 +225,39 @@ async fn bad_requests_are_rejected_with_the_right_codes() {
         }
         for label in [10, 99] {
             let status = client
-                .record_feedback(pb::RecordFeedbackRequest { id: stored.id, true_label: label })
+                .record_feedback(pb::RecordFeedbackRequest { id: stored.id, true_label: label, ..Default::default() })
                 .await
                 .expect_err("bad label");
             assert_eq!(status.code(), Code::InvalidArgument);
         }
-        let status =
-            client.record_feedback(pb::RecordFeedbackRequest { id: 424_242, true_label: 3 }).await.expect_err("x");
+        let status = client
+            .record_feedback(pb::RecordFeedbackRequest { id: 424_242, true_label: 3, ..Default::default() })
+            .await
+            .expect_err("x");
         assert_eq!(status.code(), Code::NotFound);
-        let status = client.get_prediction(pb::GetPredictionRequest { id: 424_242 }).await.expect_err("unknown");
+        let status = client
+            .get_prediction(pb::GetPredictionRequest { id: 424_242, ..Default::default() })
+            .await
+            .expect_err("unknown");
         assert_eq!(status.code(), Code::NotFound);
+        let by_request_id =
+            pb::RecordFeedbackRequest { request_id: "nobody".into(), true_label: 3, ..Default::default() };
+        assert_eq!(client.record_feedback(by_request_id).await.expect_err("x").code(), Code::NotFound);
+        let both = pb::GetPredictionRequest { id: stored.id, request_id: stored.request_id.clone() };
+        assert_eq!(client.get_prediction(both).await.expect_err("both").code(), Code::InvalidArgument);
+        let neither = pb::GetPredictionRequest::default();
+        assert_eq!(client.get_prediction(neither).await.expect_err("neither").code(), Code::InvalidArgument);
         let status = client
             .list_predictions(pb::ListPredictionsRequest { digit: Some(12), ..Default::default() })
             .await
             .expect_err("digit");
         assert_eq!(status.code(), Code::InvalidArgument);
         // Nothing stored was touched.
-        let again = client.get_prediction(pb::GetPredictionRequest { id: stored.id }).await.expect("get").into_inner();
+        let again = client
+            .get_prediction(pb::GetPredictionRequest { id: stored.id, ..Default::default() })
+            .await
+            .expect("get")
+            .into_inner();
         assert_eq!(again, stored);
         let total =
             client.get_stats(pb::GetStatsRequest {}).await.expect("stats").into_inner().overall.expect("o").total;
