@@ -51,7 +51,10 @@ fn decode_file(bytes: &[u8], limits: &Limits) -> Result<MnistImage, InferError> 
         Err(_) => return Err(InferError::Invalid("the encoded image is neither PNG nor JPEG".into())),
     };
     let name = if format == ImageFormat::Png { "PNG" } else { "JPEG" };
-    let undecodable = |e: image::ImageError| InferError::Invalid(format!("cannot decode the {name} image: {e}"));
+    let undecodable = |e: image::ImageError| match e {
+        image::ImageError::Limits(_) => InferError::TooLarge(format!("cannot decode the {name} image: {e}")),
+        _ => InferError::Invalid(format!("cannot decode the {name} image: {e}")),
+    };
 
     // Read only the header first: a small file may declare a huge image.
     let (width, height) =

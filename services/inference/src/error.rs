@@ -8,16 +8,19 @@ pub enum InferError {
     /// The request itself is wrong (bad image, missing field, too many images).
     #[error("{0}")]
     Invalid(String),
+    /// The encoded image declares a size beyond the decoder's limits.
+    #[error("{0}")]
+    TooLarge(String),
     /// The image could not be turned into MNIST form.
     #[error(transparent)]
     Preprocess(#[from] PreprocessError),
     /// One image of a batch is invalid: which one, and why.
-    #[error("images[{index}]: {reason}")]
+    #[error("images[{index}]: {error}")]
     InvalidImage {
         /// Its position in the request.
         index: usize,
         /// What is wrong with it.
-        reason: String,
+        error: Box<InferError>,
     },
     /// Every worker is busy and the queue is full.
     #[error("the server is busy ({queued} jobs queued); retry shortly")]
@@ -34,7 +37,9 @@ impl InferError {
     /// Records which image of a request an input error is about.
     pub fn at_index(self, index: usize) -> Self {
         match self {
-            Self::Invalid(_) | Self::Preprocess(_) => Self::InvalidImage { index, reason: self.to_string() },
+            Self::Invalid(_) | Self::TooLarge(_) | Self::Preprocess(_) => {
+                Self::InvalidImage { index, error: Box::new(self) }
+            }
             other => other,
         }
     }
@@ -42,24 +47,48 @@ impl InferError {
     /// The error without the image index, for a request of one image.
     pub fn without_index(self) -> Self {
         match self {
-            Self::InvalidImage { reason, .. } => Self::Invalid(reason),
+            Self::InvalidImage { error, .. } => *error,
             other => other,
+        }
+    }
+}
+
+/// The metadata key that carries [`InferError::code`] on an error status, so
+/// that a client (the gateway) can tell an empty drawing from a corrupt file
+/// without parsing the message.
+pub const ERROR_CODE_KEY: &str = "digits-error-code";
+
+impl InferError {
+    /// A stable, machine-readable name for the kind of error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Preprocess(PreprocessError::Empty { .. }) => "empty_drawing",
+            Self::Preprocess(PreprocessError::ZeroSize { .. }) => "empty_image",
+            Self::TooLarge(_) | Self::Preprocess(PreprocessError::TooLarge { .. }) => "image_too_large",
+            Self::InvalidImage { error, .. } => error.code(),
+            Self::Invalid(_) | Self::Preprocess(_) => "invalid_image",
+            Self::Busy { .. } => "busy",
+            Self::Internal(_) => "internal",
         }
     }
 }
 
 impl From<InferError> for tonic::Status {
     fn from(e: InferError) -> Self {
-        match e {
-            InferError::Invalid(_) | InferError::Preprocess(_) | InferError::InvalidImage { .. } => {
-                Self::invalid_argument(e.to_string())
-            }
+        let code = e.code();
+        let mut status = match e {
+            InferError::Invalid(_)
+            | InferError::TooLarge(_)
+            | InferError::Preprocess(_)
+            | InferError::InvalidImage { .. } => Self::invalid_argument(e.to_string()),
             InferError::Busy { .. } => Self::resource_exhausted(e.to_string()),
             InferError::Internal(_) => {
                 tracing::error!(error = %e, "inference failed");
                 Self::internal(e.to_string())
             }
-        }
+        };
+        status.metadata_mut().insert(ERROR_CODE_KEY, tonic::metadata::MetadataValue::from_static(code));
+        status
     }
 }
 

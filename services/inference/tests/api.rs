@@ -5,6 +5,7 @@ mod support;
 
 use std::time::Duration;
 
+use digits_inference::error::ERROR_CODE_KEY;
 use digits_inference::model::{EMBEDDED_CARD, Model};
 use digits_proto::inference::v1 as pb;
 use serde::Deserialize;
@@ -209,6 +210,14 @@ async fn bad_input_is_invalid_argument_with_a_clear_message() {
         assert_eq!(status.code(), Code::InvalidArgument, "{case}: {status:?}");
         assert!(status.message().contains(fragment), "{case}: message {:?} lacks {fragment:?}", status.message());
         assert!(!status.message().starts_with("images["), "{case}: a single image needs no index");
+        let code = status.metadata().get(ERROR_CODE_KEY).and_then(|v| v.to_str().ok());
+        let expected = match case {
+            "blank canvas" | "transparent canvas" => "empty_drawing",
+            "raw zero width" => "empty_image",
+            "raw huge" | "decompression bomb" => "image_too_large",
+            _ => "invalid_image",
+        };
+        assert_eq!(code, Some(expected), "{case}");
     }
     let status = server.client.predict(pb::PredictRequest { image: None }).await.expect_err("no image");
     assert_eq!(status.code(), Code::InvalidArgument);
