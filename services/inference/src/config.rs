@@ -11,6 +11,7 @@
 //! | `DIGITS_MAX_IMAGE_SIDE` | `8192` | longest side of one image |
 //! | `DIGITS_MAX_BATCH` | `256` | most images in one `PredictBatch` |
 //! | `DIGITS_MAX_MESSAGE_BYTES` | `16777216` | largest request message |
+//! | `DIGITS_INFERENCE_REPLICA` | `$HOSTNAME`, else `inference` | this replica's name, sent in the `digits-replica` response metadata |
 //!
 //! Logging is set by `RUST_LOG` and `DIGITS_LOG_FORMAT` (see `digits_service_kit::telemetry`).
 
@@ -46,6 +47,8 @@ pub struct Config {
     pub max_batch: usize,
     /// Largest request message in bytes.
     pub max_message_bytes: usize,
+    /// This replica's name (the container's host name under Docker).
+    pub replica: String,
 }
 
 impl Config {
@@ -66,6 +69,7 @@ impl Config {
             },
             max_batch: env::positive_or("DIGITS_MAX_BATCH", defaults.max_batch)?,
             max_message_bytes: env::positive_or("DIGITS_MAX_MESSAGE_BYTES", defaults.max_message_bytes)?,
+            replica: env::var("DIGITS_INFERENCE_REPLICA").or_else(|| env::var("HOSTNAME")).unwrap_or(defaults.replica),
         })
     }
 }
@@ -80,6 +84,7 @@ impl Default for Config {
             limits: Limits::default(),
             max_batch: 256,
             max_message_bytes: 16 * 1024 * 1024,
+            replica: "inference".into(),
         }
     }
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use digits_preprocess::Limits;
 use digits_proto::inference::v1 as pb;
+use tonic::metadata::{Ascii, MetadataValue};
 use tonic::{Request, Response, Status};
 
 use crate::engine::{Engine, Outcome, Scored};
@@ -15,7 +16,12 @@ pub struct InferenceService {
     engine: Arc<Engine>,
     info: pb::ModelInfo,
     max_batch: usize,
+    replica: MetadataValue<Ascii>,
 }
+
+/// The response metadata key naming the replica that answered, so that
+/// operators (and the balancing tests) can see where calls go.
+pub const REPLICA_KEY: &str = "digits-replica";
 
 impl InferenceService {
     /// Builds the service over a running engine.
@@ -25,6 +31,7 @@ impl InferenceService {
         limits: Limits,
         max_batch: usize,
         max_message_bytes: usize,
+        replica: &str,
     ) -> Self {
         let info = pb::ModelInfo {
             name: card.name.clone(),
@@ -49,7 +56,9 @@ impl InferenceService {
                 max_message_bytes: max_message_bytes as u64,
             }),
         };
-        Self { engine, info, max_batch }
+        // A name that is not valid metadata (non-ASCII) falls back to a neutral one.
+        let replica = MetadataValue::try_from(replica).unwrap_or_else(|_| MetadataValue::from_static("inference"));
+        Self { engine, info, max_batch, replica }
     }
 }
 
@@ -59,6 +68,14 @@ fn to_proto(s: Scored) -> pb::Prediction {
         confidence: s.confidence(),
         probabilities: s.probabilities.to_vec(),
         input: s.input.pixels().to_vec(),
+    }
+}
+
+impl InferenceService {
+    fn response<T>(&self, message: T) -> Response<T> {
+        let mut response = Response::new(message);
+        response.metadata_mut().insert(REPLICA_KEY, self.replica.clone());
+        response
     }
 }
 
@@ -75,7 +92,7 @@ impl pb::inference_server::Inference for InferenceService {
         let timing = timing(&outcome);
         let scored = outcome.scored.pop().ok_or_else(|| Status::internal("no prediction returned"))?;
         tracing::debug!(digit = scored.digit(), confidence = scored.confidence(), "predicted");
-        Ok(Response::new(pb::PredictResponse {
+        Ok(self.response(pb::PredictResponse {
             prediction: Some(to_proto(scored)),
             model_version: self.info.version.clone(),
             timing: Some(timing),
@@ -99,7 +116,7 @@ impl pb::inference_server::Inference for InferenceService {
         }
         let outcome = self.engine.score(images).await?;
         let timing = timing(&outcome);
-        Ok(Response::new(pb::PredictBatchResponse {
+        Ok(self.response(pb::PredictBatchResponse {
             predictions: outcome.scored.into_iter().map(to_proto).collect(),
             model_version: self.info.version.clone(),
             timing: Some(timing),
@@ -107,6 +124,6 @@ impl pb::inference_server::Inference for InferenceService {
     }
 
     async fn get_model_info(&self, _: Request<pb::GetModelInfoRequest>) -> Result<Response<pb::ModelInfo>, Status> {
-        Ok(Response::new(self.info.clone()))
+        Ok(self.response(self.info.clone()))
     }
 }

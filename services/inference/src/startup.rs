@@ -64,6 +64,7 @@ impl Application {
             config.limits,
             config.max_batch,
             config.max_message_bytes,
+            &config.replica,
         );
         let listener = TcpListener::bind(config.addr).await?;
         Ok(Self { listener, service, engine, max_message_bytes: config.max_message_bytes })

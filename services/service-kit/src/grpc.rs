@@ -6,6 +6,9 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use tonic_reflection::server::v1::{ServerReflection, ServerReflectionServer};
 
+/// The reflection service could not be built from the descriptors.
+pub use tonic_reflection::server::Error as ReflectionError;
+
 /// Server reflection for every Digits API and gRPC health, so `grpcurl`
 /// works without proto files.
 ///

@@ -1,0 +1,89 @@
+//! The API's errors: every failure becomes a status code and a JSON body
+//! `{"error": "...", "code": "..."}`, where `code` is stable and `error` is
+//! for people. Backend gRPC statuses are translated here, in one place.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use tonic::Code;
+
+/// The metadata key on which the inference service names its error kind.
+const INFERENCE_ERROR_CODE: &str = "digits-error-code";
+
+/// A request failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{status} {code}: {message}")]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// A stable, machine-readable name.
+    pub code: &'static str,
+    /// What went wrong, in words.
+    pub message: String,
+}
+
+impl ApiError {
+    /// An error with this status, code and message.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into() }
+    }
+
+    /// 400: the request is malformed.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// 422: well-formed but unusable (a bad label, a wrong pixel count).
+    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+    }
+
+    /// 404: no such prediction.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// The error for a failed call to the inference service.
+    pub fn from_inference(status: &tonic::Status) -> Self {
+        let kind = status.metadata().get(INFERENCE_ERROR_CODE).and_then(|v| v.to_str().ok());
+        match (status.code(), kind) {
+            (Code::InvalidArgument, Some("empty_drawing")) => Self::unprocessable("empty_drawing", status.message()),
+            (Code::InvalidArgument, Some("empty_image")) => Self::unprocessable("empty_image", status.message()),
+            (Code::InvalidArgument, Some("image_too_large")) | (Code::OutOfRange, _) => {
+                Self::new(StatusCode::PAYLOAD_TOO_LARGE, "image_too_large", status.message())
+            }
+            (Code::InvalidArgument, _) => Self::unprocessable("invalid_image", status.message()),
+            (Code::ResourceExhausted, _) => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "the recognizer is busy; try again in a moment")
+            }
+            (Code::DeadlineExceeded, _) => {
+                Self::new(StatusCode::GATEWAY_TIMEOUT, "inference_timeout", "the recognizer did not answer in time")
+            }
+            _ => Self::backend_unavailable("inference_unavailable", "the recognizer", status),
+        }
+    }
+
+    /// The error for a failed call to the logging service.
+    pub fn from_logging(status: &tonic::Status) -> Self {
+        match status.code() {
+            Code::NotFound => Self::not_found(status.message()),
+            Code::InvalidArgument => Self::unprocessable("invalid_argument", status.message()),
+            Code::DeadlineExceeded => {
+                Self::new(StatusCode::GATEWAY_TIMEOUT, "logging_timeout", "the history store did not answer in time")
+            }
+            _ => Self::backend_unavailable("logging_unavailable", "the history store", status),
+        }
+    }
+
+    fn backend_unavailable(code: &'static str, what: &str, status: &tonic::Status) -> Self {
+        tracing::warn!(code = ?status.code(), message = status.message(), "{what} failed");
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, code, format!("{what} is unavailable right now; try again shortly"))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "error": self.message, "code": self.code });
+        (self.status, Json(body)).into_response()
+    }
+}

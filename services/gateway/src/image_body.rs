@@ -1,0 +1,75 @@
+//! The body of `POST /api/predictions`: an encoded PNG or JPEG file, or JSON
+//! `{"width": W, "height": H, "pixels": [...]}` with one 0-255 grey value per
+//! pixel, row by row.
+
+use axum::http::HeaderMap;
+use axum::http::header::CONTENT_TYPE;
+use digits_proto::inference::v1 as pb;
+use serde::Deserialize;
+
+use crate::error::ApiError;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PixelsBody {
+    width: u32,
+    height: u32,
+    pixels: Vec<u8>,
+}
+
+/// The image in a request body, ready for the inference service.
+///
+/// # Errors
+/// 415 for another content type, 400 for malformed JSON, 422 for JSON of the
+/// wrong shape or an empty body, 413 for more than `max_pixels` pixels.
+pub fn parse(headers: &HeaderMap, body: Vec<u8>, max_pixels: u64) -> Result<pb::Image, ApiError> {
+    let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let media_type = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    match media_type.as_str() {
+        "image/png" | "image/jpeg" => {
+            if body.is_empty() {
+                return Err(ApiError::unprocessable("invalid_image", "the request body is empty"));
+            }
+            Ok(pb::Image { source: Some(pb::image::Source::Encoded(body)) })
+        }
+        "application/json" => from_json(&body, max_pixels),
+        _ => Err(ApiError::new(
+            axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!(
+                "content type {content_type:?} is not supported: send image/png, image/jpeg or \
+                 application/json {{\"width\",\"height\",\"pixels\"}}"
+            ),
+        )),
+    }
+}
+
+fn from_json(body: &[u8], max_pixels: u64) -> Result<pb::Image, ApiError> {
+    let parsed: PixelsBody = serde_json::from_slice(body).map_err(|e| {
+        if e.is_data() {
+            ApiError::unprocessable("invalid_pixels", format!("the JSON image is invalid: {e}"))
+        } else {
+            ApiError::bad_request("invalid_json", format!("the body is not valid JSON: {e}"))
+        }
+    })?;
+    let PixelsBody { width, height, pixels } = parsed;
+    let count = u64::from(width) * u64::from(height);
+    if width == 0 || height == 0 {
+        return Err(ApiError::unprocessable("empty_image", format!("the image is {width}x{height} pixels")));
+    }
+    if count > max_pixels {
+        return Err(ApiError::new(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "image_too_large",
+            format!("{width}x{height} is {count} pixels; the limit is {max_pixels}"),
+        ));
+    }
+    if pixels.len() as u64 != count {
+        return Err(ApiError::unprocessable(
+            "invalid_pixels",
+            format!("{width}x{height} needs {count} pixels, the body has {}", pixels.len()),
+        ));
+    }
+    let raw = pb::RawImage { width, height, format: pb::PixelFormat::Gray8 as i32, pixels };
+    Ok(pb::Image { source: Some(pb::image::Source::Raw(raw)) })
+}

@@ -1,0 +1,253 @@
+//! Logging off the request path. A prediction is answered as soon as the
+//! model has spoken; its log entry waits here until the writer has stored it
+//! in the logging service. Entries are keyed by request id, so a retry after
+//! a lost answer cannot store a row twice, and feedback can flush its entry
+//! ahead of the queue. The queue is bounded: when it is full, new entries are
+//! dropped, counted, and reported in `/readyz` and the logs.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use digits_proto::logging::v1 as pb;
+use pb::logging_client::LoggingClient;
+use serde::Serialize;
+use tokio::sync::{Notify, watch};
+use tonic::transport::Channel;
+
+/// Entries sent to the logging service at once.
+const BATCH: usize = 32;
+/// The longest pause between retries while the logging service is down.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// Log entries waiting to be written.
+pub struct LogQueue {
+    state: Mutex<State>,
+    ready: Notify,
+    capacity: usize,
+    dropped: AtomicU64,
+    written: AtomicU64,
+}
+
+#[derive(Default)]
+struct State {
+    /// Request ids not yet handed to the writer, oldest first.
+    waiting: VecDeque<String>,
+    /// Every unwritten entry, including those the writer is sending.
+    entries: HashMap<String, pb::LogPredictionRequest>,
+}
+
+/// Counters for `/readyz`.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct QueueStats {
+    /// Entries not yet stored.
+    pub pending: usize,
+    /// The queue's capacity.
+    pub capacity: usize,
+    /// Entries dropped because the queue was full, since start.
+    pub dropped: u64,
+    /// Entries stored, since start.
+    pub written: u64,
+}
+
+impl LogQueue {
+    /// An empty queue holding at most `capacity` entries.
+    pub fn new(capacity: usize) -> Arc<Self> {
+        Arc::new(Self {
+            state: Mutex::default(),
+            ready: Notify::new(),
+            capacity,
+            dropped: AtomicU64::new(0),
+            written: AtomicU64::new(0),
+        })
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Queues an entry; `false` when the queue is full and it was dropped.
+    pub fn push(&self, entry: pb::LogPredictionRequest) -> bool {
+        {
+            let mut state = self.state();
+            if state.entries.len() >= self.capacity {
+                drop(state);
+                let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                tracing::error!(
+                    dropped,
+                    capacity = self.capacity,
+                    request_id = %entry.request_id,
+                    "log queue full: prediction not logged"
+                );
+                return false;
+            }
+            state.waiting.push_back(entry.request_id.clone());
+            state.entries.insert(entry.request_id.clone(), entry);
+        }
+        self.ready.notify_one();
+        true
+    }
+
+    /// The unwritten entry with this request id, if any.
+    pub fn pending(&self, request_id: &str) -> Option<pb::LogPredictionRequest> {
+        self.state().entries.get(request_id).cloned()
+    }
+
+    /// Marks an entry as stored.
+    pub fn written(&self, request_id: &str) {
+        if self.state().entries.remove(request_id).is_some() {
+            self.written.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> QueueStats {
+        QueueStats {
+            pending: self.state().entries.len(),
+            capacity: self.capacity,
+            dropped: self.dropped.load(Ordering::Relaxed),
+            written: self.written.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Up to `max` entries for the writer, oldest first.
+    fn take(&self, max: usize) -> Vec<pb::LogPredictionRequest> {
+        let mut state = self.state();
+        let mut batch = Vec::new();
+        while batch.len() < max {
+            let Some(id) = state.waiting.pop_front() else { break };
+            // Feedback may have written it already.
+            if let Some(entry) = state.entries.get(&id) {
+                batch.push(entry.clone());
+            }
+        }
+        batch
+    }
+
+    /// Puts entries the writer could not store back at the head of the line.
+    fn retry_later(&self, failed: Vec<String>) {
+        let mut state = self.state();
+        for id in failed.into_iter().rev() {
+            if state.entries.contains_key(&id) {
+                state.waiting.push_front(id);
+            }
+        }
+    }
+}
+
+/// Stores queued entries through the logging service until told to stop,
+/// then drains what is left (within `flush_timeout`).
+pub async fn run_writer(
+    queue: Arc<LogQueue>,
+    client: LoggingClient<Channel>,
+    mut stop: watch::Receiver<bool>,
+    flush_timeout: Duration,
+) {
+    let mut backoff = Duration::ZERO;
+    let mut deadline = None;
+    loop {
+        if deadline.is_none() && *stop.borrow() {
+            deadline = Some(tokio::time::Instant::now() + flush_timeout);
+            tracing::info!(pending = queue.stats().pending, "flushing the log queue");
+        }
+        if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+            let pending = queue.stats().pending;
+            if pending > 0 {
+                tracing::error!(pending, "shutdown: the logging service did not take every queued prediction");
+            }
+            return;
+        }
+        let batch = queue.take(BATCH);
+        if batch.is_empty() {
+            if deadline.is_some() {
+                return;
+            }
+            tokio::select! {
+                () = queue.ready.notified() => {}
+                _ = stop.changed() => {}
+            }
+            continue;
+        }
+        let failed = write_batch(&queue, &client, batch).await;
+        if failed.is_empty() {
+            backoff = Duration::ZERO;
+            continue;
+        }
+        tracing::warn!(
+            failed = failed.len(),
+            pending = queue.stats().pending,
+            "logging service unavailable; will retry"
+        );
+        queue.retry_later(failed);
+        backoff = (backoff * 2).clamp(Duration::from_millis(100), MAX_BACKOFF);
+        let pause = tokio::time::sleep(backoff);
+        if deadline.is_some() {
+            pause.await;
+        } else {
+            tokio::select! {
+                () = pause => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+}
+
+/// Sends a batch concurrently; returns the request ids that failed.
+async fn write_batch(
+    queue: &Arc<LogQueue>,
+    client: &LoggingClient<Channel>,
+    batch: Vec<pb::LogPredictionRequest>,
+) -> Vec<String> {
+    let mut calls = tokio::task::JoinSet::new();
+    for entry in batch {
+        let mut client = client.clone();
+        let queue = queue.clone();
+        calls.spawn(async move {
+            let id = entry.request_id.clone();
+            match client.log_prediction(entry).await {
+                Ok(_) => {
+                    queue.written(&id);
+                    None
+                }
+                Err(status) if status.code() == tonic::Code::InvalidArgument => {
+                    // A retry can never succeed: drop it, loudly.
+                    tracing::error!(request_id = %id, error = %status.message(), "log entry rejected");
+                    queue.state().entries.remove(&id);
+                    None
+                }
+                Err(_) => Some(id),
+            }
+        });
+    }
+    let mut failed = Vec::new();
+    while let Some(result) = calls.join_next().await {
+        if let Ok(Some(id)) = result {
+            failed.push(id);
+        }
+    }
+    failed
+}
+
+/// The log entry of one prediction, made `latency` after the request arrived.
+pub fn entry(
+    request_id: String,
+    prediction: &digits_proto::inference::v1::Prediction,
+    model_version: &str,
+    source: pb::Source,
+    latency: Duration,
+) -> pb::LogPredictionRequest {
+    pb::LogPredictionRequest {
+        request_id,
+        predicted_digit: prediction.digit,
+        confidence: prediction.confidence,
+        probabilities: prediction.probabilities.clone(),
+        model_version: model_version.to_owned(),
+        input: prediction.input.clone(),
+        source: source as i32,
+        latency_us: u64::try_from(latency.as_micros()).unwrap_or(u64::MAX),
+        created_at_unix_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+    }
+}

@@ -1,0 +1,70 @@
+//! The HTTP surface: the JSON API under `/api`, the probes, and the web app
+//! for every other path.
+
+mod health;
+mod predictions;
+mod stats;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, Method, header};
+use axum::routing::{get, put};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The API's OpenAPI 3 description.
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
+/// The gateway's router.
+pub fn router(state: AppState, config: &Config) -> Router {
+    let api = Router::new()
+        .route("/predictions", get(predictions::list).post(predictions::create))
+        .route("/predictions/{id}", get(predictions::get_one))
+        .route("/predictions/{id}/feedback", put(predictions::feedback))
+        .route("/stats", get(stats::stats))
+        .route("/model", get(stats::model))
+        .route("/openapi.json", get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }))
+        .fallback(|| async { ApiError::not_found("no such API endpoint; see /api/openapi.json") })
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
+    let api = match cors(&config.cors_origins) {
+        Some(layer) => api.layer(layer),
+        None => api,
+    };
+
+    // The web app's files are not content-hashed, so browsers revalidate them.
+    let index = config.web_dir.join("index.html");
+    let web = ServeDir::new(&config.web_dir).precompressed_gzip().fallback(ServeFile::new(index).precompressed_gzip());
+    let web = Router::new()
+        .fallback_service(web)
+        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-cache")));
+
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .nest("/api", api)
+        .merge(web)
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// CORS for the configured origins; `None` keeps cross-site calls closed.
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let origins: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::POST, Method::PUT])
+            .allow_headers([header::CONTENT_TYPE]),
+    )
+}

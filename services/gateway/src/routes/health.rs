@@ -1,0 +1,41 @@
+//! `/healthz` (the process answers) and `/readyz` (both backends answer).
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+
+use crate::state::AppState;
+
+/// How long `/readyz` waits for the logging service.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// `GET /healthz`.
+pub async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// `GET /readyz`: 200 when at least one inference replica and the logging
+/// service are serving, 503 otherwise; the body also shows the log queue,
+/// including how many entries were ever dropped.
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    let replicas = state.inference.replicas().addresses();
+    let mut health = HealthClient::new(state.logging_channel.clone());
+    let check = health.check(HealthCheckRequest { service: "digits.logging.v1.Logging".into() });
+    let logging_ready = tokio::time::timeout(PROBE_TIMEOUT, check)
+        .await
+        .is_ok_and(|r| r.is_ok_and(|r| r.into_inner().status == ServingStatus::Serving as i32));
+    let queue = state.logs.stats();
+    let ready = !replicas.is_empty() && logging_ready;
+    let body = json!({
+        "ready": ready,
+        "inference": { "ready": !replicas.is_empty(), "replicas": replicas.len() },
+        "logging": { "ready": logging_ready },
+        "log_queue": queue,
+    });
+    (if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, Json(body))
+}

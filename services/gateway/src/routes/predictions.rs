@@ -1,0 +1,175 @@
+//! `/api/predictions`: recognise a drawing, give feedback, read the history.
+
+use std::time::Instant;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use digits_proto::inference::v1 as inference;
+use digits_proto::logging::v1 as logging;
+use serde::Deserialize;
+
+use crate::error::ApiError;
+use crate::image_body;
+use crate::log_queue;
+use crate::state::AppState;
+use crate::views::{PageView, PredictionView, RecordView};
+
+/// The inference service's metadata key naming the replica that answered.
+const REPLICA_KEY: &str = "digits-replica";
+/// The response header that passes it on.
+pub const REPLICA_HEADER: &str = "x-digits-replica";
+
+/// Query of `POST /api/predictions`.
+#[derive(Debug, Deserialize)]
+pub struct CreateParams {
+    /// `false` for a draft (the live preview while drawing): answered but not logged.
+    #[serde(default = "default_log")]
+    log: bool,
+}
+
+fn default_log() -> bool {
+    true
+}
+
+fn body_error(rejection: &BytesRejection) -> ApiError {
+    let status = rejection.status();
+    let code = if status == StatusCode::PAYLOAD_TOO_LARGE { "body_too_large" } else { "bad_body" };
+    ApiError::new(status, code, rejection.body_text())
+}
+
+fn query_error(rejection: &QueryRejection) -> ApiError {
+    ApiError::bad_request("invalid_query", rejection.body_text())
+}
+
+/// `POST /api/predictions`: recognises the image in the body. The answer
+/// does not wait for the log write, which is queued.
+pub async fn create(
+    State(state): State<AppState>,
+    params: Result<Query<CreateParams>, QueryRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let started = Instant::now();
+    let Query(params) = params.map_err(|e| query_error(&e))?;
+    let body = body.map_err(|e| body_error(&e))?;
+    let image = image_body::parse(&headers, body.to_vec(), state.max_image_pixels)?;
+    let response = state
+        .inference
+        .predict(inference::PredictRequest { image: Some(image) })
+        .await
+        .map_err(|s| ApiError::from_inference(&s))?;
+    // Which replica answered, for operators watching the balancing.
+    let replica = response.metadata().get(REPLICA_KEY).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let response = response.into_inner();
+    let prediction = response.prediction.ok_or_else(|| {
+        ApiError::new(StatusCode::BAD_GATEWAY, "bad_backend_answer", "the recognizer sent no prediction")
+    })?;
+    let latency = started.elapsed();
+
+    let id = params.log.then(|| uuid::Uuid::new_v4().to_string());
+    if let Some(id) = &id {
+        let entry = log_queue::entry(id.clone(), &prediction, &response.model_version, logging::Source::Web, latency);
+        state.logs.push(entry);
+    }
+    let status = if id.is_some() { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((
+        status,
+        [(REPLICA_HEADER, replica)],
+        Json(PredictionView {
+            id,
+            digit: prediction.digit,
+            confidence: prediction.confidence,
+            probabilities: prediction.probabilities,
+            input: prediction.input,
+            model_version: response.model_version,
+            latency_ms: latency.as_secs_f64() * 1000.0,
+        }),
+    ))
+}
+
+/// Writes the queued log entry of `id` now, if it is still waiting, so that
+/// feedback and lookups right after a prediction find it.
+async fn flush_pending(state: &AppState, id: &str) -> Result<(), ApiError> {
+    if let Some(entry) = state.logs.pending(id) {
+        state.logging.clone().log_prediction(entry).await.map_err(|s| ApiError::from_logging(&s))?;
+        state.logs.written(id);
+    }
+    Ok(())
+}
+
+/// `PUT /api/predictions/{id}/feedback` with `{"true_label": 0-9}`: records
+/// the user's answer and returns the updated record. Synchronous, so the
+/// user learns whether it was saved.
+pub async fn feedback(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<RecordView>, ApiError> {
+    let body = body.map_err(|e| body_error(&e))?;
+    let value: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request("invalid_json", format!("the body is not valid JSON: {e}")))?;
+    let label = value
+        .get("true_label")
+        .and_then(serde_json::Value::as_u64)
+        .filter(|label| *label <= 9)
+        .ok_or_else(|| ApiError::unprocessable("invalid_label", "true_label must be a digit 0-9"))?;
+    flush_pending(&state, &id).await?;
+    let request = logging::RecordFeedbackRequest { request_id: id, true_label: label as u32, ..Default::default() };
+    let stored = state.logging.clone().record_feedback(request).await.map_err(|s| ApiError::from_logging(&s))?;
+    Ok(Json(stored.into_inner().into()))
+}
+
+/// `GET /api/predictions/{id}`: one prediction with its feedback.
+pub async fn get_one(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<RecordView>, ApiError> {
+    flush_pending(&state, &id).await?;
+    let request = logging::GetPredictionRequest { request_id: id, ..Default::default() };
+    let stored = state.logging.clone().get_prediction(request).await.map_err(|s| ApiError::from_logging(&s))?;
+    Ok(Json(stored.into_inner().into()))
+}
+
+/// Query of `GET /api/predictions`.
+#[derive(Debug, Deserialize)]
+pub struct ListParams {
+    /// Page size, 1-500 (default 50).
+    limit: Option<u32>,
+    /// The previous page's `next_before`.
+    before: Option<i64>,
+    /// Only predictions the feedback marked wrong.
+    #[serde(default)]
+    wrong_only: bool,
+    /// Only predictions of this digit.
+    digit: Option<u32>,
+    /// Only predictions whose true label is this digit.
+    true_label: Option<u32>,
+    /// Only predictions with (`true`) or without (`false`) feedback.
+    has_feedback: Option<bool>,
+}
+
+/// `GET /api/predictions`: recent predictions, newest first.
+pub async fn list(
+    State(state): State<AppState>,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Json<PageView>, ApiError> {
+    let Query(p) = params.map_err(|e| query_error(&e))?;
+    if p.limit == Some(0) {
+        return Err(ApiError::unprocessable("invalid_argument", "limit must be 1-500"));
+    }
+    let request = logging::ListPredictionsRequest {
+        limit: p.limit.unwrap_or(50),
+        before: p.before,
+        has_feedback: p.has_feedback,
+        wrong_only: p.wrong_only,
+        digit: p.digit,
+        true_label: p.true_label,
+    };
+    let page =
+        state.logging.clone().list_predictions(request).await.map_err(|s| ApiError::from_logging(&s))?.into_inner();
+    Ok(Json(PageView {
+        predictions: page.predictions.into_iter().map(RecordView::from).collect(),
+        next_before: page.next_before,
+    }))
+}

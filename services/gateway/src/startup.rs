@@ -1,0 +1,160 @@
+//! Building and running the gateway: connect to the backends, bind both
+//! ports, serve until the shutdown future resolves, then drain the log queue.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use digits_proto::inference::v1::inference_server::InferenceServer;
+use digits_proto::logging::v1::logging_client::LoggingClient;
+use digits_service_kit::grpc;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tonic::transport::Endpoint;
+
+use crate::config::Config;
+use crate::discovery::{BadUrl, DnsResolver, Replicas, Resolve};
+use crate::grpc_proxy::InferenceProxy;
+use crate::inference::InferenceClient;
+use crate::log_queue::{self, LogQueue};
+use crate::routes;
+use crate::state::AppState;
+
+/// The service name the gateway's gRPC port reports health for.
+pub const SERVICE_NAME: &str = "digits.inference.v1.Inference";
+
+/// Start-up failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// A backend URL is malformed.
+    #[error(transparent)]
+    Url(#[from] BadUrl),
+    /// The logging URL is not a valid endpoint.
+    #[error("DIGITS_LOGGING_URL: {0}")]
+    Endpoint(#[from] tonic::transport::Error),
+    /// An address could not be bound.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// The reflection service could not be built.
+    #[error("reflection: {0}")]
+    Reflection(#[from] grpc::ReflectionError),
+}
+
+/// A bound, ready-to-serve gateway.
+pub struct Application {
+    http: TcpListener,
+    grpc: TcpListener,
+    state: AppState,
+    config: Config,
+    logging: LoggingClient<tonic::transport::Channel>,
+}
+
+impl Application {
+    /// Connects lazily to the backends (found through DNS) and binds both ports.
+    ///
+    /// # Errors
+    /// See [`StartupError`].
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let resolver = DnsResolver::from_url(&config.inference_url)?;
+        Self::build_with_resolver(config, resolver).await
+    }
+
+    /// Like [`Application::build`], finding the inference replicas through `resolver`.
+    ///
+    /// # Errors
+    /// See [`StartupError`].
+    pub async fn build_with_resolver(config: Config, resolver: impl Resolve) -> Result<Self, StartupError> {
+        let replicas = Replicas::start(resolver, config.inference_refresh, config.grpc_timeout);
+        let inference = InferenceClient::new(replicas, config.max_body_bytes + 4096);
+        let logging_channel = Endpoint::from_shared(config.logging_url.clone())?
+            .tcp_nodelay(true)
+            .connect_timeout(config.grpc_timeout)
+            .timeout(config.grpc_timeout)
+            .connect_lazy();
+        let logging = LoggingClient::new(logging_channel.clone());
+        let state = AppState {
+            inference,
+            logging: logging.clone(),
+            logging_channel,
+            logs: LogQueue::new(config.log_queue),
+            max_image_pixels: config.max_image_pixels,
+        };
+        let http = TcpListener::bind(config.http_addr).await?;
+        let grpc = TcpListener::bind(config.grpc_addr).await?;
+        if !config.web_dir.join("index.html").is_file() {
+            tracing::warn!(dir = %config.web_dir.display(), "the web app is not built; only the API is served");
+        }
+        Ok(Self { http, grpc, state, config, logging })
+    }
+
+    /// The HTTP address.
+    ///
+    /// # Errors
+    /// When the socket has no local address.
+    pub fn http_addr(&self) -> std::io::Result<SocketAddr> {
+        self.http.local_addr()
+    }
+
+    /// The gRPC address.
+    ///
+    /// # Errors
+    /// When the socket has no local address.
+    pub fn grpc_addr(&self) -> std::io::Result<SocketAddr> {
+        self.grpc.local_addr()
+    }
+
+    /// The log queue, for inspection.
+    pub fn log_queue(&self) -> Arc<LogQueue> {
+        self.state.logs.clone()
+    }
+
+    /// Serves HTTP and gRPC until `shutdown` resolves; then both servers
+    /// finish the requests in flight, and the queued logs are written.
+    ///
+    /// # Errors
+    /// A server error.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartupError> {
+        let (stop_tx, stop) = watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        });
+        let stopped = |mut stop: watch::Receiver<bool>| async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+
+        let writer = tokio::spawn(log_queue::run_writer(
+            self.state.logs.clone(),
+            self.logging.clone(),
+            stop.clone(),
+            self.config.log_flush_timeout,
+        ));
+
+        tracing::info!(http = %self.http.local_addr()?, grpc = %self.grpc.local_addr()?, "gateway listening");
+        let (reporter, health) = tonic_health::server::health_reporter();
+        grpc::set_health(&reporter, SERVICE_NAME, true).await;
+        let proxy = InferenceServer::new(InferenceProxy::new(self.state.inference.clone(), self.state.logs.clone()))
+            .max_decoding_message_size(self.config.max_body_bytes)
+            .max_encoding_message_size(usize::MAX);
+        let grpc_server = tonic::transport::Server::builder()
+            .add_service(health)
+            .add_service(grpc::reflection()?)
+            .add_service(proxy)
+            .serve_with_incoming_shutdown(grpc::incoming(self.grpc), stopped(stop.clone()));
+
+        let app = routes::router(self.state.clone(), &self.config);
+        let http_server = axum::serve(self.http, app).with_graceful_shutdown(stopped(stop.clone()));
+
+        let (http_result, grpc_result) = tokio::join!(http_server, grpc_server);
+        // Both servers have stopped taking requests: the queue only shrinks now.
+        grpc::set_health(&reporter, SERVICE_NAME, false).await;
+        let _ = writer.await;
+        tracing::info!(log_queue = ?self.state.logs.stats(), "gateway stopped");
+        http_result?;
+        grpc_result.map_err(std::io::Error::other)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,24 @@
+//! What every request handler shares.
+
+use std::sync::Arc;
+
+use digits_proto::logging::v1::logging_client::LoggingClient;
+use tonic::transport::Channel;
+
+use crate::inference::InferenceClient;
+use crate::log_queue::LogQueue;
+
+/// The handlers' shared state; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The inference replicas.
+    pub inference: InferenceClient,
+    /// The logging service.
+    pub logging: LoggingClient<Channel>,
+    /// The channel to the logging service, for its health checks.
+    pub logging_channel: Channel,
+    /// Predictions waiting to be logged.
+    pub logs: Arc<LogQueue>,
+    /// Largest image in a JSON body, in pixels.
+    pub max_image_pixels: u64,
+}

@@ -1,0 +1,401 @@
+//! The gateway's JSON API against real inference and logging services on
+//! loopback ports and a real PostgreSQL database.
+
+mod support;
+
+use std::time::Duration;
+
+use digits_proto::inference::v1 as pb;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::{Backend, Stack, canvas_gray, canvas_png, test_digits};
+
+async fn predict_png(stack: &Stack, png: Vec<u8>) -> reqwest::Response {
+    stack
+        .http
+        .post(stack.url("/api/predictions"))
+        .header("content-type", "image/png")
+        .body(png)
+        .send()
+        .await
+        .expect("sent")
+}
+
+async fn json_of(response: reqwest::Response) -> Value {
+    response.json().await.expect("a JSON body")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drawn_digit_is_recognised_and_logged_with_everything_the_contract_promises() {
+    let stack = Stack::start().await;
+    let digits = test_digits(40);
+    let mut right = 0;
+    for (image, label) in &digits {
+        let response = predict_png(&stack, canvas_png(image)).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body = json_of(response).await;
+        let id = body["id"].as_str().expect("an id");
+        assert_eq!(id.len(), 36, "a UUID: {id}");
+        let probabilities = body["probabilities"].as_array().expect("probabilities");
+        assert_eq!(probabilities.len(), 10);
+        let sum: f64 = probabilities.iter().map(|p| p.as_f64().expect("number")).sum();
+        assert!((sum - 1.0).abs() < 1e-3, "{sum}");
+        assert_eq!(body["input"].as_array().expect("input").len(), 784);
+        assert_eq!(body["model_version"], "1.1.0");
+        assert!(body["latency_ms"].as_f64().expect("latency") > 0.0);
+        let digit = body["digit"].as_u64().expect("digit");
+        assert_eq!(body["confidence"].as_f64(), probabilities[digit as usize].as_f64());
+        right += usize::from(digit == u64::from(*label));
+    }
+    assert!(right >= 39, "{right}/40 MNIST digits drawn on a canvas recognised");
+
+    // The same image as JSON pixels gets the same answer and the same input.
+    let (image, _) = &digits[0];
+    let from_png = json_of(predict_png(&stack, canvas_png(image)).await).await;
+    let pixels = json!({ "width": 280, "height": 280, "pixels": canvas_gray(image) });
+    let response = stack.http.post(stack.url("/api/predictions")).json(&pixels).send().await.expect("sent");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let from_json = json_of(response).await;
+    assert_eq!(from_json["digit"], from_png["digit"]);
+    assert_eq!(from_json["input"], from_png["input"]);
+
+    // A draft is answered but not logged.
+    let response = stack
+        .http
+        .post(stack.url("/api/predictions?log=false"))
+        .header("content-type", "image/png")
+        .body(canvas_png(image))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(json_of(response).await["id"], Value::Null);
+
+    stack.drained().await;
+    assert_eq!(stack.rows(), 42, "40 + the PNG and JSON repeats, not the draft");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feedback_history_and_stats_agree_with_the_database() {
+    let stack = Stack::start().await;
+    let digits = test_digits(6);
+    let mut ids = Vec::new();
+    for (image, _) in &digits {
+        let body = json_of(predict_png(&stack, canvas_png(image)).await).await;
+        ids.push((body["id"].as_str().expect("id").to_owned(), body["digit"].as_u64().expect("digit")));
+    }
+    // Feedback right after the prediction: its log entry may still be queued.
+    let (first, first_digit) = &ids[0];
+    let url = stack.url(&format!("/api/predictions/{first}/feedback"));
+    let response = stack.http.put(&url).json(&json!({ "true_label": first_digit })).send().await.expect("sent");
+    assert_eq!(response.status(), StatusCode::OK);
+    let record = json_of(response).await;
+    assert_eq!(record["true_label"], json!(first_digit));
+    assert_eq!(record["correct"], json!(true));
+
+    // A correction.
+    let (second, second_digit) = &ids[1];
+    let wrong = (second_digit + 1) % 10;
+    let url = stack.url(&format!("/api/predictions/{second}/feedback"));
+    let record = json_of(stack.http.put(&url).json(&json!({ "true_label": wrong })).send().await.expect("sent")).await;
+    assert_eq!((record["true_label"].as_u64(), record["correct"].as_bool()), (Some(wrong), Some(false)));
+
+    stack.drained().await;
+    let page = json_of(stack.http.get(stack.url("/api/predictions?limit=4")).send().await.expect("sent")).await;
+    let listed: Vec<&str> =
+        page["predictions"].as_array().expect("list").iter().map(|p| p["id"].as_str().expect("id")).collect();
+    let newest: Vec<&str> = ids.iter().rev().take(4).map(|(id, _)| id.as_str()).collect();
+    assert_eq!(listed, newest, "newest first");
+    let before = page["next_before"].as_i64().expect("another page");
+    let rest =
+        json_of(stack.http.get(stack.url(&format!("/api/predictions?before={before}"))).send().await.expect("sent"))
+            .await;
+    assert_eq!(rest["predictions"].as_array().expect("list").len(), 2);
+    assert_eq!(rest["next_before"], Value::Null);
+
+    let wrong_only =
+        json_of(stack.http.get(stack.url("/api/predictions?wrong_only=true")).send().await.expect("sent")).await;
+    let wrong_ids: Vec<&str> =
+        wrong_only["predictions"].as_array().expect("list").iter().map(|p| p["id"].as_str().expect("id")).collect();
+    assert_eq!(wrong_ids, vec![second.as_str()]);
+    let cell = stack.url(&format!("/api/predictions?digit={second_digit}&true_label={wrong}"));
+    let cell = json_of(stack.http.get(cell).send().await.expect("sent")).await;
+    assert_eq!(cell["predictions"].as_array().expect("list").len(), 1, "the confusion cell's example");
+
+    let stats = json_of(stack.http.get(stack.url("/api/stats")).send().await.expect("sent")).await;
+    assert_eq!(
+        (stats["total"].as_i64(), stats["labeled"].as_i64(), stats["correct"].as_i64()),
+        (Some(6), Some(2), Some(1))
+    );
+    assert_eq!(stats["accuracy"].as_f64(), Some(0.5));
+    assert_eq!(stats["confusion"][wrong as usize][*second_digit as usize], 1);
+    assert_eq!(stats["per_digit"].as_array().expect("digits").len(), 10);
+    let db = stack.db.psql("SELECT count(*) FILTER (WHERE true_label IS NOT NULL), count(*) FILTER (WHERE true_label = predicted_digit) FROM predictions").expect("psql");
+    assert_eq!(db.trim(), "2|1");
+
+    let one =
+        json_of(stack.http.get(stack.url(&format!("/api/predictions/{second}"))).send().await.expect("sent")).await;
+    assert_eq!(one["true_label"].as_u64(), Some(wrong));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bad_input_corpus_gets_4xx_json_errors_and_never_a_5xx() {
+    let config = digits_gateway::config::Config { max_body_bytes: 2 << 20, ..Default::default() };
+    let stack = Stack::with_config(config).await;
+    let (image, label) = test_digits(1)[0];
+    let good = json_of(predict_png(&stack, canvas_png(&image)).await).await;
+    let id = good["id"].as_str().expect("id").to_owned();
+    let good_png = canvas_png(&image);
+    let mut huge_header = good_png.clone();
+    huge_header[16..20].copy_from_slice(&100_000u32.to_be_bytes());
+    huge_header[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+    let mut crc = flate2::Crc::new();
+    crc.update(&huge_header[12..29]);
+    huge_header[29..33].copy_from_slice(&crc.sum().to_be_bytes());
+
+    enum Body {
+        Bytes(&'static str, Vec<u8>),
+        None,
+    }
+    let predict = "/api/predictions";
+    let feedback = format!("/api/predictions/{id}/feedback");
+    let json_bytes = |v: Value| Body::Bytes("application/json", v.to_string().into_bytes());
+    let cases: Vec<(&str, reqwest::Method, String, Body, u16)> = vec![
+        (
+            "truncated PNG",
+            reqwest::Method::POST,
+            predict.into(),
+            Body::Bytes("image/png", good_png[..good_png.len() / 2].to_vec()),
+            422,
+        ),
+        (
+            "random bytes as PNG",
+            reqwest::Method::POST,
+            predict.into(),
+            Body::Bytes("image/png", b"not a png at all".to_vec()),
+            422,
+        ),
+        (
+            "PNG claiming 100000x100000",
+            reqwest::Method::POST,
+            predict.into(),
+            Body::Bytes("image/png", huge_header),
+            413,
+        ),
+        ("empty PNG body", reqwest::Method::POST, predict.into(), Body::Bytes("image/png", vec![]), 422),
+        (
+            "GIF",
+            reqwest::Method::POST,
+            predict.into(),
+            Body::Bytes("image/png", b"GIF89a\x01\x00\x01\x00\x00\x00\x00;".to_vec()),
+            422,
+        ),
+        ("wrong content type", reqwest::Method::POST, predict.into(), Body::Bytes("text/plain", good_png.clone()), 415),
+        ("no content type", reqwest::Method::POST, predict.into(), Body::None, 415),
+        ("oversized body", reqwest::Method::POST, predict.into(), Body::Bytes("image/png", vec![0; 3 << 20]), 413),
+        (
+            "blank canvas",
+            reqwest::Method::POST,
+            predict.into(),
+            json_bytes(json!({"width": 280, "height": 280, "pixels": vec![255; 280 * 280]})),
+            422,
+        ),
+        (
+            "zero-size image",
+            reqwest::Method::POST,
+            predict.into(),
+            json_bytes(json!({"width": 0, "height": 0, "pixels": []})),
+            422,
+        ),
+        (
+            "wrong pixel count",
+            reqwest::Method::POST,
+            predict.into(),
+            json_bytes(json!({"width": 28, "height": 28, "pixels": [0, 1, 2]})),
+            422,
+        ),
+        (
+            "pixel above 255",
+            reqwest::Method::POST,
+            predict.into(),
+            json_bytes(json!({"width": 1, "height": 1, "pixels": [256]})),
+            422,
+        ),
+        (
+            "huge JSON dimensions",
+            reqwest::Method::POST,
+            predict.into(),
+            json_bytes(json!({"width": 100_000, "height": 100_000, "pixels": []})),
+            413,
+        ),
+        (
+            "malformed JSON",
+            reqwest::Method::POST,
+            predict.into(),
+            Body::Bytes("application/json", b"{\"width\": 2,".to_vec()),
+            400,
+        ),
+        (
+            "JSON missing pixels",
+            reqwest::Method::POST,
+            predict.into(),
+            json_bytes(json!({"width": 2, "height": 2})),
+            422,
+        ),
+        (
+            "bad log flag",
+            reqwest::Method::POST,
+            format!("{predict}?log=maybe"),
+            Body::Bytes("image/png", good_png.clone()),
+            400,
+        ),
+        ("label -1", reqwest::Method::PUT, feedback.clone(), json_bytes(json!({"true_label": -1})), 422),
+        ("label 10", reqwest::Method::PUT, feedback.clone(), json_bytes(json!({"true_label": 10})), 422),
+        ("label \"x\"", reqwest::Method::PUT, feedback.clone(), json_bytes(json!({"true_label": "x"})), 422),
+        ("label 2.5", reqwest::Method::PUT, feedback.clone(), json_bytes(json!({"true_label": 2.5})), 422),
+        ("no label", reqwest::Method::PUT, feedback.clone(), json_bytes(json!({})), 422),
+        (
+            "feedback not JSON",
+            reqwest::Method::PUT,
+            feedback.clone(),
+            Body::Bytes("application/json", b"seven".to_vec()),
+            400,
+        ),
+        (
+            "unknown id",
+            reqwest::Method::PUT,
+            "/api/predictions/00000000-0000-0000-0000-000000000000/feedback".into(),
+            json_bytes(json!({"true_label": 3})),
+            404,
+        ),
+        ("unknown id lookup", reqwest::Method::GET, "/api/predictions/nope".into(), Body::None, 404),
+        ("list digit 12", reqwest::Method::GET, "/api/predictions?digit=12".into(), Body::None, 422),
+        ("list limit 0", reqwest::Method::GET, "/api/predictions?limit=0".into(), Body::None, 422),
+        ("list limit text", reqwest::Method::GET, "/api/predictions?limit=all".into(), Body::None, 400),
+        ("unknown API path", reqwest::Method::GET, "/api/nothing-here".into(), Body::None, 404),
+    ];
+    assert!(cases.len() >= 20);
+    for (case, method, path, body, expected) in cases {
+        let mut request = stack.http.request(method, stack.url(&path));
+        if let Body::Bytes(content_type, bytes) = body {
+            request = request.header("content-type", content_type).body(bytes);
+        }
+        let response = request.send().await.expect(case);
+        let status = response.status().as_u16();
+        let error = json_of(response).await;
+        assert_eq!(status, expected, "{case}: {error}");
+        assert!(error["error"].as_str().is_some_and(|e| !e.is_empty()), "{case}: {error}");
+        assert!(error["code"].as_str().is_some(), "{case}: {error}");
+    }
+    // Nothing stored was touched by any of it.
+    stack.drained().await;
+    assert_eq!(stack.rows(), 1);
+    let record =
+        json_of(stack.http.get(stack.url(&format!("/api/predictions/{id}"))).send().await.expect("sent")).await;
+    assert_eq!(record["true_label"], Value::Null);
+    assert_eq!(record["digit"], good["digit"]);
+    let _ = label;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn predictions_work_while_logging_is_down_and_every_one_is_stored_after_it_returns() {
+    let mut stack = Stack::start().await;
+    let digits = test_digits(30);
+    for (image, _) in &digits[..5] {
+        assert_eq!(predict_png(&stack, canvas_png(image)).await.status(), StatusCode::CREATED);
+    }
+    stack.drained().await;
+    stack.logging.take().expect("running").kill();
+
+    let mut served = 5;
+    let mut last_id = String::new();
+    for (image, _) in &digits[5..25] {
+        let response = predict_png(&stack, canvas_png(image)).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "predictions do not need the logging service");
+        last_id = json_of(response).await["id"].as_str().expect("id").to_owned();
+        served += 1;
+    }
+    let ready = stack.http.get(stack.url("/readyz")).send().await.expect("sent");
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let ready = json_of(ready).await;
+    assert_eq!(ready["logging"]["ready"], false);
+    assert!(ready["log_queue"]["pending"].as_u64().expect("pending") > 0, "{ready}");
+    // Feedback is synchronous: the user is told it was not saved.
+    let url = stack.url(&format!("/api/predictions/{last_id}/feedback"));
+    let response = stack.http.put(&url).json(&json!({ "true_label": 1 })).send().await.expect("sent");
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(json_of(response).await["code"], "logging_unavailable");
+
+    // The logging service comes back on the same address.
+    stack.logging = Some(Backend::logging(stack.logging_addr, stack.db.url()));
+    stack.drained().await;
+    assert_eq!(stack.rows(), served, "every prediction served is stored, once");
+    let response = stack.http.put(&url).json(&json!({ "true_label": 1 })).send().await.expect("sent");
+    assert_eq!(response.status(), StatusCode::OK);
+
+    // A graceful stop writes what is still queued.
+    for (image, _) in &digits[25..] {
+        assert_eq!(predict_png(&stack, canvas_png(image)).await.status(), StatusCode::CREATED);
+        served += 1;
+    }
+    let Stack { gateway, db, logging, inference, .. } = stack;
+    gateway.stop().await;
+    let rows: i64 = db.psql("SELECT count(*) FROM predictions").expect("psql").trim().parse().expect("count");
+    assert_eq!(rows, served);
+    drop((logging, inference));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_overflowing_log_queue_is_counted_and_shown_in_readyz() {
+    let config = digits_gateway::config::Config { log_queue: 3, ..Default::default() };
+    let mut stack = Stack::with_config(config).await;
+    stack.logging.take().expect("running").kill();
+    let (image, _) = test_digits(1)[0];
+    for _ in 0..5 {
+        assert_eq!(predict_png(&stack, canvas_png(&image)).await.status(), StatusCode::CREATED);
+    }
+    let ready = json_of(stack.http.get(stack.url("/readyz")).send().await.expect("sent")).await;
+    assert_eq!(ready["log_queue"]["pending"], 3);
+    assert_eq!(ready["log_queue"]["dropped"], 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probes_openapi_and_the_grpc_port_answer() {
+    let stack = Stack::start().await;
+    let health = stack.http.get(stack.url("/healthz")).send().await.expect("sent");
+    assert_eq!(health.status(), StatusCode::OK);
+    let ready = json_of(stack.http.get(stack.url("/readyz")).send().await.expect("sent")).await;
+    assert_eq!(ready["ready"], true);
+    assert_eq!(ready["inference"]["replicas"], 1);
+
+    let openapi = json_of(stack.http.get(stack.url("/api/openapi.json")).send().await.expect("sent")).await;
+    let paths = openapi["paths"].as_object().expect("paths");
+    for path in [
+        "/api/predictions",
+        "/api/predictions/{id}",
+        "/api/predictions/{id}/feedback",
+        "/api/stats",
+        "/api/model",
+        "/healthz",
+        "/readyz",
+    ] {
+        assert!(paths.contains_key(path), "{path} documented");
+    }
+    let model = json_of(stack.http.get(stack.url("/api/model")).send().await.expect("sent")).await;
+    assert_eq!(model["version"], "1.1.0");
+
+    // Developers reach the inference API on the gateway's gRPC port; their
+    // predictions are logged too, marked as gRPC.
+    let mut client = pb::inference_client::InferenceClient::connect(format!("http://{}", stack.gateway.grpc))
+        .await
+        .expect("connects");
+    let (image, label) = test_digits(1)[0];
+    let request =
+        pb::PredictRequest { image: Some(pb::Image { source: Some(pb::image::Source::Mnist(image.to_vec())) }) };
+    let response = client.predict(request).await.expect("predicts");
+    assert_eq!(response.metadata().get("digits-replica").and_then(|v| v.to_str().ok()), Some("only"));
+    assert_eq!(response.into_inner().prediction.expect("prediction").digit, u32::from(label));
+    stack.drained().await;
+    assert_eq!(stack.db.psql("SELECT source FROM predictions").expect("psql").trim(), "grpc");
+    tokio::time::sleep(Duration::from_millis(1)).await;
+}

@@ -1,0 +1,259 @@
+//! The whole back end on loopback ports for the gateway's tests: real
+//! inference servers (the embedded model), a real logging service on a
+//! throwaway PostgreSQL database, and the gateway in front. Each backend runs
+//! on its own tokio runtime, so that killing it really closes its sockets,
+//! as a crashed container would.
+
+#![allow(dead_code, missing_docs)]
+
+use std::future::pending;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use digits_gateway::config::Config;
+use digits_gateway::discovery::Resolve;
+use digits_gateway::startup::Application;
+use digits_test_postgres::TestDatabase;
+use tokio::runtime::Runtime;
+use tokio::sync::oneshot;
+
+/// A server on a runtime of its own; dropping it kills it abruptly.
+pub struct Backend {
+    pub addr: SocketAddr,
+    runtime: Option<Runtime>,
+}
+
+impl Backend {
+    /// The inference service on `addr` (port 0 for any).
+    pub fn inference(addr: SocketAddr, replica: &str) -> Self {
+        let config =
+            digits_inference::config::Config { addr, workers: 1, replica: replica.into(), ..Default::default() };
+        Self::spawn(move || async move {
+            let app = digits_inference::startup::Application::build(config).await.expect("inference starts");
+            let addr = app.local_addr().expect("bound");
+            (addr, async move { app.run_until_stopped(pending()).await.expect("serves") })
+        })
+    }
+
+    /// The logging service on `addr`, storing in `database_url`.
+    pub fn logging(addr: SocketAddr, database_url: &str) -> Self {
+        let config = digits_logging::config::Config {
+            addr,
+            database_url: database_url.into(),
+            db_timeout: Duration::from_millis(1500),
+            ..Default::default()
+        };
+        Self::spawn(move || async move {
+            let app = digits_logging::startup::Application::build(config).await.expect("logging starts");
+            let addr = app.local_addr().expect("bound");
+            (addr, async move { app.run_until_stopped(pending()).await.expect("serves") })
+        })
+    }
+
+    fn spawn<B, BF, S>(build: B) -> Self
+    where
+        B: FnOnce() -> BF + Send + 'static,
+        BF: std::future::Future<Output = (SocketAddr, S)>,
+        S: std::future::Future<Output = ()> + Send + 'static,
+    {
+        // A runtime cannot be started from within the test's own runtime.
+        std::thread::spawn(move || {
+            let runtime =
+                tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
+            let (addr, serve) = runtime.block_on(build());
+            runtime.spawn(serve);
+            Self { addr, runtime: Some(runtime) }
+        })
+        .join()
+        .expect("backend thread")
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Kills the server: every task and socket goes at once.
+    pub fn kill(mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// A resolver answering with a list the test controls, standing in for
+/// Docker's DNS with one address per replica.
+#[derive(Clone, Default)]
+pub struct TestResolver(pub Arc<Mutex<Vec<SocketAddr>>>);
+
+impl TestResolver {
+    pub fn set(&self, addrs: Vec<SocketAddr>) {
+        *self.0.lock().expect("lock") = addrs;
+    }
+}
+
+impl Resolve for TestResolver {
+    fn resolve(
+        &self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<Vec<SocketAddr>>> + Send + '_>> {
+        let addrs = self.0.lock().expect("lock").clone();
+        Box::pin(async move { Ok(addrs) })
+    }
+}
+
+/// The gateway on loopback ports, in the test's runtime.
+pub struct Gateway {
+    pub http: SocketAddr,
+    pub grpc: SocketAddr,
+    pub queue: Arc<digits_gateway::log_queue::LogQueue>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Gateway {
+    pub async fn start(config: Config, resolver: TestResolver) -> Self {
+        let config = Config { http_addr: loopback(), grpc_addr: loopback(), ..config };
+        let app = Application::build_with_resolver(config, resolver).await.expect("gateway starts");
+        let (http, grpc, queue) = (app.http_addr().expect("http"), app.grpc_addr().expect("grpc"), app.log_queue());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            app.run_until_stopped(async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("gateway runs");
+        });
+        let gateway = Self { http, grpc, queue, stop: Some(stop), task: Some(task) };
+        gateway.wait_ready().await;
+        gateway
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.http)
+    }
+
+    /// Waits until `/readyz` says 200.
+    pub async fn wait_ready(&self) {
+        let client = reqwest::Client::new();
+        for _ in 0..200 {
+            if let Ok(r) = client.get(self.url("/readyz")).send().await
+                && r.status() == 200
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the gateway never became ready");
+    }
+
+    /// Graceful shutdown: waits until the servers stopped and the queue drained.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("gateway stops cleanly");
+        }
+    }
+}
+
+pub fn loopback() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+/// One inference server, the logging service on a fresh PostgreSQL
+/// database, and the gateway.
+pub struct Stack {
+    pub db: TestDatabase,
+    pub inference: Backend,
+    pub logging: Option<Backend>,
+    pub logging_addr: SocketAddr,
+    pub gateway: Gateway,
+    pub http: reqwest::Client,
+}
+
+impl Stack {
+    pub async fn start() -> Self {
+        Self::with_config(Config::default()).await
+    }
+
+    pub async fn with_config(config: Config) -> Self {
+        let db = TestDatabase::new();
+        let inference = Backend::inference(loopback(), "only");
+        let logging = Backend::logging(loopback(), db.url());
+        let resolver = TestResolver::default();
+        resolver.set(vec![inference.addr]);
+        let config = Config {
+            logging_url: logging.url(),
+            inference_refresh: Duration::from_millis(200),
+            grpc_timeout: Duration::from_secs(3),
+            web_dir: std::env::temp_dir().join("digits-no-web-app"),
+            ..config
+        };
+        let gateway = Gateway::start(config, resolver).await;
+        Self {
+            db,
+            inference,
+            logging_addr: logging.addr,
+            logging: Some(logging),
+            gateway,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        self.gateway.url(path)
+    }
+
+    /// Rows in the predictions table.
+    pub fn rows(&self) -> i64 {
+        self.db.psql("SELECT count(*) FROM predictions").expect("psql").trim().parse().expect("a count")
+    }
+
+    /// Waits until the gateway's log queue is empty.
+    pub async fn drained(&self) {
+        for _ in 0..400 {
+            if self.gateway.queue.stats().pending == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the log queue did not drain: {:?}", self.gateway.queue.stats());
+    }
+}
+
+/// An MNIST test digit drawn as a 280x280 canvas (black ink on white) in PNG.
+pub fn canvas_png(digit: &[u8; 784]) -> Vec<u8> {
+    let pixels = canvas_gray(digit);
+    let image = image::GrayImage::from_raw(280, 280, pixels).expect("size");
+    let mut out = Vec::new();
+    image::DynamicImage::from(image)
+        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .expect("encodes");
+    out
+}
+
+/// The digit scaled 10x (nearest neighbour) with the ink dark on white.
+pub fn canvas_gray(digit: &[u8; 784]) -> Vec<u8> {
+    let mut pixels = vec![255u8; 280 * 280];
+    for y in 0..280 {
+        for x in 0..280 {
+            pixels[y * 280 + x] = 255 - digit[(y / 10) * 28 + x / 10];
+        }
+    }
+    pixels
+}
+
+/// The first `n` MNIST test digits and their labels.
+pub fn test_digits(n: usize) -> Vec<([u8; 784], u8)> {
+    let split = digits_mnist_idx::test_set().expect("MNIST test set (DIGITS_MNIST_DIR)");
+    split.images.into_iter().zip(split.labels).take(n).collect()
+}
