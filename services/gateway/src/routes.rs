@@ -2,7 +2,7 @@
 //! for every other path.
 
 mod health;
-mod predictions;
+pub mod predictions;
 mod stats;
 
 use axum::Router;
