@@ -2,6 +2,7 @@
 //!
 //! - `run`: builds and starts the services locally with the embedded defaults.
 //! - `test`: installs what is missing, then runs every check and test suite.
+//! - `web`: builds the web app into `web-ui/dist`.
 //! - `bench`: the inference benchmark beside the onnxruntime/PyTorch one.
 //!
 //! Each command sets up what it needs itself (the wasm target, the Python
@@ -11,6 +12,7 @@ mod bench;
 mod run;
 mod setup;
 mod test;
+mod web;
 
 use anyhow::bail;
 
@@ -21,9 +23,10 @@ fn main() -> anyhow::Result<()> {
         Some("run") => run::run(rest),
         Some("test") => test::test(rest),
         Some("bench") => bench::bench(rest),
+        Some("web") => web::web(rest),
         _ => bail!(
             "usage: cargo xtask <command>\n\n  run     build and start Digits locally\n  test    \
-             install what is missing and run every test\n  bench   inference benchmarks (tract vs onnxruntime)"
+             install what is missing and run every test\n  web     build the web app into web-ui/dist\n  bench   inference benchmarks (tract vs onnxruntime)"
         ),
     }
 }

@@ -195,7 +195,11 @@ impl Stack {
             logging_url: logging.url(),
             inference_refresh: Duration::from_millis(200),
             grpc_timeout: Duration::from_secs(3),
-            web_dir: std::env::temp_dir().join("digits-no-web-app"),
+            web_dir: if config.web_dir == Config::default().web_dir {
+                std::env::temp_dir().join("digits-no-web-app")
+            } else {
+                config.web_dir.clone()
+            },
             ..config
         };
         let gateway = Gateway::start(config, resolver).await;

@@ -1,0 +1,76 @@
+//! Recent predictions with their inputs and feedback.
+
+use std::rc::Rc;
+
+use yew::platform::spawn_local;
+use yew::prelude::*;
+
+use crate::api::{self, Record};
+use crate::components::thumbnail::Thumbnail;
+
+/// Props of [`History`].
+#[derive(Properties, PartialEq)]
+pub struct HistoryProps {
+    /// Changes whenever the history may have changed.
+    pub refresh: u32,
+}
+
+fn time_of(ms: f64) -> String {
+    let date = js_sys::Date::new(&ms.into());
+    format!("{:02}:{:02}:{:02}", date.get_hours(), date.get_minutes(), date.get_seconds())
+}
+
+/// A table of one page of records.
+pub fn records_table(records: &[Record]) -> Html {
+    html! {
+        <table class="history">
+            <thead><tr><th>{"Drawing"}</th><th>{"Read as"}</th><th>{"Sure"}</th><th>{"Feedback"}</th><th>{"Time"}</th></tr></thead>
+            <tbody>
+            { for records.iter().map(|r| {
+                let feedback = match (r.true_label, r.correct) {
+                    (Some(_), Some(true)) => html! { <span class="ok">{"✓ right"}</span> },
+                    (Some(label), _) => html! { <span class="wrong">{format!("✗ was {label}")}</span> },
+                    _ => html! { <span class="muted">{"—"}</span> },
+                };
+                html! {
+                    <tr data-id={r.id.clone()} data-digit={r.digit.to_string()}
+                        data-true-label={r.true_label.map(|l| l.to_string())}>
+                        <td><Thumbnail pixels={Rc::new(r.input.clone())} label={format!("Drawing read as {}", r.digit)} /></td>
+                        <td class="num">{r.digit}</td>
+                        <td class="num">{format!("{:.0}%", r.confidence * 100.0)}</td>
+                        <td>{feedback}</td>
+                        <td class="muted">{time_of(r.created_at_ms)}{if r.source == "grpc" { " · gRPC" } else { "" }}</td>
+                    </tr>
+                }
+            }) }
+            </tbody>
+        </table>
+    }
+}
+
+/// The latest predictions.
+#[component]
+pub fn History(props: &HistoryProps) -> Html {
+    let page = use_state(|| None::<Result<Rc<Vec<Record>>, String>>);
+    {
+        let page = page.clone();
+        use_effect_with(props.refresh, move |_| {
+            spawn_local(async move {
+                let result = api::history("limit=15").await.map(|p| Rc::new(p.predictions)).map_err(|e| e.0);
+                page.set(Some(result));
+            });
+        });
+    }
+    let body = match &*page {
+        None => html! { <p class="hint">{"Loading…"}</p> },
+        Some(Err(message)) => html! { <p class="error">{message.clone()}</p> },
+        Some(Ok(records)) if records.is_empty() => html! { <p class="hint">{"No predictions yet."}</p> },
+        Some(Ok(records)) => records_table(records),
+    };
+    html! {
+        <section class="card" id="history" aria-label="Recent predictions">
+            <h2>{"History"}</h2>
+            { body }
+        </section>
+    }
+}

@@ -1,0 +1,129 @@
+//! Live accuracy from feedback, per digit, and the confusion matrix, whose
+//! cells open their examples.
+
+use std::rc::Rc;
+
+use yew::platform::spawn_local;
+use yew::prelude::*;
+
+use crate::api::{self, Record, Stats};
+use crate::components::thumbnail::Thumbnail;
+
+/// Props of [`StatsPanel`].
+#[derive(Properties, PartialEq)]
+pub struct StatsProps {
+    /// Changes whenever the figures may have changed.
+    pub refresh: u32,
+}
+
+/// The examples of one confusion cell.
+#[derive(Clone, PartialEq)]
+struct Cell {
+    true_label: usize,
+    predicted: usize,
+    examples: Option<Result<Rc<Vec<Record>>, String>>,
+}
+
+/// Accuracy and the confusion matrix.
+#[component]
+pub fn StatsPanel(props: &StatsProps) -> Html {
+    let stats = use_state(|| None::<Result<Rc<Stats>, String>>);
+    let cell = use_state(|| None::<Cell>);
+    {
+        let stats = stats.clone();
+        use_effect_with(props.refresh, move |_| {
+            spawn_local(async move {
+                stats.set(Some(api::stats().await.map(Rc::new).map_err(|e| e.0)));
+            });
+        });
+    }
+    let open_cell = {
+        let cell = cell.clone();
+        Callback::from(move |(true_label, predicted): (usize, usize)| {
+            cell.set(Some(Cell { true_label, predicted, examples: None }));
+            let cell = cell.clone();
+            spawn_local(async move {
+                let query = format!("digit={predicted}&true_label={true_label}&limit=24");
+                let examples = api::history(&query).await.map(|p| Rc::new(p.predictions)).map_err(|e| e.0);
+                cell.set(Some(Cell { true_label, predicted, examples: Some(examples) }));
+            });
+        })
+    };
+
+    let body = match &*stats {
+        None => html! { <p class="hint">{"Loading…"}</p> },
+        Some(Err(message)) => html! { <p class="error">{message.clone()}</p> },
+        Some(Ok(stats)) => {
+            let accuracy = stats.accuracy.map_or_else(|| "—".to_owned(), |a| format!("{:.1}%", a * 100.0));
+            html! {
+                <>
+                <p class="accuracy">
+                    <span id="accuracy" class="big">{accuracy}</span>
+                    <span id="accuracy-detail">{format!(" live accuracy: {} right of {} with feedback · {} predictions in all", stats.correct, stats.labeled, stats.total)}</span>
+                </p>
+                { confusion_matrix(stats, &open_cell) }
+                </>
+            }
+        }
+    };
+    let examples = (*cell).clone().map(|c| {
+        let list = match &c.examples {
+            None => html! { <p class="hint">{"Loading…"}</p> },
+            Some(Err(message)) => html! { <p class="error">{message.clone()}</p> },
+            Some(Ok(records)) => html! {
+                <div class="examples">
+                    { for records.iter().map(|r| html! {
+                        <Thumbnail pixels={Rc::new(r.input.clone())} class="medium" label={format!("Drawn as {}, read as {}", c.true_label, c.predicted)} />
+                    }) }
+                </div>
+            },
+        };
+        html! {
+            <div class="cell-examples" id="cell-examples">
+                <h3>{format!("Drawn as {}, read as {}", c.true_label, c.predicted)}</h3>
+                { list }
+            </div>
+        }
+    });
+    html! {
+        <section class="card" id="stats" aria-label="Accuracy">
+            <h2>{"Accuracy"}</h2>
+            { body }
+            { examples.unwrap_or_default() }
+        </section>
+    }
+}
+
+fn confusion_matrix(stats: &Stats, open_cell: &Callback<(usize, usize)>) -> Html {
+    let max = stats.confusion.iter().flatten().copied().max().unwrap_or(0).max(1);
+    html! {
+        <table class="confusion" aria-label="Confusion matrix: rows are the digits drawn, columns what the model read">
+            <thead>
+                <tr><th title="drawn ↓ / read →">{"drawn \\ read"}</th>{ for (0..10).map(|d| html! { <th scope="col">{d}</th> }) }<th>{"found"}</th></tr>
+            </thead>
+            <tbody>
+            { for stats.confusion.iter().enumerate().map(|(t, row)| html! {
+                <tr>
+                    <th scope="row">{t}</th>
+                    { for row.iter().enumerate().map(|(p, &count)| {
+                        let shade = (count as f64 / max as f64 * 0.85).max(if count > 0 { 0.12 } else { 0.0 });
+                        let kind = if t == p { "hit" } else { "miss" };
+                        let style = format!("--shade:{shade:.2}");
+                        if count == 0 {
+                            html! { <td class={classes!("cell", kind)} {style}></td> }
+                        } else {
+                            let onclick = { let open_cell = open_cell.clone(); Callback::from(move |_: MouseEvent| open_cell.emit((t, p))) };
+                            html! {
+                                <td class={classes!("cell", kind)} {style}>
+                                    <button id={format!("cell-{t}-{p}")} {onclick} aria-label={format!("{count} drawn as {t}, read as {p}: show them")}>{count}</button>
+                                </td>
+                            }
+                        }
+                    }) }
+                    <td class="muted">{stats.per_digit.get(t).and_then(|d| d.recall).map_or_else(String::new, |r| format!("{:.0}%", r * 100.0))}</td>
+                </tr>
+            }) }
+            </tbody>
+        </table>
+    }
+}
