@@ -9,6 +9,7 @@
 //! venv) so that a fresh machine needs nothing but Rust and Python.
 
 mod bench;
+mod deploy;
 mod run;
 mod setup;
 mod test;

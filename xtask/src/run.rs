@@ -1,11 +1,12 @@
-//! `cargo xtask run`: builds the services in release mode and runs them
-//! locally with the embedded defaults until Ctrl-C, which stops them cleanly.
+//! `cargo xtask run`: builds the web app and the three services in release
+//! mode and runs them locally with the embedded defaults (the committed
+//! model, SQLite) until Ctrl-C, which stops them cleanly.
 
 use std::process::{Child, Command};
 
 use anyhow::Context;
 
-use crate::setup;
+use crate::{deploy, setup, web};
 
 /// One service process.
 struct Service {
@@ -13,34 +14,47 @@ struct Service {
     child: Child,
 }
 
+fn var_or(name: &str, default: &str) -> String {
+    std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_owned())
+}
+
 pub fn run(_args: &[String]) -> anyhow::Result<()> {
-    setup::run(Command::new("cargo").args(["build", "--release", "-p", "digits-inference", "-p", "digits-logging"]))?;
+    let dist = web::build()?;
+    // One build per service, as the Dockerfiles do (and `cargo xtask test`, so they share the output).
+    deploy::release_builds()?;
     let bin = setup::root().join("target/release");
-    let addr = std::env::var("DIGITS_INFERENCE_ADDR").unwrap_or_else(|_| "127.0.0.1:50051".into());
-    let logging_addr = std::env::var("DIGITS_LOGGING_ADDR").unwrap_or_else(|_| "127.0.0.1:50052".into());
+    let inference = var_or("DIGITS_INFERENCE_ADDR", "127.0.0.1:50051");
+    let logging = var_or("DIGITS_LOGGING_ADDR", "127.0.0.1:50052");
+    let http = var_or("DIGITS_GATEWAY_ADDR", "127.0.0.1:8080");
+    let grpc = var_or("DIGITS_GATEWAY_GRPC_ADDR", "127.0.0.1:50050");
     // The embedded default: a SQLite file in the repository (git-ignored).
-    let database = std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite://digits.db".into());
+    let database = var_or("DATABASE_URL", "sqlite://digits.db");
+    let spawn = |name: &'static str, cmd: &mut Command| -> anyhow::Result<Service> {
+        Ok(Service { name, child: cmd.spawn().with_context(|| format!("starting {name}"))? })
+    };
     let services = vec![
-        Service {
-            name: "inference",
-            child: Command::new(bin.join("digits-inference"))
-                .env("DIGITS_INFERENCE_ADDR", &addr)
-                .spawn()
-                .context("starting digits-inference")?,
-        },
-        Service {
-            name: "logging",
-            child: Command::new(bin.join("digits-logging"))
-                .env("DIGITS_LOGGING_ADDR", &logging_addr)
-                .env("DATABASE_URL", &database)
-                .spawn()
-                .context("starting digits-logging")?,
-        },
+        spawn("inference", Command::new(bin.join("digits-inference")).env("DIGITS_INFERENCE_ADDR", &inference))?,
+        spawn(
+            "logging",
+            Command::new(bin.join("digits-logging"))
+                .env("DIGITS_LOGGING_ADDR", &logging)
+                .env("DATABASE_URL", &database),
+        )?,
+        spawn(
+            "gateway",
+            Command::new(bin.join("digits-gateway"))
+                .env("DIGITS_GATEWAY_ADDR", &http)
+                .env("DIGITS_GATEWAY_GRPC_ADDR", &grpc)
+                .env("DIGITS_INFERENCE_URL", format!("http://{inference}"))
+                .env("DIGITS_LOGGING_URL", format!("http://{logging}"))
+                .env("DIGITS_WEB_DIR", &dist),
+        )?,
     ];
-    eprintln!("\nDigits inference gRPC API: http://{addr}");
-    eprintln!("Digits logging gRPC API:   http://{logging_addr}  ({database})");
-    eprintln!("Ctrl-C stops everything.");
-    eprintln!("try: target/release/digits-inference predict some-digit.png --addr http://{addr}\n");
+    eprintln!("\n  Digits is running: open http://{http}/");
+    eprintln!("  JSON API:          http://{http}/api/openapi.json");
+    eprintln!("  inference gRPC:    {grpc} (through the gateway; reflection on)");
+    eprintln!("  history database:  {database}");
+    eprintln!("  Ctrl-C stops everything.\n");
 
     supervise(services)
 }

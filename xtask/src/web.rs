@@ -20,7 +20,7 @@ pub fn web(_args: &[String]) -> anyhow::Result<()> {
 
 /// Builds the app; returns the `dist` folder.
 pub fn build() -> anyhow::Result<PathBuf> {
-    setup::rust_tools()?;
+    setup::wasm_target()?;
     let bindgen = wasm_bindgen_cli()?;
     setup::run(Command::new("cargo").args([
         "build",

@@ -23,6 +23,9 @@ use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 /// The shortest gap between two refreshes, so that a burst of failing calls
 /// asking for a refresh does not turn into a burst of DNS queries.
 const MIN_GAP: Duration = Duration::from_millis(50);
+/// The refresh period while no replica is healthy (at start-up, say), so the
+/// first one is found quickly.
+const EMPTY_PERIOD: Duration = Duration::from_millis(250);
 
 /// Turns the service name into the addresses of its replicas.
 pub trait Resolve: Send + Sync + 'static {
@@ -133,8 +136,9 @@ impl Discovery {
             tokio::time::sleep(MIN_GAP).await;
             // Stop once nobody holds the Replicas any more.
             let Some(wake) = wake.upgrade() else { return };
+            let period = if self.publish.borrow().is_empty() { refresh.min(EMPTY_PERIOD) } else { refresh };
             tokio::select! {
-                () = tokio::time::sleep(refresh.saturating_sub(MIN_GAP)) => {}
+                () = tokio::time::sleep(period.saturating_sub(MIN_GAP)) => {}
                 () = wake.notified() => {}
             }
             if self.changes.is_closed() {

@@ -1,0 +1,74 @@
+"""Checks the rules docker-compose.yml must keep, on the file as a compose
+implementation resolved it (`docker-compose config` output on stdin).
+
+Used by `cargo xtask test`; exits non-zero naming every broken rule.
+"""
+
+import sys
+
+import yaml
+
+OUR_SERVICES = ("gateway", "inference", "logging")
+
+
+def volume_source(volume):
+    """The source of a volume entry, short ("src:dst:mode") or long form."""
+    return volume.split(":")[0] if isinstance(volume, str) else volume.get("source")
+
+
+def volume_target(volume):
+    return volume.split(":")[1] if isinstance(volume, str) else volume.get("target")
+
+
+def problems(config):
+    services = config["services"]
+    networks = config.get("networks", {})
+    found = []
+
+    def need(ok, message):
+        if not ok:
+            found.append(message)
+
+    need(set(services) >= {"postgres", "gateway", "inference", "logging", "caddy"}, "a service is missing")
+    # Scalable services: no fixed name, no fixed host port.
+    for name in ("inference", "logging"):
+        need("container_name" not in services[name], f"{name} has a container_name: it could not scale")
+        need("ports" not in services[name], f"{name} publishes ports: replicas would clash")
+    # PostgreSQL only on the internal network, never published.
+    need("ports" not in services["postgres"], "postgres publishes a port")
+    need(list(services["postgres"]["networks"]) == ["backend"], "postgres is on a network other than backend")
+    need(networks.get("backend", {}).get("internal") is True, "the backend network is not internal")
+    named = set(config.get("volumes", {}))
+    need(any(volume_source(v) in named and volume_target(v) == "/var/lib/postgresql/data"
+             for v in services["postgres"].get("volumes", [])), "postgres data is not on a named volume")
+    need("healthcheck" in services["postgres"], "postgres has no healthcheck")
+    # Start order by health.
+    for name, deps in (("logging", ["postgres"]), ("gateway", ["inference", "logging"])):
+        for dep in deps:
+            condition = services[name].get("depends_on", {}).get(dep, {}).get("condition")
+            need(condition == "service_healthy", f"{name} does not wait for {dep} to be healthy")
+    for name in OUR_SERVICES:
+        env = services[name].get("environment", {})
+        need(env.get("DIGITS_LOG_FORMAT") == "json", f"{name} does not log JSON")
+        need("build" in services[name], f"{name} has no build section")
+    gateway_env = services["gateway"]["environment"]
+    need(gateway_env.get("DIGITS_INFERENCE_URL") == "http://inference:50051",
+         "the gateway does not find inference by its service name")
+    published = {str(p.get("target")) for p in services["gateway"].get("ports", [])}
+    need({"8080", "50050"} <= published, "the gateway does not publish HTTP 8080 and gRPC 50050")
+    need(services["caddy"].get("profiles") == ["https"], "caddy is not behind the https profile")
+    return found
+
+
+def main():
+    config = yaml.safe_load(sys.stdin)
+    found = problems(config)
+    for problem in found:
+        print(f"docker-compose.yml: {problem}", file=sys.stderr)
+    if found:
+        sys.exit(1)
+    print(f"docker-compose.yml: {len(config['services'])} services, every rule holds")
+
+
+if __name__ == "__main__":
+    main()
