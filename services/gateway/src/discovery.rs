@@ -111,12 +111,6 @@ impl Replicas {
     pub fn refresh_now(&self) {
         self.wake.notify_one();
     }
-
-    /// Waits until at least one replica is healthy, or `timeout` passes.
-    pub async fn wait_ready(&self, timeout: Duration) -> bool {
-        let mut current = self.current.clone();
-        tokio::time::timeout(timeout, current.wait_for(|set| !set.is_empty())).await.is_ok_and(|r| r.is_ok())
-    }
 }
 
 struct Discovery {
