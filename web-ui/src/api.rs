@@ -1,99 +1,11 @@
 //! The gateway's JSON API, called with the browser's `fetch`.
 
-use serde::Deserialize;
+use digits_web_api::{ErrorBody, Feedback};
+pub use digits_web_api::{ModelInfo, Page, Prediction, Record, Stats};
 use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, Request, RequestInit, Response};
-
-/// The answer to a drawing.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Prediction {
-    /// Set when the prediction was logged.
-    pub id: Option<String>,
-    /// The digit.
-    pub digit: u8,
-    /// Its probability.
-    pub confidence: f32,
-    /// All ten probabilities.
-    pub probabilities: Vec<f32>,
-    /// The 28x28 image the server fed the model.
-    pub input: Vec<u8>,
-    /// The model's version.
-    pub model_version: String,
-    /// Round trip inside the server.
-    pub latency_ms: f64,
-}
-
-/// A logged prediction.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Record {
-    /// Its id.
-    pub id: String,
-    /// Unix milliseconds.
-    pub created_at_ms: f64,
-    /// The predicted digit.
-    pub digit: u8,
-    /// Its probability.
-    pub confidence: f32,
-    /// The 28x28 input.
-    pub input: Vec<u8>,
-    /// The user's answer.
-    pub true_label: Option<u8>,
-    /// Whether the prediction was right.
-    pub correct: Option<bool>,
-    /// `web` or `grpc`.
-    pub source: String,
-}
-
-/// A page of history.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Page {
-    /// Newest first.
-    pub predictions: Vec<Record>,
-}
-
-/// Accuracy figures.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Stats {
-    /// Predictions logged.
-    pub total: i64,
-    /// With feedback.
-    pub labeled: i64,
-    /// Right.
-    pub correct: i64,
-    /// `correct / labeled`.
-    pub accuracy: Option<f64>,
-    /// Per digit.
-    pub per_digit: Vec<DigitStats>,
-    /// `confusion[true][predicted]`.
-    pub confusion: Vec<Vec<i64>>,
-}
-
-/// One digit's figures.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct DigitStats {
-    /// The digit.
-    pub digit: u8,
-    /// Labelled drawings of it.
-    pub drawn: i64,
-    /// Share of its drawings recognised.
-    pub recall: Option<f64>,
-}
-
-/// The serving model.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct ModelInfo {
-    /// Its version.
-    pub version: String,
-    /// MNIST test accuracy.
-    pub test_accuracy: f64,
-}
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    error: String,
-}
 
 /// A call failed; the message is fit to show.
 #[derive(Debug, Clone, PartialEq)]
@@ -145,7 +57,8 @@ pub async fn predict(png: &Blob, log: bool) -> Result<Prediction, ApiError> {
 
 /// Records the true digit of a prediction.
 pub async fn feedback(id: &str, true_label: u8) -> Result<Record, ApiError> {
-    let body = JsValue::from_str(&format!("{{\"true_label\":{true_label}}}"));
+    let body = serde_json::to_string(&Feedback { true_label }).map_err(|e| ApiError(e.to_string()))?;
+    let body = JsValue::from_str(&body);
     call("PUT", &format!("/api/predictions/{id}/feedback"), Some(("application/json", &body))).await
 }
 

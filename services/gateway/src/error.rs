@@ -83,7 +83,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({ "error": self.message, "code": self.code });
+        let body = digits_web_api::ErrorBody { error: self.message, code: self.code.to_owned() };
         (self.status, Json(body)).into_response()
     }
 }

@@ -5,17 +5,9 @@
 use axum::http::HeaderMap;
 use axum::http::header::CONTENT_TYPE;
 use digits_proto::inference::v1 as pb;
-use serde::Deserialize;
+use digits_web_api::PixelImage;
 
 use crate::error::ApiError;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PixelsBody {
-    width: u32,
-    height: u32,
-    pixels: Vec<u8>,
-}
 
 /// The image in a request body, ready for the inference service.
 ///
@@ -45,14 +37,14 @@ pub fn parse(headers: &HeaderMap, body: Vec<u8>, max_pixels: u64) -> Result<pb::
 }
 
 fn from_json(body: &[u8], max_pixels: u64) -> Result<pb::Image, ApiError> {
-    let parsed: PixelsBody = serde_json::from_slice(body).map_err(|e| {
+    let parsed: PixelImage = serde_json::from_slice(body).map_err(|e| {
         if e.is_data() {
             ApiError::unprocessable("invalid_pixels", format!("the JSON image is invalid: {e}"))
         } else {
             ApiError::bad_request("invalid_json", format!("the body is not valid JSON: {e}"))
         }
     })?;
-    let PixelsBody { width, height, pixels } = parsed;
+    let PixelImage { width, height, pixels } = parsed;
     let count = u64::from(width) * u64::from(height);
     if width == 0 || height == 0 {
         return Err(ApiError::unprocessable("empty_image", format!("the image is {width}x{height} pixels")));

@@ -7,6 +7,7 @@ use yew::prelude::*;
 
 use crate::api::{self, Record};
 use crate::components::thumbnail::Thumbnail;
+use digits_web_api::Source;
 
 /// Props of [`History`].
 #[derive(Properties, PartialEq)]
@@ -15,8 +16,8 @@ pub struct HistoryProps {
     pub refresh: u32,
 }
 
-fn time_of(ms: f64) -> String {
-    let date = js_sys::Date::new(&ms.into());
+fn time_of(ms: i64) -> String {
+    let date = js_sys::Date::new(&(ms as f64).into());
     format!("{:02}:{:02}:{:02}", date.get_hours(), date.get_minutes(), date.get_seconds())
 }
 
@@ -39,7 +40,7 @@ pub fn records_table(records: &[Record]) -> Html {
                         <td class="num">{r.digit}</td>
                         <td class="num">{format!("{:.0}%", r.confidence * 100.0)}</td>
                         <td>{feedback}</td>
-                        <td class="muted">{time_of(r.created_at_ms)}{if r.source == "grpc" { " · gRPC" } else { "" }}</td>
+                        <td class="muted">{time_of(r.created_at_ms)}{if r.source == Source::Grpc { " · gRPC" } else { "" }}</td>
                     </tr>
                 }
             }) }

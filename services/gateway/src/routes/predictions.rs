@@ -16,7 +16,8 @@ use crate::error::ApiError;
 use crate::image_body;
 use crate::log_queue;
 use crate::state::AppState;
-use crate::views::{PageView, PredictionView, RecordView};
+use crate::views;
+use digits_web_api::{Page, Prediction, Record};
 
 /// The inference service's metadata key naming the replica that answered.
 const REPLICA_KEY: &str = "digits-replica";
@@ -79,9 +80,9 @@ pub async fn create(
     Ok((
         status,
         [(REPLICA_HEADER, replica)],
-        Json(PredictionView {
+        Json(Prediction {
             id,
-            digit: prediction.digit,
+            digit: u8::try_from(prediction.digit).unwrap_or(u8::MAX),
             confidence: prediction.confidence,
             probabilities: prediction.probabilities,
             input: prediction.input,
@@ -108,7 +109,7 @@ pub async fn feedback(
     State(state): State<AppState>,
     Path(id): Path<String>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<RecordView>, ApiError> {
+) -> Result<Json<Record>, ApiError> {
     let body = body.map_err(|e| body_error(&e))?;
     let value: serde_json::Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request("invalid_json", format!("the body is not valid JSON: {e}")))?;
@@ -120,15 +121,15 @@ pub async fn feedback(
     flush_pending(&state, &id).await?;
     let request = logging::RecordFeedbackRequest { request_id: id, true_label: label as u32, ..Default::default() };
     let stored = state.logging.clone().record_feedback(request).await.map_err(|s| ApiError::from_logging(&s))?;
-    Ok(Json(stored.into_inner().into()))
+    Ok(Json(views::record(stored.into_inner())))
 }
 
 /// `GET /api/predictions/{id}`: one prediction with its feedback.
-pub async fn get_one(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<RecordView>, ApiError> {
+pub async fn get_one(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Record>, ApiError> {
     flush_pending(&state, &id).await?;
     let request = logging::GetPredictionRequest { request_id: id, ..Default::default() };
     let stored = state.logging.clone().get_prediction(request).await.map_err(|s| ApiError::from_logging(&s))?;
-    Ok(Json(stored.into_inner().into()))
+    Ok(Json(views::record(stored.into_inner())))
 }
 
 /// Query of `GET /api/predictions`.
@@ -153,7 +154,7 @@ pub struct ListParams {
 pub async fn list(
     State(state): State<AppState>,
     params: Result<Query<ListParams>, QueryRejection>,
-) -> Result<Json<PageView>, ApiError> {
+) -> Result<Json<Page>, ApiError> {
     let Query(p) = params.map_err(|e| query_error(&e))?;
     if p.limit == Some(0) {
         return Err(ApiError::unprocessable("invalid_argument", "limit must be 1-500"));
@@ -168,8 +169,8 @@ pub async fn list(
     };
     let page =
         state.logging.clone().list_predictions(request).await.map_err(|s| ApiError::from_logging(&s))?.into_inner();
-    Ok(Json(PageView {
-        predictions: page.predictions.into_iter().map(RecordView::from).collect(),
+    Ok(Json(Page {
+        predictions: page.predictions.into_iter().map(views::record).collect(),
         next_before: page.next_before,
     }))
 }

@@ -3,29 +3,21 @@
 use axum::Json;
 use axum::extract::State;
 use digits_proto::logging::v1 as logging;
-use serde_json::{Value, json};
+use digits_web_api::{ModelInfo, Stats};
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::views::StatsView;
+use crate::views;
 
 /// `GET /api/stats`: accuracy from feedback, per digit, the confusion matrix.
-pub async fn stats(State(state): State<AppState>) -> Result<Json<StatsView>, ApiError> {
+pub async fn stats(State(state): State<AppState>) -> Result<Json<Stats>, ApiError> {
     let response =
         state.logging.clone().get_stats(logging::GetStatsRequest {}).await.map_err(|s| ApiError::from_logging(&s))?;
-    Ok(Json(response.into_inner().into()))
+    Ok(Json(views::stats(response.into_inner())))
 }
 
 /// `GET /api/model`: the serving model's card.
-pub async fn model(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub async fn model(State(state): State<AppState>) -> Result<Json<ModelInfo>, ApiError> {
     let info = state.inference.model_info().await.map_err(|s| ApiError::from_inference(&s))?.into_inner();
-    Ok(Json(json!({
-        "name": info.name,
-        "version": info.version,
-        "test_accuracy": info.test_accuracy,
-        "per_digit_accuracy": info.per_digit_accuracy,
-        "parameters": info.parameters,
-        "multiply_adds": info.multiply_adds,
-        "created": info.created,
-    })))
+    Ok(Json(views::model(info)))
 }

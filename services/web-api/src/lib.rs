@@ -1,0 +1,184 @@
+//! The JSON shapes of the Digits HTTP API. The gateway serialises them and
+//! the web app deserialises them, so the two cannot drift apart; the field
+//! names are the contract documented in `services/gateway/openapi.json`.
+//! No dependencies beyond serde: the crate builds for wasm too.
+
+use serde::{Deserialize, Serialize};
+
+/// An error answer: `{"error": "...", "code": "..."}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// What went wrong, for people.
+    pub error: String,
+    /// A stable, machine-readable name (`empty_drawing`, `not_found`, ...).
+    pub code: String,
+}
+
+/// A JSON image body of `POST /api/predictions`: grey values, row by row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PixelImage {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// `width * height` values 0-255.
+    pub pixels: Vec<u8>,
+}
+
+/// The answer to `POST /api/predictions`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    /// The id to give feedback on; `None` when the prediction was not logged.
+    pub id: Option<String>,
+    /// The predicted digit.
+    pub digit: u8,
+    /// Its probability.
+    pub confidence: f32,
+    /// The probabilities of digits 0-9.
+    pub probabilities: Vec<f32>,
+    /// The 28x28 image the model saw, 784 grey values (ink high), row by row.
+    pub input: Vec<u8>,
+    /// The model's version.
+    pub model_version: String,
+    /// Time spent in the gateway and the recognizer, in milliseconds.
+    pub latency_ms: f64,
+}
+
+/// The body of `PUT /api/predictions/{id}/feedback`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Feedback {
+    /// The digit that was drawn, 0-9.
+    pub true_label: u8,
+}
+
+/// A stored prediction, with its feedback.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// The prediction's id.
+    pub id: String,
+    /// When it was made, Unix milliseconds.
+    pub created_at_ms: i64,
+    /// The predicted digit.
+    pub digit: u8,
+    /// Its probability.
+    pub confidence: f32,
+    /// The probabilities of digits 0-9.
+    pub probabilities: Vec<f32>,
+    /// The 28x28 input.
+    pub input: Vec<u8>,
+    /// The model's version.
+    pub model_version: String,
+    /// Where it came from.
+    pub source: Source,
+    /// Latency in milliseconds.
+    pub latency_ms: f64,
+    /// The user's true label, once given.
+    pub true_label: Option<u8>,
+    /// When feedback was given, Unix milliseconds.
+    pub feedback_at_ms: Option<i64>,
+    /// Whether the prediction was right; `None` before feedback.
+    pub correct: Option<bool>,
+}
+
+/// Where a prediction was requested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// The web app or the JSON API.
+    Web,
+    /// The inference gRPC API.
+    Grpc,
+}
+
+/// One page of `GET /api/predictions`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Page {
+    /// Newest first.
+    pub predictions: Vec<Record>,
+    /// Pass as `before` for the next page; `None` on the last page.
+    pub next_before: Option<i64>,
+}
+
+/// The answer to `GET /api/stats`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    /// All logged predictions.
+    pub total: i64,
+    /// Predictions with feedback.
+    pub labeled: i64,
+    /// Labelled predictions that were right.
+    pub correct: i64,
+    /// `correct / labeled`; `None` before any feedback.
+    pub accuracy: Option<f64>,
+    /// Per digit 0-9.
+    pub per_digit: Vec<DigitStats>,
+    /// `confusion[true][predicted]`: counts of labelled predictions.
+    pub confusion: Vec<Vec<i64>>,
+    /// The totals per model version.
+    pub by_model_version: Vec<VersionStats>,
+}
+
+/// The figures of one digit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DigitStats {
+    /// The digit.
+    pub digit: u8,
+    /// Labelled drawings of this digit.
+    pub drawn: i64,
+    /// Of the predictions of this digit, the share right; `None` when none.
+    pub precision: Option<f64>,
+    /// Of the drawings of this digit, the share recognised; `None` when none.
+    pub recall: Option<f64>,
+}
+
+/// The totals of one model version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VersionStats {
+    /// The version.
+    pub model_version: String,
+    /// All its predictions.
+    pub total: i64,
+    /// With feedback.
+    pub labeled: i64,
+    /// Right.
+    pub correct: i64,
+    /// `correct / labeled`.
+    pub accuracy: Option<f64>,
+}
+
+/// The answer to `GET /api/model`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    /// The model's name.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// Accuracy on the 10,000 MNIST test images.
+    pub test_accuracy: f64,
+    /// The same per digit 0-9.
+    pub per_digit_accuracy: Vec<f64>,
+    /// Trainable parameters.
+    pub parameters: u64,
+    /// Multiply-adds per image.
+    pub multiply_adds: u64,
+    /// When it was made.
+    pub created: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_are_lowercase_words_on_the_wire() {
+        assert_eq!(serde_json::to_string(&Source::Grpc).ok().as_deref(), Some("\"grpc\""));
+        assert_eq!(serde_json::from_str::<Source>("\"web\"").ok(), Some(Source::Web));
+    }
+
+    #[test]
+    fn a_pixel_image_with_an_unknown_field_is_refused() {
+        let json = r#"{"width":1,"height":1,"pixels":[0],"colour":"red"}"#;
+        assert!(serde_json::from_str::<PixelImage>(json).is_err());
+    }
+}
