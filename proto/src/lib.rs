@@ -11,6 +11,16 @@ pub mod inference {
     pub mod v1 {
         tonic::include_proto!("digits.inference.v1");
     }
+
+    /// The gRPC metadata the inference service sends beside its messages
+    /// (described in `inference.proto`).
+    pub mod metadata {
+        /// On an error status: the kind of error, a stable name such as
+        /// `empty_drawing` or `image_too_large`.
+        pub const ERROR_CODE: &str = "digits-error-code";
+        /// On every response: the name of the replica that answered.
+        pub const REPLICA: &str = "digits-replica";
+    }
 }
 
 /// `digits.logging.v1`: predictions and feedback, stored.

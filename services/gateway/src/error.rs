@@ -5,10 +5,8 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use digits_proto::inference::metadata;
 use tonic::Code;
-
-/// The metadata key on which the inference service names its error kind.
-const INFERENCE_ERROR_CODE: &str = "digits-error-code";
 
 /// A request failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -45,7 +43,7 @@ impl ApiError {
 
     /// The error for a failed call to the inference service.
     pub fn from_inference(status: &tonic::Status) -> Self {
-        let kind = status.metadata().get(INFERENCE_ERROR_CODE).and_then(|v| v.to_str().ok());
+        let kind = status.metadata().get(metadata::ERROR_CODE).and_then(|v| v.to_str().ok());
         match (status.code(), kind) {
             (Code::InvalidArgument, Some("empty_drawing")) => Self::unprocessable("empty_drawing", status.message()),
             (Code::InvalidArgument, Some("empty_image")) => Self::unprocessable("empty_image", status.message()),

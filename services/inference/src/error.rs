@@ -1,6 +1,7 @@
 //! Errors of the inference service and how they map to gRPC status codes.
 
 use digits_preprocess::PreprocessError;
+use digits_proto::inference::metadata;
 
 /// A request failed.
 #[derive(Debug, thiserror::Error)]
@@ -53,11 +54,6 @@ impl InferError {
     }
 }
 
-/// The metadata key that carries [`InferError::code`] on an error status, so
-/// that a client (the gateway) can tell an empty drawing from a corrupt file
-/// without parsing the message.
-pub const ERROR_CODE_KEY: &str = "digits-error-code";
-
 impl InferError {
     /// A stable, machine-readable name for the kind of error.
     pub fn code(&self) -> &'static str {
@@ -87,7 +83,9 @@ impl From<InferError> for tonic::Status {
                 Self::internal(e.to_string())
             }
         };
-        status.metadata_mut().insert(ERROR_CODE_KEY, tonic::metadata::MetadataValue::from_static(code));
+        // The kind travels as metadata, so a client (the gateway) can tell an empty
+        // drawing from a corrupt file without parsing the message.
+        status.metadata_mut().insert(metadata::ERROR_CODE, tonic::metadata::MetadataValue::from_static(code));
         status
     }
 }

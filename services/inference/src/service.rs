@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use digits_preprocess::Limits;
+use digits_proto::inference::metadata;
 use digits_proto::inference::v1 as pb;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::{Request, Response, Status};
@@ -18,10 +19,6 @@ pub struct InferenceService {
     max_batch: usize,
     replica: MetadataValue<Ascii>,
 }
-
-/// The response metadata key naming the replica that answered, so that
-/// operators (and the balancing tests) can see where calls go.
-pub const REPLICA_KEY: &str = "digits-replica";
 
 impl InferenceService {
     /// Builds the service over a running engine.
@@ -74,7 +71,8 @@ fn to_proto(s: Scored) -> pb::Prediction {
 impl InferenceService {
     fn response<T>(&self, message: T) -> Response<T> {
         let mut response = Response::new(message);
-        response.metadata_mut().insert(REPLICA_KEY, self.replica.clone());
+        // Names the replica, so operators (and the balancing tests) see where calls go.
+        response.metadata_mut().insert(metadata::REPLICA, self.replica.clone());
         response
     }
 }

@@ -5,8 +5,8 @@ mod support;
 
 use std::time::Duration;
 
-use digits_inference::error::ERROR_CODE_KEY;
 use digits_inference::model::{EMBEDDED_CARD, Model};
+use digits_proto::inference::metadata;
 use digits_proto::inference::v1 as pb;
 use serde::Deserialize;
 use support::{TestServer, draw_on_canvas, encoded, mnist_image, png_gray, png_rgba, raw};
@@ -210,7 +210,7 @@ async fn bad_input_is_invalid_argument_with_a_clear_message() {
         assert_eq!(status.code(), Code::InvalidArgument, "{case}: {status:?}");
         assert!(status.message().contains(fragment), "{case}: message {:?} lacks {fragment:?}", status.message());
         assert!(!status.message().starts_with("images["), "{case}: a single image needs no index");
-        let code = status.metadata().get(ERROR_CODE_KEY).and_then(|v| v.to_str().ok());
+        let code = status.metadata().get(metadata::ERROR_CODE).and_then(|v| v.to_str().ok());
         let expected = match case {
             "blank canvas" | "transparent canvas" => "empty_drawing",
             "raw zero width" => "empty_image",

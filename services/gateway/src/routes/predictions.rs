@@ -8,6 +8,7 @@ use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
+use digits_proto::inference::metadata;
 use digits_proto::inference::v1 as inference;
 use digits_proto::logging::v1 as logging;
 use serde::Deserialize;
@@ -19,9 +20,7 @@ use crate::state::AppState;
 use crate::views;
 use digits_web_api::{Page, Prediction, Record};
 
-/// The inference service's metadata key naming the replica that answered.
-const REPLICA_KEY: &str = "digits-replica";
-/// The response header that passes it on.
+/// The response header that passes on the inference replica that answered.
 pub const REPLICA_HEADER: &str = "x-digits-replica";
 
 /// Query of `POST /api/predictions`.
@@ -57,14 +56,14 @@ pub async fn create(
     let started = Instant::now();
     let Query(params) = params.map_err(|e| query_error(&e))?;
     let body = body.map_err(|e| body_error(&e))?;
-    let image = image_body::parse(&headers, body.to_vec(), state.max_image_pixels)?;
+    let image = image_body::parse(&headers, body.to_vec())?;
     let response = state
         .inference
         .predict(inference::PredictRequest { image: Some(image) })
         .await
         .map_err(|s| ApiError::from_inference(&s))?;
     // Which replica answered, for operators watching the balancing.
-    let replica = response.metadata().get(REPLICA_KEY).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let replica = response.metadata().get(metadata::REPLICA).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     let response = response.into_inner();
     let prediction = response.prediction.ok_or_else(|| {
         ApiError::new(StatusCode::BAD_GATEWAY, "bad_backend_answer", "the recognizer sent no prediction")
