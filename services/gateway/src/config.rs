@@ -9,7 +9,6 @@
 //! | `DIGITS_LOGGING_URL` | `http://127.0.0.1:50052` | the logging service |
 //! | `DIGITS_GRPC_TIMEOUT_MS` | `5000` | deadline of one call to a backend |
 //! | `DIGITS_MAX_BODY_BYTES` | `10485760` | largest accepted request body (10 MiB) |
-//! | `DIGITS_MAX_IMAGE_PIXELS` | `16777216` | largest image, in pixels, in a JSON body |
 //! | `DIGITS_LOG_QUEUE` | `10000` | predictions waiting to be logged, at most |
 //! | `DIGITS_LOG_FLUSH_TIMEOUT_S` | `10` | how long a shutdown waits for the queue to drain |
 //! | `DIGITS_WEB_DIR` | `web-ui/dist` | the built web app |
@@ -38,8 +37,6 @@ pub struct Config {
     pub grpc_timeout: Duration,
     /// Largest request body.
     pub max_body_bytes: usize,
-    /// Largest image in a JSON body, in pixels.
-    pub max_image_pixels: u64,
     /// Capacity of the log queue.
     pub log_queue: usize,
     /// How long a shutdown waits for queued logs.
@@ -60,7 +57,6 @@ impl Default for Config {
             logging_url: "http://127.0.0.1:50052".into(),
             grpc_timeout: Duration::from_millis(5000),
             max_body_bytes: 10 << 20,
-            max_image_pixels: 4096 * 4096,
             log_queue: 10_000,
             log_flush_timeout: Duration::from_secs(10),
             web_dir: PathBuf::from("web-ui/dist"),
@@ -84,7 +80,6 @@ impl Config {
             logging_url: env::var("DIGITS_LOGGING_URL").unwrap_or(d.logging_url),
             grpc_timeout: Duration::from_millis(env::positive_or("DIGITS_GRPC_TIMEOUT_MS", 5000u64)?),
             max_body_bytes: env::positive_or("DIGITS_MAX_BODY_BYTES", d.max_body_bytes)?,
-            max_image_pixels: env::positive_or("DIGITS_MAX_IMAGE_PIXELS", d.max_image_pixels)?,
             log_queue: env::positive_or("DIGITS_LOG_QUEUE", d.log_queue)?,
             log_flush_timeout: Duration::from_secs(env::var_or("DIGITS_LOG_FLUSH_TIMEOUT_S", 10u64)?),
             web_dir: env::var("DIGITS_WEB_DIR").map_or(d.web_dir, PathBuf::from),

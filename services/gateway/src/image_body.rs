@@ -13,8 +13,8 @@ use crate::error::ApiError;
 ///
 /// # Errors
 /// 415 for another content type, 400 for malformed JSON, 422 for JSON of the
-/// wrong shape or an empty body, 413 for more than `max_pixels` pixels.
-pub fn parse(headers: &HeaderMap, body: Vec<u8>, max_pixels: u64) -> Result<pb::Image, ApiError> {
+/// wrong shape or an empty body.
+pub fn parse(headers: &HeaderMap, body: Vec<u8>) -> Result<pb::Image, ApiError> {
     let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let media_type = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     match media_type.as_str() {
@@ -24,7 +24,7 @@ pub fn parse(headers: &HeaderMap, body: Vec<u8>, max_pixels: u64) -> Result<pb::
             }
             Ok(pb::Image { source: Some(pb::image::Source::Encoded(body)) })
         }
-        "application/json" => from_json(&body, max_pixels),
+        "application/json" => from_json(&body),
         _ => Err(ApiError::new(
             axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
@@ -36,32 +36,16 @@ pub fn parse(headers: &HeaderMap, body: Vec<u8>, max_pixels: u64) -> Result<pb::
     }
 }
 
-fn from_json(body: &[u8], max_pixels: u64) -> Result<pb::Image, ApiError> {
-    let parsed: PixelImage = serde_json::from_slice(body).map_err(|e| {
+fn from_json(body: &[u8]) -> Result<pb::Image, ApiError> {
+    let PixelImage { width, height, pixels } = serde_json::from_slice(body).map_err(|e| {
         if e.is_data() {
             ApiError::unprocessable("invalid_pixels", format!("the JSON image is invalid: {e}"))
         } else {
             ApiError::bad_request("invalid_json", format!("the body is not valid JSON: {e}"))
         }
     })?;
-    let PixelImage { width, height, pixels } = parsed;
-    let count = u64::from(width) * u64::from(height);
-    if width == 0 || height == 0 {
-        return Err(ApiError::unprocessable("empty_image", format!("the image is {width}x{height} pixels")));
-    }
-    if count > max_pixels {
-        return Err(ApiError::new(
-            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-            "image_too_large",
-            format!("{width}x{height} is {count} pixels; the limit is {max_pixels}"),
-        ));
-    }
-    if pixels.len() as u64 != count {
-        return Err(ApiError::unprocessable(
-            "invalid_pixels",
-            format!("{width}x{height} needs {count} pixels, the body has {}", pixels.len()),
-        ));
-    }
+    // The size, the limits and the pixel count are the inference service's
+    // to check: it owns the limits, and its errors map to 413 and 422.
     let raw = pb::RawImage { width, height, format: pb::PixelFormat::Gray8 as i32, pixels };
     Ok(pb::Image { source: Some(pb::image::Source::Raw(raw)) })
 }

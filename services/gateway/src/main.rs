@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use digits_gateway::config::Config;
 use digits_gateway::startup::Application;
-use digits_service_kit::{env, healthcheck, shutdown, telemetry};
+use digits_service_kit::{healthcheck, shutdown, telemetry};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -24,11 +24,10 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Some("healthcheck") => {
-            let addr = args.get(1).cloned().unwrap_or_else(|| {
-                let port =
-                    env::var_or("DIGITS_GATEWAY_GRPC_ADDR", Config::default().grpc_addr).map_or(50050, |a| a.port());
-                format!("http://127.0.0.1:{port}")
-            });
+            let addr = args
+                .get(1)
+                .cloned()
+                .unwrap_or_else(|| healthcheck::local_url("DIGITS_GATEWAY_GRPC_ADDR", Config::default().grpc_addr));
             // The whole server (""), not the upstream: the gateway is healthy
             // even while it waits for inference replicas.
             healthcheck::check(&addr, "", Duration::from_secs(3)).await?;

@@ -72,13 +72,8 @@ impl Application {
             .timeout(config.grpc_timeout)
             .connect_lazy();
         let logging = LoggingClient::new(logging_channel.clone());
-        let state = AppState {
-            inference,
-            logging: logging.clone(),
-            logging_channel,
-            logs: LogQueue::new(config.log_queue),
-            max_image_pixels: config.max_image_pixels,
-        };
+        let state =
+            AppState { inference, logging: logging.clone(), logging_channel, logs: LogQueue::new(config.log_queue) };
         let http = TcpListener::bind(config.http_addr).await?;
         let grpc = TcpListener::bind(config.grpc_addr).await?;
         if !config.web_dir.join("index.html").is_file() {

@@ -19,6 +19,4 @@ pub struct AppState {
     pub logging_channel: Channel,
     /// Predictions waiting to be logged.
     pub logs: Arc<LogQueue>,
-    /// Largest image in a JSON body, in pixels.
-    pub max_image_pixels: u64,
 }
