@@ -63,6 +63,22 @@ pub fn rust_tools() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Where `program` is on PATH.
+fn on_path(program: &str) -> Option<PathBuf> {
+    output(Command::new("sh").args(["-c", &format!("command -v {program}")])).map(|p| PathBuf::from(p.trim()))
+}
+
+/// Installs Debian packages, when running as root; `Ok(false)` otherwise.
+fn apt_install(packages: &[&str]) -> anyhow::Result<bool> {
+    let root = output(Command::new("id").arg("-u")).is_some_and(|u| u.trim() == "0");
+    if !root {
+        return Ok(false);
+    }
+    run(Command::new("apt-get").args(["update", "-qq"]))?;
+    run(Command::new("apt-get").args(["install", "-y", "-qq"]).args(packages))?;
+    Ok(true)
+}
+
 /// PostgreSQL for the database tests: a server at `DATABASE_URL`, or the
 /// server programs (`initdb`, `postgres`, `psql`) to start throwaway clusters.
 /// As root on Debian/Ubuntu they are installed when missing.
@@ -70,18 +86,12 @@ pub fn postgres() -> anyhow::Result<()> {
     if std::env::var("DATABASE_URL").is_ok_and(|u| u.starts_with("postgres")) {
         return Ok(());
     }
+    // Debian keeps the server programs off PATH, in a versioned folder.
     let has = |program: &str| {
-        Command::new("sh")
-            .args(["-c", &format!("command -v {program} || ls /usr/lib/postgresql/*/bin/{program}")])
-            .output()
-            .is_ok_and(|o| o.status.success())
+        on_path(program).is_some()
+            || output(Command::new("sh").args(["-c", &format!("ls /usr/lib/postgresql/*/bin/{program}")])).is_some()
     };
-    if has("initdb") && has("psql") {
-        return Ok(());
-    }
-    if is_root() {
-        run(Command::new("apt-get").args(["update", "-qq"]))?;
-        run(Command::new("apt-get").args(["install", "-y", "-qq", "postgresql"]))?;
+    if (has("initdb") && has("psql")) || apt_install(&["postgresql"])? {
         return Ok(());
     }
     bail!("the database tests need PostgreSQL: install it (apt-get install postgresql) or set DATABASE_URL")
@@ -90,38 +100,22 @@ pub fn postgres() -> anyhow::Result<()> {
 /// Headless Chromium and its WebDriver for the browser test. As root on
 /// Debian/Ubuntu they are installed when missing.
 pub fn browser() -> anyhow::Result<()> {
-    let has = |program: &str| {
-        Command::new("sh").args(["-c", &format!("command -v {program}")]).output().is_ok_and(|o| o.status.success())
-    };
-    if has("chromedriver") && (has("chromium") || has("chromium-browser") || has("google-chrome")) {
-        return Ok(());
-    }
-    if is_root() {
-        run(Command::new("apt-get").args(["update", "-qq"]))?;
-        run(Command::new("apt-get").args(["install", "-y", "-qq", "chromium", "chromium-driver"]))?;
+    let browser = ["chromium", "chromium-browser", "google-chrome"].iter().any(|b| on_path(b).is_some());
+    if (browser && on_path("chromedriver").is_some()) || apt_install(&["chromium", "chromium-driver"])? {
         return Ok(());
     }
     bail!("the browser test needs Chromium and ChromeDriver: apt-get install chromium chromium-driver")
 }
 
-fn is_root() -> bool {
-    output(Command::new("id").arg("-u")).is_some_and(|u| u.trim() == "0")
-}
-
 /// A compose implementation that runs without a Docker engine, to validate
 /// the compose file: `docker-compose` (Debian's package, installed as root
-/// when missing), or `docker compose` when Docker is there.
+/// when missing).
 pub fn docker_compose() -> anyhow::Result<PathBuf> {
-    let found = |program: &str| {
-        output(Command::new("sh").args(["-c", &format!("command -v {program}")])).map(|p| PathBuf::from(p.trim()))
-    };
-    if let Some(path) = found("docker-compose") {
+    if let Some(path) = on_path("docker-compose") {
         return Ok(path);
     }
-    if is_root() {
-        run(Command::new("apt-get").args(["update", "-qq"]))?;
-        run(Command::new("apt-get").args(["install", "-y", "-qq", "docker-compose"]))?;
-        return found("docker-compose").context("docker-compose was installed but is not on PATH");
+    if apt_install(&["docker-compose"])? {
+        return on_path("docker-compose").context("docker-compose was installed but is not on PATH");
     }
     bail!("validating deploy/docker-compose.yml needs docker-compose: apt-get install docker-compose")
 }

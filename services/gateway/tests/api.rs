@@ -3,8 +3,7 @@
 
 mod support;
 
-use std::time::Duration;
-
+use digits_proto::inference::metadata;
 use digits_proto::inference::v1 as pb;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -23,6 +22,10 @@ async fn predict_png(stack: &Stack, png: Vec<u8>) -> reqwest::Response {
 
 async fn json_of(response: reqwest::Response) -> Value {
     response.json().await.expect("a JSON body")
+}
+
+async fn get_json(stack: &Stack, path: &str) -> Value {
+    json_of(stack.http.get(stack.url(path)).send().await.expect("sent")).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -101,20 +104,17 @@ async fn feedback_history_and_stats_agree_with_the_database() {
     assert_eq!((record["true_label"].as_u64(), record["correct"].as_bool()), (Some(wrong), Some(false)));
 
     stack.drained().await;
-    let page = json_of(stack.http.get(stack.url("/api/predictions?limit=4")).send().await.expect("sent")).await;
+    let page = get_json(&stack, "/api/predictions?limit=4").await;
     let listed: Vec<&str> =
         page["predictions"].as_array().expect("list").iter().map(|p| p["id"].as_str().expect("id")).collect();
     let newest: Vec<&str> = ids.iter().rev().take(4).map(|(id, _)| id.as_str()).collect();
     assert_eq!(listed, newest, "newest first");
     let before = page["next_before"].as_i64().expect("another page");
-    let rest =
-        json_of(stack.http.get(stack.url(&format!("/api/predictions?before={before}"))).send().await.expect("sent"))
-            .await;
+    let rest = get_json(&stack, &format!("/api/predictions?before={before}")).await;
     assert_eq!(rest["predictions"].as_array().expect("list").len(), 2);
     assert_eq!(rest["next_before"], Value::Null);
 
-    let wrong_only =
-        json_of(stack.http.get(stack.url("/api/predictions?wrong_only=true")).send().await.expect("sent")).await;
+    let wrong_only = get_json(&stack, "/api/predictions?wrong_only=true").await;
     let wrong_ids: Vec<&str> =
         wrong_only["predictions"].as_array().expect("list").iter().map(|p| p["id"].as_str().expect("id")).collect();
     assert_eq!(wrong_ids, vec![second.as_str()]);
@@ -122,7 +122,7 @@ async fn feedback_history_and_stats_agree_with_the_database() {
     let cell = json_of(stack.http.get(cell).send().await.expect("sent")).await;
     assert_eq!(cell["predictions"].as_array().expect("list").len(), 1, "the confusion cell's example");
 
-    let stats = json_of(stack.http.get(stack.url("/api/stats")).send().await.expect("sent")).await;
+    let stats = get_json(&stack, "/api/stats").await;
     assert_eq!(
         (stats["total"].as_i64(), stats["labeled"].as_i64(), stats["correct"].as_i64()),
         (Some(6), Some(2), Some(1))
@@ -133,8 +133,7 @@ async fn feedback_history_and_stats_agree_with_the_database() {
     let db = stack.db.psql("SELECT count(*) FILTER (WHERE true_label IS NOT NULL), count(*) FILTER (WHERE true_label = predicted_digit) FROM predictions").expect("psql");
     assert_eq!(db.trim(), "2|1");
 
-    let one =
-        json_of(stack.http.get(stack.url(&format!("/api/predictions/{second}"))).send().await.expect("sent")).await;
+    let one = get_json(&stack, &format!("/api/predictions/{second}")).await;
     assert_eq!(one["true_label"].as_u64(), Some(wrong));
 }
 
@@ -142,7 +141,7 @@ async fn feedback_history_and_stats_agree_with_the_database() {
 async fn the_bad_input_corpus_gets_4xx_json_errors_and_never_a_5xx() {
     let config = digits_gateway::config::Config { max_body_bytes: 2 << 20, ..Default::default() };
     let stack = Stack::with_config(config).await;
-    let (image, label) = test_digits(1)[0];
+    let (image, _) = test_digits(1)[0];
     let good = json_of(predict_png(&stack, canvas_png(&image)).await).await;
     let id = good["id"].as_str().expect("id").to_owned();
     let good_png = canvas_png(&image);
@@ -293,11 +292,9 @@ async fn the_bad_input_corpus_gets_4xx_json_errors_and_never_a_5xx() {
     // Nothing stored was touched by any of it.
     stack.drained().await;
     assert_eq!(stack.rows(), 1);
-    let record =
-        json_of(stack.http.get(stack.url(&format!("/api/predictions/{id}"))).send().await.expect("sent")).await;
+    let record = get_json(&stack, &format!("/api/predictions/{id}")).await;
     assert_eq!(record["true_label"], Value::Null);
     assert_eq!(record["digit"], good["digit"]);
-    let _ = label;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -357,7 +354,7 @@ async fn an_overflowing_log_queue_is_counted_and_shown_in_readyz() {
     for _ in 0..5 {
         assert_eq!(predict_png(&stack, canvas_png(&image)).await.status(), StatusCode::CREATED);
     }
-    let ready = json_of(stack.http.get(stack.url("/readyz")).send().await.expect("sent")).await;
+    let ready = get_json(&stack, "/readyz").await;
     assert_eq!(ready["log_queue"]["pending"], 3);
     assert_eq!(ready["log_queue"]["dropped"], 2);
 }
@@ -367,11 +364,11 @@ async fn probes_openapi_and_the_grpc_port_answer() {
     let stack = Stack::start().await;
     let health = stack.http.get(stack.url("/healthz")).send().await.expect("sent");
     assert_eq!(health.status(), StatusCode::OK);
-    let ready = json_of(stack.http.get(stack.url("/readyz")).send().await.expect("sent")).await;
+    let ready = get_json(&stack, "/readyz").await;
     assert_eq!(ready["ready"], true);
     assert_eq!(ready["inference"]["replicas"], 1);
 
-    let openapi = json_of(stack.http.get(stack.url("/api/openapi.json")).send().await.expect("sent")).await;
+    let openapi = get_json(&stack, "/api/openapi.json").await;
     let paths = openapi["paths"].as_object().expect("paths");
     for path in [
         "/api/predictions",
@@ -384,7 +381,7 @@ async fn probes_openapi_and_the_grpc_port_answer() {
     ] {
         assert!(paths.contains_key(path), "{path} documented");
     }
-    let model = json_of(stack.http.get(stack.url("/api/model")).send().await.expect("sent")).await;
+    let model = get_json(&stack, "/api/model").await;
     assert_eq!(model["version"], "1.1.0");
 
     // Developers reach the inference API on the gateway's gRPC port; their
@@ -396,9 +393,8 @@ async fn probes_openapi_and_the_grpc_port_answer() {
     let request =
         pb::PredictRequest { image: Some(pb::Image { source: Some(pb::image::Source::Mnist(image.to_vec())) }) };
     let response = client.predict(request).await.expect("predicts");
-    assert_eq!(response.metadata().get("digits-replica").and_then(|v| v.to_str().ok()), Some("only"));
+    assert_eq!(response.metadata().get(metadata::REPLICA).and_then(|v| v.to_str().ok()), Some("only"));
     assert_eq!(response.into_inner().prediction.expect("prediction").digit, u32::from(label));
     stack.drained().await;
     assert_eq!(stack.db.psql("SELECT source FROM predictions").expect("psql").trim(), "grpc");
-    tokio::time::sleep(Duration::from_millis(1)).await;
 }

@@ -13,12 +13,11 @@ use anyhow::{Context, bail};
 use digits_inference::config::Config;
 use digits_inference::startup::{Application, SERVICE_NAME};
 use digits_proto::inference::v1 as pb;
-use digits_service_kit::{env, healthcheck, shutdown, telemetry};
+use digits_service_kit::{healthcheck, shutdown, telemetry};
 
 /// The address a local client uses by default: the server's port on loopback.
 fn default_client_addr() -> String {
-    let port = env::var_or("DIGITS_INFERENCE_ADDR", Config::default().addr).map_or(50051, |a| a.port());
-    format!("http://127.0.0.1:{port}")
+    healthcheck::local_url("DIGITS_INFERENCE_ADDR", Config::default().addr)
 }
 
 #[tokio::main]

@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use digits_logging::config::Config;
 use digits_logging::startup::{Application, SERVICE_NAME};
-use digits_service_kit::{env, healthcheck, shutdown, telemetry};
+use digits_service_kit::{healthcheck, shutdown, telemetry};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -23,8 +23,10 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Some("healthcheck") => {
-            let port = env::var_or("DIGITS_LOGGING_ADDR", Config::default().addr).map_or(50052, |a| a.port());
-            let addr = args.get(1).cloned().unwrap_or_else(|| format!("http://127.0.0.1:{port}"));
+            let addr = args
+                .get(1)
+                .cloned()
+                .unwrap_or_else(|| healthcheck::local_url("DIGITS_LOGGING_ADDR", Config::default().addr));
             healthcheck::check(&addr, SERVICE_NAME, Duration::from_secs(3)).await?;
             Ok(())
         }

@@ -7,6 +7,13 @@ use std::time::Duration;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
+/// The loopback URL of a local server whose listen address is the variable
+/// `var` (or `default`): what a health probe in the same container calls.
+pub fn local_url(var: &str, default: std::net::SocketAddr) -> String {
+    let port = crate::env::var_or(var, default).map_or(default.port(), |a| a.port());
+    format!("http://127.0.0.1:{port}")
+}
+
 /// Why a server is not healthy.
 #[derive(Debug, thiserror::Error)]
 pub enum HealthError {

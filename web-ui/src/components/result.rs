@@ -6,7 +6,7 @@ use std::rc::Rc;
 use yew::prelude::*;
 
 use crate::api::Prediction;
-use crate::components::thumbnail::Thumbnail;
+use crate::components::thumbnail::{Thumbnail, hex};
 
 /// Props of [`ResultPanel`].
 #[derive(Properties, PartialEq)]
@@ -60,7 +60,7 @@ pub fn ResultPanel(props: &ResultProps) -> Html {
             Some(false) => html! { <span id="preview-match" class="badge warn">{"differs from the server's"}</span> },
             None => html! {},
         };
-        let server = props.answer.as_ref().map(|a| a.input.iter().map(|v| format!("{v:02x}")).collect::<String>());
+        let server = props.answer.as_ref().map(|a| hex(&a.input));
         html! {
             <figure class="preview" data-server-pixels={server}>
                 <Thumbnail id="preview" pixels={pixels.clone()} class="large" label="The 28 by 28 image the model sees" />

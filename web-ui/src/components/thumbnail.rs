@@ -7,6 +7,11 @@ use yew::prelude::*;
 
 use crate::drawing;
 
+/// Pixels as lowercase hex, for `data-*` attributes that tests compare.
+pub fn hex(pixels: &[u8]) -> String {
+    pixels.iter().map(|v| format!("{v:02x}")).collect()
+}
+
 /// Props of [`Thumbnail`].
 #[derive(Properties, PartialEq)]
 pub struct ThumbnailProps {
@@ -34,7 +39,7 @@ pub fn Thumbnail(props: &ThumbnailProps) -> Html {
             }
         });
     }
-    let hex: String = props.pixels.iter().map(|v| format!("{v:02x}")).collect();
+    let hex = hex(&props.pixels);
     html! {
         <canvas ref={canvas} id={props.id.clone()} width="28" height="28" role="img"
             aria-label={props.label.clone()} data-pixels={hex}
