@@ -1,17 +1,19 @@
 //! Checks of the deployment files that run without a Docker engine: the
 //! compose file resolved by a real compose implementation and held to its
 //! rules (`deploy/check_compose.py`), the Dockerfiles linted by hadolint, and
-//! the release binaries built with the Dockerfiles' own command.
+//! the Kubernetes manifests rendered, schema-validated and held to their
+//! rules (`deploy/check_k8s.py`), and the release binaries built with the
+//! Dockerfile's own command.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use anyhow::{Context, bail};
 
 use crate::setup;
 
-/// The services with an image, as named in `deploy/<name>.Dockerfile`.
+/// The services with an image: the targets of `deploy/Dockerfile`.
 pub const SERVICES: [&str; 3] = ["inference", "logging", "gateway"];
 
 /// Validates `deploy/docker-compose.yml` and lints the Dockerfiles.
@@ -33,7 +35,8 @@ pub fn check_files() -> anyhow::Result<()> {
     if !resolved.status.success() {
         bail!("docker-compose config rejected the file:\n{}", String::from_utf8_lossy(&resolved.stderr));
     }
-    let mut checker = Command::new("python3")
+    let tools = setup::tools_venv()?;
+    let mut checker = Command::new(tools.join("python"))
         .arg("deploy/check_compose.py")
         .current_dir(&root)
         .stdin(Stdio::piped())
@@ -44,17 +47,57 @@ pub fn check_files() -> anyhow::Result<()> {
         bail!("deploy/docker-compose.yml breaks the rules above");
     }
 
-    let hadolint = setup::hadolint()?;
-    let dockerfiles: Vec<PathBuf> = SERVICES.iter().map(|s| root.join(format!("deploy/{s}.Dockerfile"))).collect();
-    setup::run(Command::new(hadolint).args(&dockerfiles))?;
+    let mut dockerfiles = vec![root.join("deploy/Dockerfile")];
+    for entry in std::fs::read_dir(root.join("deploy/test-images"))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "Dockerfile") {
+            dockerfiles.push(path);
+        }
+    }
+    setup::run(Command::new(tools.join("hadolint")).args(&dockerfiles))?;
     eprintln!("hadolint: {} Dockerfiles clean", dockerfiles.len());
-    Ok(())
+    kubernetes(&tools)
 }
 
-/// Builds each service's release binary exactly as its Dockerfile does.
+/// Renders the example overlay with `kubectl kustomize`, validates every
+/// object against the Kubernetes schemas (`kubernetes-validate --strict`)
+/// and holds the result to `deploy/check_k8s.py`'s rules.
+fn kubernetes(tools: &Path) -> anyhow::Result<()> {
+    // A copy with a throwaway password file: the real one is never committed.
+    let copy = std::env::temp_dir().join(format!("digits-k8s-check-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&copy);
+    std::fs::create_dir_all(&copy)?;
+    setup::run(Command::new("cp").arg("-r").arg(setup::root().join("deploy/k8s")).arg(&copy))?;
+    std::fs::write(copy.join("k8s/overlays/example/postgres-password"), "only-for-the-check")?;
+    let rendered = Command::new(tools.join("kubectl"))
+        .arg("kustomize")
+        .arg(copy.join("k8s/overlays/example"))
+        .output()
+        .context("running kubectl kustomize")?;
+    let manifests = copy.join("rendered.yaml");
+    std::fs::write(&manifests, &rendered.stdout)?;
+    let result = (|| {
+        if !rendered.status.success() {
+            bail!("kubectl kustomize failed:\n{}", String::from_utf8_lossy(&rendered.stderr));
+        }
+        setup::run(Command::new(tools.join("kubernetes-validate")).args(["--strict", "--quiet"]).arg(&manifests))?;
+        let status = Command::new(tools.join("python"))
+            .arg("deploy/check_k8s.py")
+            .current_dir(setup::root())
+            .stdin(std::fs::File::open(&manifests)?)
+            .status()
+            .context("starting deploy/check_k8s.py")?;
+        if !status.success() {
+            bail!("deploy/k8s breaks the rules above");
+        }
+        Ok(())
+    })();
+    let _ = std::fs::remove_dir_all(&copy);
+    result
+}
+
+/// Builds each service's release binary as `deploy/Dockerfile` does.
 pub fn release_builds() -> anyhow::Result<()> {
-    for service in SERVICES {
-        setup::run(Command::new("cargo").args(["build", "--release", "--locked", "-p", &format!("digits-{service}")]))?;
-    }
-    Ok(())
+    let packages = SERVICES.iter().flat_map(|s| ["-p".to_owned(), format!("digits-{s}")]);
+    setup::run(Command::new("cargo").args(["build", "--release", "--locked"]).args(packages))
 }

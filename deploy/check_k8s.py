@@ -1,0 +1,135 @@
+"""Checks the rules the Kubernetes manifests must keep, on the objects as
+`kubectl kustomize deploy/k8s/overlays/example` rendered them (stdin).
+
+Used by `cargo xtask test`; exits non-zero naming every broken rule.
+"""
+
+import sys
+
+import yaml
+
+OURS = ("gateway", "inference", "logging")
+# (from, to, port): the only pod-to-pod paths the network policies may open.
+PATHS = {("gateway", "inference", 50051), ("gateway", "logging", 50052), ("logging", "postgres", 5432)}
+
+
+def app(selector):
+    return (selector or {}).get("matchLabels", {}).get("app.kubernetes.io/name")
+
+
+def problems(objects):
+    found = []
+
+    def need(ok, message):
+        if not ok:
+            found.append(message)
+
+    by_kind = {}
+    for o in objects:
+        by_kind.setdefault(o["kind"], {})[o["metadata"]["name"]] = o
+    deployments = by_kind.get("Deployment", {})
+    services = by_kind.get("Service", {})
+
+    need(set(deployments) == set(OURS), f"Deployments should be exactly {OURS}: {sorted(deployments)}")
+    need("postgres" in by_kind.get("StatefulSet", {}), "PostgreSQL is not a StatefulSet")
+    need(services.get("inference", {}).get("spec", {}).get("clusterIP") == "None",
+         "the inference Service is not headless: the gateway would see one address")
+    for name in (*OURS, "postgres"):
+        need(name in services, f"no Service {name}")
+
+    workloads = list(deployments.values()) + list(by_kind.get("StatefulSet", {}).values())
+    for w in workloads:
+        name = w["metadata"]["name"]
+        pod = w["spec"]["template"]["spec"]
+        psc = pod.get("securityContext", {})
+        need(psc.get("runAsNonRoot") is True, f"{name}: pod may run as root")
+        need(psc.get("runAsUser", 0) != 0, f"{name}: runAsUser is root")
+        need(psc.get("seccompProfile", {}).get("type") == "RuntimeDefault", f"{name}: no RuntimeDefault seccomp")
+        need(pod.get("automountServiceAccountToken") is False, f"{name}: mounts a service account token")
+        for c in pod["containers"]:
+            sc = c.get("securityContext", {})
+            need(sc.get("allowPrivilegeEscalation") is False, f"{name}: privilege escalation allowed")
+            need(sc.get("readOnlyRootFilesystem") is True, f"{name}: root filesystem writable")
+            need(sc.get("capabilities", {}).get("drop") == ["ALL"], f"{name}: capabilities not dropped")
+            resources = c.get("resources", {})
+            for kind in ("requests", "limits"):
+                need({"cpu", "memory"} <= set(resources.get(kind, {})), f"{name}: no cpu and memory {kind}")
+            for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+                need(probe in c, f"{name}: no {probe}")
+                if name in OURS:
+                    port = c.get(probe, {}).get("grpc", {}).get("port")
+                    ports = {p["containerPort"] for p in c.get("ports", [])}
+                    need(port in ports, f"{name}: {probe} is not a native gRPC probe on a served port")
+        if name in deployments:
+            need(any(app(p["spec"].get("selector")) == name for p in by_kind.get("PodDisruptionBudget", {}).values()),
+                 f"{name}: no PodDisruptionBudget")
+
+    gateway_env = {e["name"]: e.get("value") for e in deployments["gateway"]["spec"]["template"]["spec"]["containers"][0]["env"]}
+    need(gateway_env.get("DIGITS_INFERENCE_URL") == "http://inference:50051",
+         "the gateway does not find inference through its headless Service")
+
+    hpas = by_kind.get("HorizontalPodAutoscaler", {}).values()
+    need(any(h["spec"]["scaleTargetRef"]["kind"] == "Deployment" and h["spec"]["scaleTargetRef"]["name"] == "inference"
+             for h in hpas), "no HorizontalPodAutoscaler for inference")
+
+    secrets = by_kind.get("Secret", {})
+    refs = set()
+    for w in workloads:
+        for c in w["spec"]["template"]["spec"]["containers"]:
+            for e in c.get("env", []):
+                ref = e.get("valueFrom", {}).get("secretKeyRef")
+                if ref:
+                    refs.add((w["metadata"]["name"], ref["name"]))
+                need("PASSWORD" not in e["name"] or "value" not in e, f"{c['name']}: {e['name']} is written in clear")
+    need({w for w, _ in refs} >= {"logging", "postgres"}, "logging and postgres do not take the password from a Secret")
+    need(all(s in secrets for _, s in refs), f"a referenced Secret is missing: {refs}")
+
+    backends = set()
+    for ing in by_kind.get("Ingress", {}).values():
+        for rule in ing["spec"]["rules"]:
+            for path in rule["http"]["paths"]:
+                svc = path["backend"]["service"]
+                backends.add((svc["name"], svc["port"].get("name") or svc["port"].get("number")))
+        need(bool(ing["spec"].get("tls")), f"Ingress {ing['metadata']['name']} has no TLS")
+    need({("gateway", "http"), ("gateway", "grpc")} <= backends, f"Ingress does not expose HTTP and gRPC: {backends}")
+
+    policies = by_kind.get("NetworkPolicy", {}).values()
+    need(any(p["spec"]["podSelector"] == {} and set(p["spec"].get("policyTypes", [])) == {"Ingress", "Egress"}
+             and not p["spec"].get("ingress") and not p["spec"].get("egress") for p in policies),
+         "no default-deny NetworkPolicy for ingress and egress")
+    opened = set()
+    for p in policies:
+        target = app(p["spec"]["podSelector"])
+        for rule in p["spec"].get("ingress", []):
+            for peer in rule.get("from", []):
+                source = app(peer.get("podSelector"))
+                if source is None and target != "gateway":
+                    found.append(f"NetworkPolicy {p['metadata']['name']}: {target} admits traffic from outside the app")
+                for port in rule.get("ports", []):
+                    if source:
+                        opened.add((source, target, port["port"]))
+        for rule in p["spec"].get("egress", []):
+            for peer in rule.get("to", []):
+                dest = app(peer.get("podSelector"))
+                is_dns = peer.get("podSelector", {}).get("matchLabels", {}).get("k8s-app") == "kube-dns"
+                if dest is None and not is_dns:
+                    found.append(f"NetworkPolicy {p['metadata']['name']}: {target} may send outside the app")
+                for port in rule.get("ports", []):
+                    if dest:
+                        opened.add((target, dest, port["port"]))
+    need(opened == PATHS, f"pod-to-pod paths opened {sorted(opened)}, expected {sorted(PATHS)}")
+    return found
+
+
+def main():
+    objects = [o for o in yaml.safe_load_all(sys.stdin) if o]
+    found = problems(objects)
+    for problem in found:
+        print(f"deploy/k8s: {problem}", file=sys.stderr)
+    if found:
+        sys.exit(1)
+    print(f"deploy/k8s: {len(objects)} objects, every rule holds")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+//! The Docker engine the container commands talk to: one that already
+//! answers, or a private `dockerd` started here and removed on drop.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+use crate::setup;
+
+/// A Docker engine with its client and Compose.
+pub struct Engine {
+    /// The docker client (BuildKit-capable).
+    pub client: PathBuf,
+    /// `docker-compose`.
+    pub compose: PathBuf,
+    /// Set when this process started the engine.
+    private: Option<PrivateDaemon>,
+}
+
+/// A `dockerd` with its own socket, state and data folders under `dir`.
+struct PrivateDaemon {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl Engine {
+    /// Uses the engine that answers `docker info`, or starts a private one.
+    pub fn start() -> anyhow::Result<Self> {
+        let client = setup::docker()?;
+        let compose = setup::docker_compose()?;
+        let answers = Command::new(&client)
+            .arg("info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if answers {
+            eprintln!("using the running Docker engine");
+            return Ok(Self { client, compose, private: None });
+        }
+        let dir = PathBuf::from(format!("/tmp/digits-docker-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let log = std::fs::File::create(dir.join("dockerd.log"))?;
+        let dockerd = setup::on_path("dockerd").context("dockerd is not on PATH")?;
+        let child = Command::new(dockerd)
+            .arg("--data-root")
+            .arg(dir.join("data"))
+            .arg("--exec-root")
+            .arg(dir.join("exec"))
+            .arg("--pidfile")
+            .arg(dir.join("dockerd.pid"))
+            .arg("-H")
+            .arg(format!("unix://{}/docker.sock", dir.display()))
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .context("starting dockerd")?;
+        let engine = Self { client, compose, private: Some(PrivateDaemon { child, dir }) };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let ready = engine
+                .docker()
+                .arg("info")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if ready {
+                break;
+            }
+            if Instant::now() > deadline {
+                engine.dump_logs();
+                bail!("the private dockerd did not answer within 60 s");
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        eprintln!(
+            "started a private Docker engine in {}",
+            engine.private.as_ref().map_or_else(String::new, |p| p.dir.display().to_string())
+        );
+        Ok(engine)
+    }
+
+    /// True when this process started the engine (and so no registry is
+    /// assumed: base images are the local stand-ins).
+    pub fn is_private(&self) -> bool {
+        self.private.is_some()
+    }
+
+    /// The environment that points a client at this engine.
+    pub fn env(&self) -> Vec<(String, String)> {
+        self.private
+            .as_ref()
+            .map(|p| vec![("DOCKER_HOST".to_owned(), format!("unix://{}/docker.sock", p.dir.display()))])
+            .unwrap_or_default()
+    }
+
+    /// A `docker` command for this engine, with BuildKit on.
+    pub fn docker(&self) -> Command {
+        let mut cmd = Command::new(&self.client);
+        cmd.envs(self.env()).env("DOCKER_BUILDKIT", "1");
+        cmd
+    }
+
+    /// Whether an image with this tag exists in the engine.
+    pub fn has_image(&self, tag: &str) -> bool {
+        self.docker()
+            .args(["image", "inspect", tag])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// Prints the tail of the private daemon's log, for a failure report.
+    pub fn dump_logs(&self) {
+        if let Some(p) = &self.private {
+            let log = std::fs::read_to_string(p.dir.join("dockerd.log")).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(30).collect();
+            eprintln!("--- dockerd.log (last lines) ---");
+            for line in tail.iter().rev() {
+                eprintln!("{line}");
+            }
+        }
+    }
+}
+
+impl Drop for PrivateDaemon {
+    /// Stops the daemon (its containers with it) and removes its folders,
+    /// so that nothing of the run is left for the next one.
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if self.child.try_wait().ok().flatten().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        // Overlay mounts left by a killed daemon would make the removal fail.
+        let _ = Command::new("sh")
+            .arg("-c")
+            .arg(format!("grep -o ' {}[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l", self.dir.display()))
+            .status();
+        if let Err(e) = std::fs::remove_dir_all(&self.dir) {
+            eprintln!("could not remove {}: {e}", self.dir.display());
+        } else {
+            eprintln!("stopped the private Docker engine and removed {}", self.dir.display());
+        }
+    }
+}
