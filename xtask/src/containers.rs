@@ -51,14 +51,21 @@ fn build_and_run(from_source: bool, build_only: bool) -> anyhow::Result<()> {
     let engine = Engine::start()?;
     images::base_images(&engine, from_source)?;
     let started = Instant::now();
-    let sizes = images::build(&engine, from_source, TAG)?;
+    let built = images::build(&engine, from_source, TAG)?;
     eprintln!(
         "\nimages built ({}) in {:.0} s:",
         if from_source { "from source" } else { "from the host's binaries" },
         started.elapsed().as_secs_f64()
     );
-    for (image, bytes) in &sizes {
-        eprintln!("  {image:<28} {:>6.1} MB", *bytes as f64 / 1e6);
+    for b in &built {
+        eprintln!(
+            "  {:<24} {:>6.1} MB, of which {:>5.1} MB on top of {}{}",
+            b.image,
+            b.size as f64 / 1e6,
+            b.own as f64 / 1e6,
+            b.base,
+            if engine.is_private() { " (stand-in)" } else { "" }
+        );
     }
     if build_only {
         return Ok(());
