@@ -8,13 +8,12 @@ the engine.
 
 import http.client
 import json
+import shutil
 import socket
 import ssl
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
@@ -34,6 +33,7 @@ def stack():
     s.compose("down", "-v", "--remove-orphans", https=True)  # a previous run's leftovers
     yield s
     s.compose("down", "-v", "--remove-orphans", https=True)
+    shutil.rmtree(s.dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -203,7 +203,7 @@ def test_6_https_profile_serves_the_app_and_grpc_over_tls_through_caddy(stack, d
     assert published == {"80/tcp", "443/tcp", "443/udp"}, published
 
     root_ca = retry(lambda: docker("exec", caddy, "cat", "/data/caddy/pki/authorities/local/root.crt"), 30)
-    ca_file = Path(tempfile.mkdtemp()) / "root.crt"
+    ca_file = stack.dir / "root.crt"
     ca_file.write_text(root_ca)
 
     def negotiated_protocol():
@@ -223,7 +223,7 @@ def test_6_https_profile_serves_the_app_and_grpc_over_tls_through_caddy(stack, d
     assert resp.status == 200 and b"<html" in page.lower()
 
     label, image = digits[1]
-    digit, replica = grpc_predict_over_tls(stack.https_port, root_ca.encode(), image)
+    digit, replica = grpc_predict_over_tls(stack.https_port, root_ca.encode(), image, stack.dir / "stubs")
     assert digit == label
     report(f"https profile: page over TLS (ALPN {alpn}), gRPC Predict over TLS through Caddy -> {digit} "
            f"from replica {replica}")
@@ -278,13 +278,13 @@ def retry(attempt, seconds):
             time.sleep(0.5)
 
 
-def grpc_predict_over_tls(port, root_ca, image):
+def grpc_predict_over_tls(port, root_ca, image, out):
     """Calls Inference.Predict through Caddy over TLS with stubs generated
-    from proto/; returns (digit, replica)."""
+    from proto/ into `out`; returns (digit, replica)."""
     import grpc
     from grpc_tools import protoc
 
-    out = Path(tempfile.mkdtemp())
+    out.mkdir()
     proto = "digits/inference/v1/inference.proto"
     assert protoc.main(["protoc", f"-I{ROOT / 'proto'}", f"--python_out={out}", f"--grpc_python_out={out}", proto]) == 0
     sys.path.insert(0, str(out))
