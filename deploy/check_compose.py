@@ -50,7 +50,9 @@ def problems(config):
     for name in OUR_SERVICES:
         env = services[name].get("environment", {})
         need(env.get("DIGITS_LOG_FORMAT") == "json", f"{name} does not log JSON")
-        need("build" in services[name], f"{name} has no build section")
+        build = services[name].get("build", {})
+        need(str(build.get("dockerfile", "")).endswith("deploy/Dockerfile") and build.get("target") == name,
+             f"{name} is not built as the {name} target of deploy/Dockerfile")
     gateway_env = services["gateway"]["environment"]
     need(gateway_env.get("DIGITS_INFERENCE_URL") == "http://inference:50051",
          "the gateway does not find inference by its service name")
