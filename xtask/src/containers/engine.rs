@@ -30,13 +30,7 @@ impl Engine {
     pub fn start() -> anyhow::Result<Self> {
         let client = setup::docker()?;
         let compose = setup::docker_compose()?;
-        let answers = Command::new(&client)
-            .arg("info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if answers {
+        if succeeds(Command::new(&client).arg("info")) {
             eprintln!("using the running Docker engine");
             return Ok(Self { client, compose, private: None });
         }
@@ -60,14 +54,7 @@ impl Engine {
         let engine = Self { client, compose, private: Some(PrivateDaemon { child, dir }) };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            let ready = engine
-                .docker()
-                .arg("info")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success());
-            if ready {
+            if succeeds(engine.docker().arg("info")) {
                 break;
             }
             if Instant::now() > deadline {
@@ -106,12 +93,7 @@ impl Engine {
 
     /// Whether an image with this tag exists in the engine.
     pub fn has_image(&self, tag: &str) -> bool {
-        self.docker()
-            .args(["image", "inspect", tag])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
+        succeeds(self.docker().args(["image", "inspect", tag]))
     }
 
     /// Prints the tail of the private daemon's log, for a failure report.
@@ -125,6 +107,11 @@ impl Engine {
             }
         }
     }
+}
+
+/// Runs a command quietly; true when it exits 0.
+fn succeeds(cmd: &mut Command) -> bool {
+    cmd.stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
 }
 
 impl Drop for PrivateDaemon {
