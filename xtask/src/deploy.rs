@@ -98,6 +98,8 @@ fn kubernetes(tools: &Path) -> anyhow::Result<()> {
 
 /// Builds each service's release binary as `deploy/Dockerfile` does.
 pub fn release_builds() -> anyhow::Result<()> {
-    let packages = SERVICES.iter().flat_map(|s| ["-p".to_owned(), format!("digits-{s}")]);
-    setup::run(Command::new("cargo").args(["build", "--release", "--locked"]).args(packages))
+    for service in SERVICES {
+        setup::run(Command::new("cargo").args(["build", "--release", "--locked", "-p", &format!("digits-{service}")]))?;
+    }
+    Ok(())
 }

@@ -1,13 +1,16 @@
 //! The Docker engine the container commands talk to: one that already
 //! answers, or a private `dockerd` started here and removed on drop.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
 use crate::setup;
+
+/// Private engines live in `<PRIVATE_PREFIX><pid of the xtask that started it>`.
+const PRIVATE_PREFIX: &str = "/tmp/digits-docker-";
 
 /// A Docker engine with its client and Compose.
 pub struct Engine {
@@ -34,7 +37,8 @@ impl Engine {
             eprintln!("using the running Docker engine");
             return Ok(Self { client, compose, private: None });
         }
-        let dir = PathBuf::from(format!("/tmp/digits-docker-{}", std::process::id()));
+        reap_stale();
+        let dir = PathBuf::from(format!("{PRIVATE_PREFIX}{}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
         let log = std::fs::File::create(dir.join("dockerd.log"))?;
         let dockerd = setup::on_path("dockerd").context("dockerd is not on PATH")?;
@@ -118,27 +122,52 @@ impl Drop for PrivateDaemon {
     /// Stops the daemon (its containers with it) and removes its folders,
     /// so that nothing of the run is left for the next one.
     fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        stop_and_remove(self.child.id(), &self.dir);
+        let _ = self.child.wait();
+    }
+}
+
+/// Removes the private engines of earlier runs that were interrupted before
+/// they could clean up (their xtask process is gone).
+fn reap_stale() {
+    let Ok(entries) = std::fs::read_dir("/tmp") else { return };
+    for entry in entries.flatten() {
+        let dir = entry.path();
+        let owner = dir.to_string_lossy().strip_prefix(PRIVATE_PREFIX).and_then(|p| p.parse::<u32>().ok());
+        let Some(owner) = owner else { continue };
+        if Path::new(&format!("/proc/{owner}")).exists() {
+            continue;
+        }
+        let daemon = std::fs::read_to_string(dir.join("dockerd.pid")).ok().and_then(|p| p.trim().parse().ok());
+        eprintln!("removing the private Docker engine of an interrupted run: {}", dir.display());
+        stop_and_remove(daemon.unwrap_or(0), &dir);
+    }
+}
+
+/// Stops the dockerd `pid` (0: none) and removes `dir` with what it mounted.
+fn stop_and_remove(pid: u32, dir: &Path) {
+    if pid != 0 {
+        let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
         let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if self.child.try_wait().ok().flatten().is_some() {
+        while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
+            // A zombie (our own child, not yet waited for) has stopped too.
+            let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            if state.split_whitespace().nth(2) == Some("Z") {
                 break;
             }
             std::thread::sleep(Duration::from_millis(200));
         }
-        if self.child.try_wait().ok().flatten().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
+        if Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
         }
-        // Overlay mounts left by a killed daemon would make the removal fail.
-        let _ = Command::new("sh")
-            .arg("-c")
-            .arg(format!("grep -o ' {}[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l", self.dir.display()))
-            .status();
-        if let Err(e) = std::fs::remove_dir_all(&self.dir) {
-            eprintln!("could not remove {}: {e}", self.dir.display());
-        } else {
-            eprintln!("stopped the private Docker engine and removed {}", self.dir.display());
-        }
+    }
+    // Namespaces and overlays a killed daemon left mounted would block the removal.
+    let _ = Command::new("sh")
+        .arg("-c")
+        .arg(format!("grep -o ' {}[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l", dir.display()))
+        .status();
+    match std::fs::remove_dir_all(dir) {
+        Ok(()) => eprintln!("stopped the private Docker engine and removed {}", dir.display()),
+        Err(e) => eprintln!("could not remove {}: {e}", dir.display()),
     }
 }
