@@ -20,6 +20,14 @@ def volume_target(volume):
     return volume.split(":")[1] if isinstance(volume, str) else volume.get("target")
 
 
+def port_binding(port):
+    """(host ip or "", target port) of a ports entry, short or long form."""
+    if isinstance(port, dict):
+        return port.get("host_ip", ""), str(port.get("target"))
+    parts = str(port).split("/")[0].split(":")
+    return (parts[0] if len(parts) == 3 else ""), parts[-1]
+
+
 def problems(config):
     services = config["services"]
     networks = config.get("networks", {})
@@ -56,8 +64,18 @@ def problems(config):
     gateway_env = services["gateway"]["environment"]
     need(gateway_env.get("DIGITS_INFERENCE_URL") == "http://inference:50051",
          "the gateway does not find inference by its service name")
-    published = {str(p.get("target")) for p in services["gateway"].get("ports", [])}
-    need({"8080", "50050"} <= published, "the gateway does not publish HTTP 8080 and gRPC 50050")
+    bindings = [port_binding(p) for p in services["gateway"].get("ports", [])]
+    need({"8080", "50050"} <= {target for _, target in bindings},
+         "the gateway does not publish HTTP 8080 and gRPC 50050")
+    need(all(ip == "127.0.0.1" for ip, _ in bindings),
+         "with .env.example the gateway is published beyond 127.0.0.1: Caddy should be the public entry")
+    # Hardening: every service bounded; ours locked down.
+    for name, service in services.items():
+        need("no-new-privileges:true" in service.get("security_opt", []), f"{name} may gain privileges")
+        need("mem_limit" in service and "pids_limit" in service, f"{name} has no memory or pids limit")
+    for name in (*OUR_SERVICES, "caddy"):
+        need(services[name].get("read_only") is True, f"{name} has a writable root filesystem")
+        need(services[name].get("cap_drop") == ["ALL"], f"{name} keeps its capabilities")
     need(services["caddy"].get("profiles") == ["https"], "caddy is not behind the https profile")
     return found
 

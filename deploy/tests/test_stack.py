@@ -172,11 +172,17 @@ def test_5_no_root_processes_only_the_gateway_publishes_and_the_backend_has_no_w
     (pg,) = stack.containers("postgres")
     postgres_uid = int(docker("exec", pg, "id", "-u", "postgres").strip())
     assert process_uids(pg) == {postgres_uid}, process_uids(pg)
+    report("every container: no-new-privileges, memory and pids limits; ours: read-only root, no capabilities")
     report(f"process uids: gateway/inference/logging {sorted(set().union(*(process_uids(c) for s in OUR_SERVICES for c in stack.containers(s))))}, "
            f"postgres {postgres_uid}")
 
     for service in ALL:
         for container in stack.containers(service):
+            host = json.loads(docker("inspect", "-f", "{{json .HostConfig}}", container))
+            assert "no-new-privileges:true" in (host["SecurityOpt"] or []), f"{service}: {host['SecurityOpt']}"
+            assert host["Memory"] > 0 and host["PidsLimit"] > 0, f"{service} is unbounded"
+            if service in OUR_SERVICES:
+                assert host["ReadonlyRootfs"] and host["CapDrop"] == ["ALL"], f"{service} is not locked down"
             ports = json.loads(docker("inspect", "-f", "{{json .NetworkSettings.Ports}}", container))
             published = {k: v for k, v in (ports or {}).items() if v}
             if service == "gateway":
@@ -201,6 +207,8 @@ def test_6_https_profile_serves_the_app_and_grpc_over_tls_through_caddy(stack, d
     assert process_uids(caddy) == {expected}
     published = {k for k, v in json.loads(docker("inspect", "-f", "{{json .NetworkSettings.Ports}}", caddy)).items() if v}
     assert published == {"80/tcp", "443/tcp", "443/udp"}, published
+    host = json.loads(docker("inspect", "-f", "{{json .HostConfig}}", caddy))
+    assert host["ReadonlyRootfs"] and host["CapDrop"] == ["ALL"] and host["CapAdd"] == ["NET_BIND_SERVICE"], host
 
     root_ca = retry(lambda: docker("exec", caddy, "cat", "/data/caddy/pki/authorities/local/root.crt"), 30)
     ca_file = stack.dir / "root.crt"
