@@ -136,7 +136,7 @@ impl Application {
             .max_encoding_message_size(usize::MAX);
         let grpc_server = tonic::transport::Server::builder()
             .add_service(health)
-            .add_service(grpc::reflection()?)
+            .add_service(grpc::reflection(SERVICE_NAME)?)
             .add_service(proxy)
             .serve_with_incoming_shutdown(grpc::incoming(self.grpc), stopped(stop.clone()));
 

@@ -397,4 +397,13 @@ async fn probes_openapi_and_the_grpc_port_answer() {
     assert_eq!(response.into_inner().prediction.expect("prediction").digit, u32::from(label));
     stack.drained().await;
     assert_eq!(stack.db.psql("SELECT source FROM predictions").expect("psql").trim(), "grpc");
+
+    // Reflection shows what this port serves: inference and health, not logging.
+    let listed = digits_service_kit::healthcheck::reflected_services(
+        &format!("http://{}", stack.gateway.grpc),
+        std::time::Duration::from_secs(5),
+    )
+    .await
+    .expect("reflection");
+    assert_eq!(listed, ["digits.inference.v1.Inference", "grpc.health.v1.Health"]);
 }

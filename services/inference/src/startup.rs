@@ -85,7 +85,7 @@ impl Application {
     /// A transport error from the server.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), StartupError> {
         let (reporter, health) = tonic_health::server::health_reporter();
-        let reflection = grpc::reflection()?;
+        let reflection = grpc::reflection(SERVICE_NAME)?;
         // The model is loaded and the workers run: ready.
         grpc::set_health(&reporter, SERVICE_NAME, true).await;
         tracing::info!(addr = %self.listener.local_addr()?, "inference server listening");

@@ -84,7 +84,7 @@ impl Application {
     /// A transport error.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), StartupError> {
         let (reporter, health) = tonic_health::server::health_reporter();
-        let reflection = grpc::reflection()?;
+        let reflection = grpc::reflection(SERVICE_NAME)?;
         let monitor = tokio::spawn(monitor_database(self.pool.clone(), reporter.clone()));
         tracing::info!(addr = %self.listener.local_addr()?, "logging server listening");
 

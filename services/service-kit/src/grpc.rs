@@ -9,15 +9,23 @@ use tonic_reflection::server::v1::{ServerReflection, ServerReflectionServer};
 /// The reflection service could not be built from the descriptors.
 pub use tonic_reflection::server::Error as ReflectionError;
 
-/// Server reflection for every Digits API and gRPC health, so `grpcurl`
-/// works without proto files.
+/// The standard health service's name, which every Digits server serves.
+pub const HEALTH_SERVICE: &str = "grpc.health.v1.Health";
+
+/// Server reflection, so `grpcurl` works without proto files. It lists
+/// `service` (e.g. `digits.inference.v1.Inference`) and gRPC health: what
+/// the server really serves, not every API the descriptors know.
 ///
 /// # Errors
 /// When the embedded descriptors do not decode (a build problem).
-pub fn reflection() -> Result<ServerReflectionServer<impl ServerReflection>, tonic_reflection::server::Error> {
+pub fn reflection(
+    service: &str,
+) -> Result<ServerReflectionServer<impl ServerReflection>, tonic_reflection::server::Error> {
     tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(digits_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .with_service_name(service)
+        .with_service_name(HEALTH_SERVICE)
         .build_v1()
 }
 

@@ -1,11 +1,16 @@
-//! A gRPC health probe (`grpc.health.v1.Health/Check`), so container health
-//! checks need no extra tools: `digits-inference healthcheck` exits 0 only
-//! when the server answers SERVING.
+//! Probes of a running gRPC server: its health (`grpc.health.v1.Health/Check`),
+//! so container health checks need no extra tools (`digits-inference
+//! healthcheck` exits 0 only when the server answers SERVING), and the
+//! services its reflection lists.
 
 use std::time::Duration;
 
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+use tonic_reflection::pb::v1::ServerReflectionRequest;
+use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
 
 /// The loopback URL of a local server whose listen address is the variable
 /// `var` (or `default`): what a health probe in the same container calls.
@@ -31,6 +36,9 @@ pub enum HealthError {
     /// The health RPC failed.
     #[error("health check failed: {0}")]
     Rpc(#[from] tonic::Status),
+    /// The reflection service gave no list of services.
+    #[error("reflection did not list the services")]
+    NoServiceList,
     /// The server answered, but not SERVING.
     #[error("service {service:?} is {status:?}")]
     NotServing {
@@ -47,11 +55,7 @@ pub enum HealthError {
 /// # Errors
 /// Any [`HealthError`].
 pub async fn check(addr: &str, service: &str, timeout: Duration) -> Result<(), HealthError> {
-    let endpoint = tonic::transport::Endpoint::from_shared(addr.to_owned())
-        .map_err(|_| HealthError::Address(addr.to_owned()))?
-        .connect_timeout(timeout)
-        .timeout(timeout);
-    let channel = endpoint.connect().await.map_err(|source| HealthError::Connect { addr: addr.to_owned(), source })?;
+    let channel = connect(addr, timeout).await?;
     let response =
         HealthClient::new(channel).check(HealthCheckRequest { service: service.to_owned() }).await?.into_inner();
     let status = ServingStatus::try_from(response.status).unwrap_or(ServingStatus::Unknown);
@@ -60,4 +64,33 @@ pub async fn check(addr: &str, service: &str, timeout: Duration) -> Result<(), H
     } else {
         Err(HealthError::NotServing { service: service.to_owned(), status })
     }
+}
+
+/// The services that the server at `addr` lists through reflection, sorted.
+///
+/// # Errors
+/// Any [`HealthError`] but `NotServing`.
+pub async fn reflected_services(addr: &str, timeout: Duration) -> Result<Vec<String>, HealthError> {
+    let channel = connect(addr, timeout).await?;
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut answers =
+        ServerReflectionClient::new(channel).server_reflection_info(tokio_stream::iter([request])).await?.into_inner();
+    let Some(MessageResponse::ListServicesResponse(list)) = answers.message().await?.and_then(|a| a.message_response)
+    else {
+        return Err(HealthError::NoServiceList);
+    };
+    let mut names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    names.sort();
+    Ok(names)
+}
+
+async fn connect(addr: &str, timeout: Duration) -> Result<tonic::transport::Channel, HealthError> {
+    let endpoint = tonic::transport::Endpoint::from_shared(addr.to_owned())
+        .map_err(|_| HealthError::Address(addr.to_owned()))?
+        .connect_timeout(timeout)
+        .timeout(timeout);
+    endpoint.connect().await.map_err(|source| HealthError::Connect { addr: addr.to_owned(), source })
 }
