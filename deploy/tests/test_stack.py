@@ -229,11 +229,13 @@ def test_6_https_profile_serves_the_app_and_grpc_over_tls_through_caddy(stack, d
     resp = conn.getresponse()
     page = resp.read()
     assert resp.status == 200 and b"<html" in page.lower()
+    assert resp.getheader("strict-transport-security", "").startswith("max-age="), resp.getheaders()
+    assert "frame-ancestors 'none'" in resp.getheader("content-security-policy", "")
 
     label, image = digits[1]
     digit, replica = grpc_predict_over_tls(stack.https_port, root_ca.encode(), image, stack.dir / "stubs")
     assert digit == label
-    report(f"https profile: page over TLS (ALPN {alpn}), gRPC Predict over TLS through Caddy -> {digit} "
+    report(f"https profile: page over TLS (ALPN {alpn}) with HSTS and the CSP, gRPC Predict over TLS through Caddy -> {digit} "
            f"from replica {replica}")
 
 

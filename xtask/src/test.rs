@@ -85,7 +85,7 @@ pub fn test(args: &[String]) -> anyhow::Result<()> {
         let started = Instant::now();
         let result = step();
         let secs = started.elapsed().as_secs_f64();
-        report.push(format!("{:<36} {:>8.1}s  {}", name, secs, if result.is_ok() { "ok" } else { "FAILED" }));
+        report.push(format!("{:<40} {:>8.1}s  {}", name, secs, if result.is_ok() { "ok" } else { "FAILED" }));
         if let Err(e) = result {
             eprintln!("{name}: {e:#}");
             failed.push(*name);

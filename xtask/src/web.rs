@@ -41,7 +41,7 @@ pub fn build() -> anyhow::Result<PathBuf> {
     setup::run(Command::new(bindgen).args(["--target", "web", "--no-typescript", "--out-dir"]).arg(&dist).arg(&wasm))?;
     let bindgen_wasm = dist.join(format!("{CRATE}_bg.wasm"));
     optimise(&bindgen_wasm)?;
-    for file in ["index.html", "style.css"] {
+    for file in ["index.html", "boot.js", "style.css"] {
         std::fs::copy(root.join("web-ui").join(file), dist.join(file)).with_context(|| format!("copying {file}"))?;
     }
     let files: Vec<PathBuf> = std::fs::read_dir(&dist)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;

@@ -407,3 +407,28 @@ async fn probes_openapi_and_the_grpc_port_answer() {
     .expect("reflection");
     assert_eq!(listed, ["digits.inference.v1.Inference", "grpc.health.v1.Health"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_web_app_is_served_with_a_strict_content_security_policy() {
+    let web_dir = std::env::temp_dir().join(format!("digits-csp-test-{}", std::process::id()));
+    std::fs::create_dir_all(&web_dir).expect("web dir");
+    std::fs::write(web_dir.join("index.html"), "<!doctype html><title>t</title>").expect("index");
+    let stack =
+        Stack::with_config(digits_gateway::config::Config { web_dir: web_dir.clone(), ..Default::default() }).await;
+
+    let page = stack.http.get(stack.url("/")).send().await.expect("sent");
+    assert_eq!(page.status(), StatusCode::OK);
+    let header = |name: &str| page.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let csp = header("content-security-policy");
+    for directive in ["script-src 'self' 'wasm-unsafe-eval'", "frame-ancestors 'none'", "object-src 'none'"] {
+        assert!(csp.contains(directive), "{directive} missing from {csp:?}");
+    }
+    assert!(!csp.contains("script-src 'self' 'unsafe-inline'"), "inline scripts allowed: {csp:?}");
+    assert_eq!(header("x-content-type-options"), "nosniff");
+    assert_eq!(header("referrer-policy"), "no-referrer");
+
+    // The JSON API carries the generic headers too.
+    let model = stack.http.get(stack.url("/api/model")).send().await.expect("sent");
+    assert_eq!(model.headers().get("x-content-type-options").and_then(|v| v.to_str().ok()), Some("nosniff"));
+    std::fs::remove_dir_all(&web_dir).expect("cleanup");
+}
