@@ -4,9 +4,7 @@ implementation resolved it (`docker-compose config` output on stdin).
 Used by `cargo xtask test`; exits non-zero naming every broken rule.
 """
 
-import sys
-
-import yaml
+from rules import main
 
 OUR_SERVICES = ("gateway", "inference", "logging")
 
@@ -80,15 +78,5 @@ def problems(config):
     return found
 
 
-def main():
-    config = yaml.safe_load(sys.stdin)
-    found = problems(config)
-    for problem in found:
-        print(f"docker-compose.yml: {problem}", file=sys.stderr)
-    if found:
-        sys.exit(1)
-    print(f"docker-compose.yml: {len(config['services'])} services, every rule holds")
-
-
 if __name__ == "__main__":
-    main()
+    main("docker-compose.yml", problems, count=lambda config: f"{len(config['services'])} services")

@@ -4,9 +4,9 @@
 Used by `cargo xtask test`; exits non-zero naming every broken rule.
 """
 
-import sys
-
 import yaml
+
+from rules import main
 
 OURS = ("gateway", "inference", "logging")
 # (from, to, port): the only pod-to-pod paths the network policies may open.
@@ -121,15 +121,6 @@ def problems(objects):
     return found
 
 
-def main():
-    objects = [o for o in yaml.safe_load_all(sys.stdin) if o]
-    found = problems(objects)
-    for problem in found:
-        print(f"deploy/k8s: {problem}", file=sys.stderr)
-    if found:
-        sys.exit(1)
-    print(f"deploy/k8s: {len(objects)} objects, every rule holds")
-
-
 if __name__ == "__main__":
-    main()
+    main("deploy/k8s", problems, load=lambda stream: [o for o in yaml.safe_load_all(stream) if o],
+         count=lambda objects: f"{len(objects)} objects")

@@ -205,10 +205,13 @@ class Load:
         self.sent = 0
         self.threads = [threading.Thread(target=self._worker, args=(i,), daemon=True) for i in range(workers)]
 
-    def __enter__(self):
+    def start(self):
         for t in self.threads:
             t.start()
         return self
+
+    def __enter__(self):
+        return self.start()
 
     def __exit__(self, *exc):
         self.stop()

@@ -77,7 +77,7 @@ def test_2_scaled_inference_shares_load_survives_a_kill_and_takes_in_a_new_repli
     assert len(replicas) == 3
     wait_for_replicas(stack, 3)
 
-    shared = Load(stack, digits, workers=8, requests=600).__enter__().wait()
+    shared = Load(stack, digits, workers=8, requests=600).start().wait()
     report(f"3 replicas, 600 requests: {sorted(shared.replicas.values(), reverse=True)} per replica, "
            f"{len(shared.failures)} failed")
     assert not shared.failures

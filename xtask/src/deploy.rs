@@ -36,16 +36,7 @@ pub fn check_files() -> anyhow::Result<()> {
         bail!("docker-compose config rejected the file:\n{}", String::from_utf8_lossy(&resolved.stderr));
     }
     let tools = setup::tools_venv()?;
-    let mut checker = Command::new(tools.join("python"))
-        .arg("deploy/check_compose.py")
-        .current_dir(&root)
-        .stdin(Stdio::piped())
-        .spawn()
-        .context("starting deploy/check_compose.py")?;
-    checker.stdin.take().context("checker stdin")?.write_all(&resolved.stdout)?;
-    if !checker.wait()?.success() {
-        bail!("deploy/docker-compose.yml breaks the rules above");
-    }
+    check_rules(&tools, "deploy/check_compose.py", &resolved.stdout)?;
 
     let mut dockerfiles = vec![root.join("deploy/Dockerfile")];
     for entry in std::fs::read_dir(root.join("deploy/test-images"))? {
@@ -81,19 +72,25 @@ fn kubernetes(tools: &Path) -> anyhow::Result<()> {
             bail!("kubectl kustomize failed:\n{}", String::from_utf8_lossy(&rendered.stderr));
         }
         setup::run(Command::new(tools.join("kubernetes-validate")).args(["--strict", "--quiet"]).arg(&manifests))?;
-        let status = Command::new(tools.join("python"))
-            .arg("deploy/check_k8s.py")
-            .current_dir(setup::root())
-            .stdin(std::fs::File::open(&manifests)?)
-            .status()
-            .context("starting deploy/check_k8s.py")?;
-        if !status.success() {
-            bail!("deploy/k8s breaks the rules above");
-        }
-        Ok(())
+        check_rules(tools, "deploy/check_k8s.py", &rendered.stdout)
     })();
     let _ = std::fs::remove_dir_all(&copy);
     result
+}
+
+/// Runs a rules checker (`deploy/check_*.py`) on `input`, given on stdin.
+fn check_rules(tools: &Path, script: &str, input: &[u8]) -> anyhow::Result<()> {
+    let mut checker = Command::new(tools.join("python"))
+        .arg(script)
+        .current_dir(setup::root())
+        .stdin(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting {script}"))?;
+    checker.stdin.take().context("checker stdin")?.write_all(input)?;
+    if !checker.wait()?.success() {
+        bail!("{script}: the rules above are broken");
+    }
+    Ok(())
 }
 
 /// Builds each service's release binary as `deploy/Dockerfile` does.

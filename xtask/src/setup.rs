@@ -167,9 +167,9 @@ fn venv(dir: &Path, requirements: &str) -> anyhow::Result<PathBuf> {
     Ok(python)
 }
 
-/// The Docker engine (`dockerd`), its BuildKit-capable client, Compose and
-/// debootstrap: Debian's `docker.io`, `docker-compose` and `debootstrap`,
-/// installed as root when missing. Returns the client: Debian's
+/// The Docker engine (`dockerd`), its BuildKit-capable client and
+/// debootstrap: Debian's `docker.io` and `debootstrap`, installed as root
+/// when missing (Compose is [`docker_compose`]'s). Returns the client: Debian's
 /// `/usr/bin/docker` when present, since another `docker` earlier on PATH
 /// may lack BuildKit.
 pub fn docker() -> anyhow::Result<PathBuf> {
@@ -177,11 +177,10 @@ pub fn docker() -> anyhow::Result<PathBuf> {
     let complete = || {
         (debian_client.exists() || on_path("docker").is_some())
             && on_path("dockerd").is_some()
-            && on_path("docker-compose").is_some()
             && on_path("debootstrap").is_some()
     };
-    if !complete() && !apt_install(&["docker.io", "docker-compose", "debootstrap"])? {
-        bail!("the container tests need Docker: apt-get install docker.io docker-compose debootstrap");
+    if !complete() && !apt_install(&["docker.io", "debootstrap"])? {
+        bail!("the container tests need Docker: apt-get install docker.io debootstrap");
     }
     if debian_client.exists() {
         return Ok(debian_client);

@@ -42,6 +42,7 @@ impl Engine {
         std::fs::create_dir_all(&dir)?;
         let log = std::fs::File::create(dir.join("dockerd.log"))?;
         let dockerd = setup::on_path("dockerd").context("dockerd is not on PATH")?;
+        let shown = dir.display().to_string();
         let child = Command::new(dockerd)
             .arg("--data-root")
             .arg(dir.join("data"))
@@ -50,7 +51,7 @@ impl Engine {
             .arg("--pidfile")
             .arg(dir.join("dockerd.pid"))
             .arg("-H")
-            .arg(format!("unix://{}/docker.sock", dir.display()))
+            .arg(docker_host(&dir))
             .stdout(log.try_clone()?)
             .stderr(log)
             .spawn()
@@ -67,10 +68,7 @@ impl Engine {
             }
             std::thread::sleep(Duration::from_millis(250));
         }
-        eprintln!(
-            "started a private Docker engine in {}",
-            engine.private.as_ref().map_or_else(String::new, |p| p.dir.display().to_string())
-        );
+        eprintln!("started a private Docker engine in {shown}");
         Ok(engine)
     }
 
@@ -82,10 +80,7 @@ impl Engine {
 
     /// The environment that points a client at this engine.
     pub fn env(&self) -> Vec<(String, String)> {
-        self.private
-            .as_ref()
-            .map(|p| vec![("DOCKER_HOST".to_owned(), format!("unix://{}/docker.sock", p.dir.display()))])
-            .unwrap_or_default()
+        self.private.as_ref().map(|p| vec![("DOCKER_HOST".to_owned(), docker_host(&p.dir))]).unwrap_or_default()
     }
 
     /// A `docker` command for this engine, with BuildKit on.
@@ -111,6 +106,11 @@ impl Engine {
             }
         }
     }
+}
+
+/// The socket of the private engine in `dir`, as `DOCKER_HOST` / `dockerd -H`.
+fn docker_host(dir: &Path) -> String {
+    format!("unix://{}/docker.sock", dir.display())
 }
 
 /// Runs a command quietly; true when it exits 0.
