@@ -39,6 +39,10 @@ CREATE TABLE predictions (
     source          TEXT        NOT NULL CHECK (source IN ('web', 'grpc')),
     -- Time the prediction took, in microseconds.
     latency_us      BIGINT      NOT NULL CHECK (latency_us >= 0),
+    -- Whose prediction it is: an opaque identity the gateway derives (a hash
+    -- of a visitor's cookie or token, or an API key's name); '' for nobody.
+    -- Only its owner (and an operator) can read it or give feedback on it.
+    owner           TEXT        NOT NULL DEFAULT '' CHECK (length(owner) <= 128),
     CHECK ((true_label IS NULL) = (feedback_at IS NULL))
 );
 
@@ -48,12 +52,16 @@ CREATE INDEX predictions_digit_id ON predictions (predicted_digit, id);
 CREATE INDEX predictions_labelled_id ON predictions (id) WHERE true_label IS NOT NULL;
 -- Stats per model version.
 CREATE INDEX predictions_model_version ON predictions (model_version);
+-- A visitor's own history, newest first.
+CREATE INDEX predictions_owner_id ON predictions (owner, id);
+-- Retention (DIGITS_RETENTION_DAYS) removes old unlabelled rows.
+CREATE INDEX predictions_unlabelled_created ON predictions (created_at) WHERE true_label IS NULL;
 
--- Mark the migration as applied, as diesel_migrations would.
+-- Mark the migrations as applied, as diesel_migrations would.
 CREATE TABLE IF NOT EXISTS __diesel_schema_migrations (
     version VARCHAR(50) PRIMARY KEY NOT NULL,
     run_on  TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
 );
-INSERT INTO __diesel_schema_migrations (version) VALUES ('20261126000001');
+INSERT INTO __diesel_schema_migrations (version) VALUES ('20261126000001'), ('20261127000001');
 
 COMMIT;

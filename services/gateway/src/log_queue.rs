@@ -249,5 +249,6 @@ pub fn entry(
         created_at_unix_ms: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+        owner: String::new(),
     }
 }

@@ -21,6 +21,7 @@ fn request(id: String) -> pb::LogPredictionRequest {
         source: pb::Source::Web as i32,
         latency_us: 500,
         created_at_unix_ms: 0,
+        owner: "bench".into(),
     }
 }
 

@@ -7,6 +7,7 @@
 //! | `DIGITS_DB_POOL_SIZE` | `16` | most PostgreSQL connections (SQLite always uses one) |
 //! | `DIGITS_DB_TIMEOUT_MS` | `2000` | how long a call waits for a connection before `UNAVAILABLE` |
 //! | `DIGITS_DB_STARTUP_TIMEOUT_S` | `60` | how long start-up waits for the database to come up |
+//! | `DIGITS_RETENTION_DAYS` | `0` (keep) | delete predictions without feedback once older than this many days; labelled ones are kept for training |
 //!
 //! Logging is set by `RUST_LOG` and `DIGITS_LOG_FORMAT` (see `digits_service_kit::telemetry`).
 
@@ -28,6 +29,8 @@ pub struct Config {
     pub db_timeout: Duration,
     /// Wait for the database at start-up.
     pub startup_timeout: Duration,
+    /// How long predictions without feedback are kept; `None` keeps them.
+    pub retention: Option<Duration>,
 }
 
 impl Config {
@@ -43,6 +46,10 @@ impl Config {
             pool_size: env::positive_or("DIGITS_DB_POOL_SIZE", defaults.pool_size)?,
             db_timeout: Duration::from_millis(env::positive_or("DIGITS_DB_TIMEOUT_MS", 2000u64)?),
             startup_timeout: Duration::from_secs(env::positive_or("DIGITS_DB_STARTUP_TIMEOUT_S", 60u64)?),
+            retention: match env::var_or("DIGITS_RETENTION_DAYS", 0u64)? {
+                0 => None,
+                days => Some(Duration::from_secs(days * 86_400)),
+            },
         })
     }
 }
@@ -55,6 +62,7 @@ impl Default for Config {
             pool_size: 16,
             db_timeout: Duration::from_millis(2000),
             startup_timeout: Duration::from_secs(60),
+            retention: None,
         }
     }
 }

@@ -74,6 +74,7 @@ pub fn new_prediction(r: pb::LogPredictionRequest) -> Result<NewPrediction, Stor
         input: r.input,
         source: source_name(r.source)?.to_owned(),
         latency_us: i64::try_from(r.latency_us).map_err(|_| invalid("latency_us", "too large"))?,
+        owner: r.owner,
     };
     new.validate()?;
     Ok(new)
@@ -94,6 +95,7 @@ pub fn stored(p: Prediction) -> pb::StoredPrediction {
         latency_us: u64::try_from(p.latency_us).unwrap_or_default(),
         true_label: p.true_label.and_then(|l| u32::try_from(l).ok()),
         feedback_at_unix_ms: p.feedback_at.map(unix_ms),
+        owner: p.owner,
     }
 }
 

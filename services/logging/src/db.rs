@@ -16,6 +16,15 @@ use crate::error::StoreError;
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../sql/migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../sql/migrations/sqlite");
 
+/// The PostgreSQL advisory lock that serialises migrations, so replicas that
+/// start together on an empty database take turns ("digits" in ASCII).
+const MIGRATION_LOCK: i64 = 0x6469_6769_7473;
+
+/// The longest one PostgreSQL statement may run: no caller waits longer
+/// (the gateway's calls time out after 5 s), so a runaway query is stopped
+/// instead of holding a pooled connection.
+pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(5);
+
 // diesel's derive generates undocumented public items (a backend type and
 // its helpers), so the documentation lint is off for this module only.
 #[allow(missing_docs)]
@@ -62,7 +71,12 @@ impl DatabaseUrl {
     pub fn connect(&self) -> Result<DbConnection, StoreError> {
         let unavailable = |e: diesel::ConnectionError| StoreError::Unavailable(e.to_string());
         match self {
-            Self::Postgres(url) => Ok(DbConnection::Postgresql(PgConnection::establish(url).map_err(unavailable)?)),
+            Self::Postgres(url) => {
+                let mut conn = PgConnection::establish(url).map_err(unavailable)?;
+                conn.batch_execute(&format!("SET statement_timeout = {}", STATEMENT_TIMEOUT.as_millis()))
+                    .map_err(StoreError::Database)?;
+                Ok(DbConnection::Postgresql(conn))
+            }
             Self::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(path).map_err(unavailable)?;
                 // Wait for a writer instead of failing at once; WAL lets readers run beside it.
@@ -76,13 +90,25 @@ impl DatabaseUrl {
     }
 }
 
-/// Applies the pending migrations of the connection's backend.
+/// Applies the pending migrations of the connection's backend. On
+/// PostgreSQL they run under an advisory lock: a second replica waits, then
+/// finds nothing left to do.
 ///
 /// # Errors
 /// [`StoreError::Migration`].
 pub fn migrate(conn: &mut DbConnection) -> Result<(), StoreError> {
     let result = match conn {
-        DbConnection::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
+        DbConnection::Postgresql(c) => {
+            c.batch_execute(&format!("SET statement_timeout = 0; SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+                .map_err(StoreError::Database)?;
+            let result = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len());
+            c.batch_execute(&format!(
+                "SELECT pg_advisory_unlock({MIGRATION_LOCK}); SET statement_timeout = {}",
+                STATEMENT_TIMEOUT.as_millis()
+            ))
+            .map_err(StoreError::Database)?;
+            result
+        }
         DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
     };
     let applied = result.map_err(|e| StoreError::Migration(e.to_string()))?;

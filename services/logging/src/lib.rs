@@ -8,6 +8,7 @@
 //! - [`schema`]: the `predictions` table as diesel sees it.
 //! - [`predictions`]: the queries: log (idempotent), feedback, list, stats, export.
 //! - [`convert`]: between stored rows and protobuf messages.
+//! - [`retention`]: forgetting old predictions without feedback (`DIGITS_RETENTION_DAYS`).
 //! - [`service`]: the gRPC methods.
 //! - [`startup`]: [`startup::Application`], which connects, serves and shuts down.
 
@@ -16,6 +17,7 @@ pub mod convert;
 pub mod db;
 pub mod error;
 pub mod predictions;
+pub mod retention;
 pub mod schema;
 pub mod service;
 pub mod startup;

@@ -1,5 +1,8 @@
 //! The queries on `predictions`: log a prediction (idempotent on its request
-//! id), record feedback, fetch one.
+//! id), record feedback, fetch one, list, count, and forget old ones.
+//!
+//! Reads and feedback take an [`Owner`] scope: with `Some(owner)`, another
+//! owner's prediction is [`StoreError::NotFound`], exactly like a missing one.
 
 use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -34,6 +37,8 @@ pub struct NewPrediction {
     pub source: String,
     /// Latency in microseconds.
     pub latency_us: i64,
+    /// Whose prediction it is; empty for nobody.
+    pub owner: String,
 }
 
 /// A stored prediction.
@@ -64,6 +69,18 @@ pub struct Prediction {
     pub source: String,
     /// Latency in microseconds.
     pub latency_us: i64,
+    /// Whose prediction it is; empty for nobody.
+    pub owner: String,
+}
+
+/// Whose predictions a call may see: `Some(owner)` for that owner's only,
+/// `None` for all of them (the operators' views).
+pub type Owner<'a> = Option<&'a str>;
+
+/// Whether `text` can be an id or owner at all: 1 to `max` bytes and no NUL
+/// (which PostgreSQL cannot store in text). Lookups of anything else find nothing.
+fn storable(text: &str, max: usize) -> bool {
+    !text.is_empty() && text.len() <= max && !text.contains('\0')
 }
 
 fn invalid(field: &'static str, reason: impl Into<String>) -> StoreError {
@@ -77,8 +94,11 @@ impl NewPrediction {
     /// # Errors
     /// [`StoreError::Invalid`] naming the field.
     pub fn validate(&self) -> Result<(), StoreError> {
-        if self.request_id.is_empty() || self.request_id.len() > 128 {
-            return Err(invalid("request_id", "must be 1 to 128 bytes"));
+        if !storable(&self.request_id, 128) {
+            return Err(invalid("request_id", "must be 1 to 128 bytes, without NUL"));
+        }
+        if !self.owner.is_empty() && !storable(&self.owner, 128) {
+            return Err(invalid("owner", "must be 0 to 128 bytes, without NUL"));
         }
         if !(0..=9).contains(&self.predicted_digit) {
             return Err(invalid("predicted_digit", format!("{} is not a digit 0-9", self.predicted_digit)));
@@ -152,56 +172,53 @@ impl std::fmt::Display for PredictionKey {
     }
 }
 
-/// The id of the prediction `key` names.
-fn resolve(conn: &mut DbConnection, key: &PredictionKey) -> Result<i64, StoreError> {
-    let id = match key {
-        PredictionKey::Id(id) => predictions::table.find(*id).select(predictions::id).first(conn).optional()?,
-        PredictionKey::RequestId(request_id) => predictions::table
-            .filter(predictions::request_id.eq(request_id))
-            .select(predictions::id)
-            .first(conn)
-            .optional()?,
-    };
-    id.ok_or_else(|| StoreError::NotFound(key.clone()))
-}
-
-/// Fetches one prediction.
+/// Fetches one prediction, if `owner` may see it.
 ///
 /// # Errors
 /// [`StoreError::NotFound`] or a database error.
-pub fn get(conn: &mut DbConnection, key: impl Into<PredictionKey>) -> Result<Prediction, StoreError> {
+pub fn get(conn: &mut DbConnection, key: impl Into<PredictionKey>, owner: Owner) -> Result<Prediction, StoreError> {
     let key = key.into();
-    let query = predictions::table.select(Prediction::as_select());
-    let row = match &key {
-        PredictionKey::Id(id) => query.filter(predictions::id.eq(id)).first(conn).optional()?,
-        PredictionKey::RequestId(request_id) => {
-            query.filter(predictions::request_id.eq(request_id)).first(conn).optional()?
+    let mut query = predictions::table.select(Prediction::as_select()).into_boxed();
+    query = match &key {
+        PredictionKey::Id(id) => query.filter(predictions::id.eq(*id)),
+        PredictionKey::RequestId(request_id) if storable(request_id, 128) => {
+            query.filter(predictions::request_id.eq(request_id.clone()))
         }
+        PredictionKey::RequestId(_) => return Err(StoreError::NotFound(key)),
     };
-    row.ok_or(StoreError::NotFound(key))
+    if let Some(owner) = owner {
+        if !storable(owner, 128) {
+            return Err(StoreError::NotFound(key));
+        }
+        query = query.filter(predictions::owner.eq(owner.to_owned()));
+    }
+    query.first(conn).optional()?.ok_or(StoreError::NotFound(key))
 }
 
-/// Records the user's true label; a later call overwrites it and its time.
+/// Records the user's true label on a prediction `owner` may see; a later
+/// call overwrites it and its time. The read and the write are one
+/// transaction, so the answer is the row as this call left it.
 ///
 /// # Errors
 /// [`StoreError::Invalid`] for a label outside 0-9, [`StoreError::NotFound`].
 pub fn record_feedback(
     conn: &mut DbConnection,
     key: impl Into<PredictionKey>,
+    owner: Owner,
     true_label: i16,
 ) -> Result<Prediction, StoreError> {
     if !(0..=9).contains(&true_label) {
         return Err(invalid("true_label", format!("{true_label} is not a digit 0-9")));
     }
-    let id = resolve(conn, &key.into())?;
-    let now = Utc::now().naive_utc();
-    let updated = diesel::update(predictions::table.find(id))
-        .set((predictions::true_label.eq(Some(true_label)), predictions::feedback_at.eq(Some(now))))
-        .execute(conn)?;
-    if updated == 0 {
-        return Err(StoreError::NotFound(PredictionKey::Id(id)));
-    }
-    get(conn, id)
+    let key = key.into();
+    conn.transaction(|conn| {
+        let id = get(conn, key, owner)?.id;
+        let now = Utc::now().naive_utc();
+        diesel::update(predictions::table.find(id))
+            .set((predictions::true_label.eq(Some(true_label)), predictions::feedback_at.eq(Some(now))))
+            .execute(conn)?;
+        get(conn, id, None)
+    })
 }
 
 /// Which predictions [`list`] returns: newest first, before a cursor.
@@ -219,6 +236,8 @@ pub struct ListFilter {
     pub digit: Option<i16>,
     /// Only rows whose feedback gave this true label.
     pub true_label: Option<i16>,
+    /// Only this owner's rows; `None` for everyone's.
+    pub owner: Option<String>,
 }
 
 /// The most rows one [`list`] call returns.
@@ -235,6 +254,12 @@ pub fn list(conn: &mut DbConnection, filter: &ListFilter) -> Result<Vec<Predicti
         return Err(invalid("limit", format!("{} is outside 1-{MAX_PAGE}", filter.limit)));
     }
     let mut query = dsl::predictions.into_boxed();
+    if let Some(owner) = &filter.owner {
+        if !storable(owner, 128) {
+            return Ok(Vec::new());
+        }
+        query = query.filter(dsl::owner.eq(owner.clone()));
+    }
     if let Some(before) = filter.before {
         query = query.filter(dsl::id.lt(before));
     }
@@ -290,20 +315,30 @@ impl Stats {
     }
 }
 
-/// The stats over everything and per model version (sorted by version).
+/// The stats over the predictions `owner` may see, overall and per model
+/// version (sorted by version).
 ///
 /// # Errors
 /// A database error.
-pub fn stats(conn: &mut DbConnection) -> Result<(Stats, Vec<(String, Stats)>), StoreError> {
+pub fn stats(conn: &mut DbConnection, owner: Owner) -> Result<(Stats, Vec<(String, Stats)>), StoreError> {
     use diesel::dsl::count_star;
     use predictions::dsl;
-    let totals: Vec<(String, i64)> =
-        dsl::predictions.group_by(dsl::model_version).select((dsl::model_version, count_star())).load(conn)?;
-    let cells: Vec<(String, i16, Option<i16>, i64)> = dsl::predictions
+    if owner.is_some_and(|o| !storable(o, 128)) {
+        return Ok((Stats::default(), Vec::new()));
+    }
+    let mut totals =
+        dsl::predictions.group_by(dsl::model_version).select((dsl::model_version, count_star())).into_boxed();
+    let mut cells = dsl::predictions
         .filter(dsl::true_label.is_not_null())
         .group_by((dsl::model_version, dsl::predicted_digit, dsl::true_label))
         .select((dsl::model_version, dsl::predicted_digit, dsl::true_label, count_star()))
-        .load(conn)?;
+        .into_boxed();
+    if let Some(owner) = owner {
+        totals = totals.filter(dsl::owner.eq(owner.to_owned()));
+        cells = cells.filter(dsl::owner.eq(owner.to_owned()));
+    }
+    let totals: Vec<(String, i64)> = totals.load(conn)?;
+    let cells: Vec<(String, i16, Option<i16>, i64)> = cells.load(conn)?;
     let mut by_version: std::collections::BTreeMap<String, Stats> = std::collections::BTreeMap::new();
     for (version, total) in totals {
         by_version.entry(version).or_default().total = total;
@@ -344,4 +379,32 @@ pub fn labelled_after(conn: &mut DbConnection, after: i64, limit: i64) -> Result
         .limit(limit)
         .select(Prediction::as_select())
         .load(conn)?)
+}
+
+/// Deletes the predictions without feedback made before `cutoff`, at most
+/// `batch` rows per statement so no lock is held for long; labelled ones are
+/// kept for retraining. Returns how many were deleted.
+///
+/// # Errors
+/// A database error.
+pub fn forget_unlabelled_before(
+    conn: &mut DbConnection,
+    cutoff: NaiveDateTime,
+    batch: i64,
+) -> Result<usize, StoreError> {
+    use predictions::dsl;
+    let mut deleted = 0;
+    loop {
+        let ids: Vec<i64> = dsl::predictions
+            .filter(dsl::true_label.is_null().and(dsl::created_at.lt(cutoff)))
+            .select(dsl::id)
+            .limit(batch)
+            .load(conn)?;
+        if ids.is_empty() {
+            return Ok(deleted);
+        }
+        // Only rows still unlabelled: feedback may have arrived meanwhile.
+        deleted += diesel::delete(dsl::predictions.filter(dsl::id.eq_any(&ids).and(dsl::true_label.is_null())))
+            .execute(conn)?;
+    }
 }

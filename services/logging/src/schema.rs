@@ -28,5 +28,7 @@ diesel::table! {
         source -> Text,
         /// Prediction latency in microseconds.
         latency_us -> BigInt,
+        /// Whose prediction it is; '' for nobody.
+        owner -> Text,
     }
 }

@@ -66,7 +66,8 @@ impl pb::logging_server::Logging for LoggingService {
         let r = request.into_inner();
         let label = convert::digit("true_label", r.true_label)?;
         let key = convert::key(r.id, r.request_id)?;
-        let row = self.with_conn(move |c| predictions::record_feedback(c, key, label)).await?;
+        let owner = r.owner;
+        let row = self.with_conn(move |c| predictions::record_feedback(c, key, owner.as_deref(), label)).await?;
         Ok(Response::new(convert::stored(row)))
     }
 
@@ -76,7 +77,8 @@ impl pb::logging_server::Logging for LoggingService {
     ) -> Result<Response<pb::StoredPrediction>, Status> {
         let r = request.into_inner();
         let key = convert::key(r.id, r.request_id)?;
-        let row = self.with_conn(move |c| predictions::get(c, key)).await?;
+        let owner = r.owner;
+        let row = self.with_conn(move |c| predictions::get(c, key, owner.as_deref())).await?;
         Ok(Response::new(convert::stored(row)))
     }
 
@@ -92,6 +94,7 @@ impl pb::logging_server::Logging for LoggingService {
             wrong_only: r.wrong_only,
             digit: r.digit.map(|d| convert::digit("digit", d)).transpose()?,
             true_label: r.true_label.map(|d| convert::digit("true_label", d)).transpose()?,
+            owner: r.owner,
         };
         let limit = filter.limit;
         let rows = self.with_conn(move |c| predictions::list(c, &filter)).await?;
@@ -102,8 +105,9 @@ impl pb::logging_server::Logging for LoggingService {
         }))
     }
 
-    async fn get_stats(&self, _: Request<pb::GetStatsRequest>) -> Result<Response<pb::GetStatsResponse>, Status> {
-        let (overall, by_version) = self.with_conn(predictions::stats).await?;
+    async fn get_stats(&self, request: Request<pb::GetStatsRequest>) -> Result<Response<pb::GetStatsResponse>, Status> {
+        let owner = request.into_inner().owner;
+        let (overall, by_version) = self.with_conn(move |c| predictions::stats(c, owner.as_deref())).await?;
         Ok(Response::new(pb::GetStatsResponse {
             overall: Some(convert::stats(&overall)),
             by_model_version: by_version

@@ -15,6 +15,7 @@ use tokio::net::TcpListener;
 use crate::config::Config;
 use crate::db::{self, Pool};
 use crate::error::StoreError;
+use crate::retention;
 use crate::service::LoggingService;
 
 /// The fully qualified service name, as health checks and reflection see it.
@@ -43,6 +44,7 @@ pub enum StartupError {
 pub struct Application {
     listener: TcpListener,
     pool: Pool,
+    retention: Option<Duration>,
 }
 
 impl Application {
@@ -67,7 +69,7 @@ impl Application {
             }
         };
         let listener = TcpListener::bind(config.addr).await?;
-        Ok(Self { listener, pool })
+        Ok(Self { listener, pool, retention: config.retention })
     }
 
     /// The bound address (useful when the port was 0).
@@ -86,11 +88,15 @@ impl Application {
         let (reporter, health) = tonic_health::server::health_reporter();
         let reflection = grpc::reflection(SERVICE_NAME)?;
         let monitor = tokio::spawn(monitor_database(self.pool.clone(), reporter.clone()));
+        let retention = self.retention.map(|keep| tokio::spawn(retention::run(self.pool.clone(), keep)));
         tracing::info!(addr = %self.listener.local_addr()?, "logging server listening");
 
         let shutdown = async {
             shutdown.await;
             monitor.abort();
+            if let Some(task) = &retention {
+                task.abort();
+            }
             grpc::set_health(&reporter, SERVICE_NAME, false).await;
         };
         tonic::transport::Server::builder()

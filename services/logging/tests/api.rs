@@ -63,6 +63,7 @@ fn request(id: &str, digit: u32) -> pb::LogPredictionRequest {
         source: pb::Source::Web as i32,
         latency_us: 800,
         created_at_unix_ms: 0,
+        owner: "visitor-a".into(),
     }
 }
 
@@ -118,8 +119,39 @@ async fn two_hundred_concurrent_logs_are_each_stored_exactly_once() {
         // 100 concurrent retries of 50 of them: nothing new.
         assert_eq!(log_all((0..100).map(|i| format!("c-{}", i % 50)).collect()).await, 0, "{url}");
         let mut client = server.client.clone();
-        let stats = client.get_stats(pb::GetStatsRequest {}).await.expect("stats").into_inner();
+        let stats = client.get_stats(pb::GetStatsRequest::default()).await.expect("stats").into_inner();
         assert_eq!(stats.overall.expect("overall").total, 200, "{url}");
+        server.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scoped_call_sees_only_its_owners_predictions() {
+    let (_pg, _dir, urls) = backends();
+    for url in urls {
+        let server = start(url.clone()).await;
+        let mut client = server.client.clone();
+        client.log_prediction(request("mine", 3)).await.expect("log");
+        let theirs = pb::LogPredictionRequest { owner: "visitor-b".into(), ..request("theirs", 4) };
+        client.log_prediction(theirs).await.expect("log");
+        let me = Some("visitor-a".to_owned());
+
+        let feedback =
+            pb::RecordFeedbackRequest { request_id: "theirs".into(), true_label: 1, owner: me.clone(), id: 0 };
+        let refused = client.record_feedback(feedback).await.expect_err("not mine");
+        assert_eq!(refused.code(), Code::NotFound, "{url}");
+        let get = pb::GetPredictionRequest { request_id: "theirs".into(), owner: me.clone(), id: 0 };
+        assert_eq!(client.get_prediction(get).await.expect_err("not mine").code(), Code::NotFound);
+        let own = pb::GetPredictionRequest { request_id: "mine".into(), owner: me.clone(), id: 0 };
+        assert_eq!(client.get_prediction(own).await.expect("mine").into_inner().owner, "visitor-a");
+
+        let list = pb::ListPredictionsRequest { owner: me.clone(), ..Default::default() };
+        let page = client.list_predictions(list).await.expect("list").into_inner();
+        assert_eq!(page.predictions.iter().map(|p| p.request_id.as_str()).collect::<Vec<_>>(), ["mine"]);
+        let stats = client.get_stats(pb::GetStatsRequest { owner: me }).await.expect("stats").into_inner();
+        assert_eq!(stats.overall.expect("overall").total, 1);
+        let all = client.get_stats(pb::GetStatsRequest::default()).await.expect("stats").into_inner();
+        assert_eq!(all.overall.expect("overall").total, 2);
         server.stop().await;
     }
 }
@@ -175,7 +207,7 @@ async fn feedback_listing_stats_and_export_work_end_to_end() {
         let fetched = pb::GetPredictionRequest { request_id: "e-1".into(), ..Default::default() };
         assert_eq!(client.get_prediction(fetched).await.expect("get").into_inner().id, ids[1]);
 
-        let stats = client.get_stats(pb::GetStatsRequest {}).await.expect("stats").into_inner();
+        let stats = client.get_stats(pb::GetStatsRequest::default()).await.expect("stats").into_inner();
         let overall = stats.overall.expect("overall");
         assert_eq!((overall.total, overall.labeled, overall.correct), (12, 2, 1));
         assert_eq!(overall.accuracy, Some(0.5));
@@ -243,7 +275,7 @@ async fn bad_requests_are_rejected_with_the_right_codes() {
         let by_request_id =
             pb::RecordFeedbackRequest { request_id: "nobody".into(), true_label: 3, ..Default::default() };
         assert_eq!(client.record_feedback(by_request_id).await.expect_err("x").code(), Code::NotFound);
-        let both = pb::GetPredictionRequest { id: stored.id, request_id: stored.request_id.clone() };
+        let both = pb::GetPredictionRequest { id: stored.id, request_id: stored.request_id.clone(), owner: None };
         assert_eq!(client.get_prediction(both).await.expect_err("both").code(), Code::InvalidArgument);
         let neither = pb::GetPredictionRequest::default();
         assert_eq!(client.get_prediction(neither).await.expect_err("neither").code(), Code::InvalidArgument);
@@ -259,8 +291,14 @@ async fn bad_requests_are_rejected_with_the_right_codes() {
             .expect("get")
             .into_inner();
         assert_eq!(again, stored);
-        let total =
-            client.get_stats(pb::GetStatsRequest {}).await.expect("stats").into_inner().overall.expect("o").total;
+        let total = client
+            .get_stats(pb::GetStatsRequest::default())
+            .await
+            .expect("stats")
+            .into_inner()
+            .overall
+            .expect("o")
+            .total;
         assert_eq!(total, 1);
         server.stop().await;
     }
@@ -280,7 +318,7 @@ async fn a_postgres_restart_gives_unavailable_then_recovers_without_losing_rows(
     cluster.pause();
     let status = client.log_prediction(request("during", 1)).await.expect_err("database down");
     assert_eq!(status.code(), Code::Unavailable, "{status:?}");
-    let status = client.get_stats(pb::GetStatsRequest {}).await.expect_err("database down");
+    let status = client.get_stats(pb::GetStatsRequest::default()).await.expect_err("database down");
     assert_eq!(status.code(), Code::Unavailable, "{status:?}");
     // The health check reports the outage.
     tokio::time::sleep(Duration::from_millis(2500)).await;
@@ -300,7 +338,8 @@ async fn a_postgres_restart_gives_unavailable_then_recovers_without_losing_rows(
     }
     // The retry of a request that failed during the outage now succeeds.
     client.log_prediction(request("during", 1)).await.expect("retried");
-    let total = client.get_stats(pb::GetStatsRequest {}).await.expect("stats").into_inner().overall.expect("o").total;
+    let total =
+        client.get_stats(pb::GetStatsRequest::default()).await.expect("stats").into_inner().overall.expect("o").total;
     assert_eq!(total, 22, "20 before + the retried one + one after: nothing lost");
     tokio::time::sleep(Duration::from_millis(1500)).await;
     digits_service_kit::healthcheck::check(&server.url, "digits.logging.v1.Logging", timeout)

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::Utc;
 use digits_logging::db::{self, DbConnection, Pool};
 use digits_logging::error::StoreError;
-use digits_logging::predictions::{self, NewPrediction};
+use digits_logging::predictions::{self, ListFilter, NewPrediction};
 use digits_test_postgres::TestDatabase;
 
 /// A fresh database of each backend; the guards keep them alive.
@@ -64,6 +64,7 @@ fn sample(request_id: &str, digit: i16) -> NewPrediction {
         input: vec![7; 784],
         source: "web".into(),
         latency_us: 1234,
+        owner: "visitor-a".into(),
     }
 }
 
@@ -119,14 +120,14 @@ fn feedback_is_stored_timestamped_and_a_correction_overwrites_it() {
         let (row, _) = predictions::log(&mut conn, &sample("req-f", 4)).expect("log");
         assert_eq!(row.true_label, None);
         assert_eq!(row.feedback_at, None);
-        let correct = predictions::record_feedback(&mut conn, row.id, 4).expect("correct");
+        let correct = predictions::record_feedback(&mut conn, row.id, None, 4).expect("correct");
         assert_eq!(correct.true_label, Some(4));
         let first_time = correct.feedback_at.expect("timestamped");
         std::thread::sleep(Duration::from_millis(5));
-        let corrected = predictions::record_feedback(&mut conn, row.id, 9).expect("correction");
+        let corrected = predictions::record_feedback(&mut conn, row.id, None, 9).expect("correction");
         assert_eq!(corrected.true_label, Some(9));
         assert!(corrected.feedback_at.expect("timestamped") > first_time);
-        assert_eq!(predictions::get(&mut conn, row.id).expect("get"), corrected);
+        assert_eq!(predictions::get(&mut conn, row.id, None).expect("get"), corrected);
     }
 }
 
@@ -136,15 +137,15 @@ fn unknown_ids_and_bad_labels_are_errors_and_change_nothing() {
         let pool = backend.pool();
         let mut conn = pool.get().expect("connection");
         let (row, _) = predictions::log(&mut conn, &sample("req-x", 1)).expect("log");
-        assert!(matches!(predictions::get(&mut conn, 999_999), Err(StoreError::NotFound(_))));
-        assert!(matches!(predictions::record_feedback(&mut conn, 999_999, 3), Err(StoreError::NotFound(_))));
+        assert!(matches!(predictions::get(&mut conn, 999_999, None), Err(StoreError::NotFound(_))));
+        assert!(matches!(predictions::record_feedback(&mut conn, 999_999, None, 3), Err(StoreError::NotFound(_))));
         for label in [-1, 10] {
             assert!(matches!(
-                predictions::record_feedback(&mut conn, row.id, label),
+                predictions::record_feedback(&mut conn, row.id, None, label),
                 Err(StoreError::Invalid { field: "true_label", .. })
             ));
         }
-        assert_eq!(predictions::get(&mut conn, row.id).expect("get"), row);
+        assert_eq!(predictions::get(&mut conn, row.id, None).expect("get"), row);
     }
 }
 
@@ -205,7 +206,6 @@ fn the_backend_follows_the_url_scheme() {
 
 #[test]
 fn pages_have_no_gaps_and_no_repeats_while_rows_arrive() {
-    use predictions::ListFilter;
     for backend in Backend::all() {
         let pool = backend.pool();
         let mut conn = pool.get().expect("connection");
@@ -240,9 +240,9 @@ fn list_filters_by_digit_feedback_and_wrongness() {
         let ids: Vec<i64> = (0..6)
             .map(|i| predictions::log(&mut conn, &sample(&format!("f-{i}"), [1, 1, 2, 2, 3, 3][i])).expect("log").0.id)
             .collect();
-        predictions::record_feedback(&mut conn, ids[0], 1).expect("right");
-        predictions::record_feedback(&mut conn, ids[2], 7).expect("wrong");
-        predictions::record_feedback(&mut conn, ids[5], 8).expect("wrong");
+        predictions::record_feedback(&mut conn, ids[0], None, 1).expect("right");
+        predictions::record_feedback(&mut conn, ids[2], None, 7).expect("wrong");
+        predictions::record_feedback(&mut conn, ids[5], None, 8).expect("wrong");
         // SQLite's pool holds one connection: give it back.
         drop(conn);
         let list = |f: ListFilter| -> Vec<i64> {
@@ -282,10 +282,10 @@ fn stats_match_a_hand_computed_confusion_matrix() {
             new.model_version = (*version).to_owned();
             let (row, _) = predictions::log(&mut conn, &new).expect("log");
             if let Some(label) = label {
-                predictions::record_feedback(&mut conn, row.id, *label).expect("feedback");
+                predictions::record_feedback(&mut conn, row.id, None, *label).expect("feedback");
             }
         }
-        let (all, by_version) = predictions::stats(&mut conn).expect("stats");
+        let (all, by_version) = predictions::stats(&mut conn, None).expect("stats");
         assert_eq!((all.total, all.labelled, all.correct), (9, 7, 5));
         assert_eq!(all.accuracy(), Some(5.0 / 7.0));
         let mut expected = [[0i64; 10]; 10];
@@ -319,7 +319,7 @@ fn labelled_rows_come_in_pages_for_export() {
         for i in 0..25 {
             let (row, _) = predictions::log(&mut conn, &sample(&format!("e-{i}"), (i % 10) as i16)).expect("log");
             if i % 3 != 0 {
-                predictions::record_feedback(&mut conn, row.id, ((i + 1) % 10) as i16).expect("feedback");
+                predictions::record_feedback(&mut conn, row.id, None, ((i + 1) % 10) as i16).expect("feedback");
                 labelled.push(row.id);
             }
         }
@@ -334,4 +334,109 @@ fn labelled_rows_come_in_pages_for_export() {
         }
         assert_eq!(exported, labelled);
     }
+}
+
+#[test]
+fn an_owner_sees_and_labels_only_its_own_predictions() {
+    for backend in Backend::all() {
+        let pool = backend.pool();
+        let mut conn = pool.get().expect("connection");
+        let (mine, _) = predictions::log(&mut conn, &sample("mine", 2)).expect("log");
+        let theirs = NewPrediction { owner: "visitor-b".into(), ..sample("theirs", 5) };
+        let (theirs, _) = predictions::log(&mut conn, &theirs).expect("log");
+        let me = Some("visitor-a");
+
+        assert_eq!(predictions::get(&mut conn, mine.id, me).expect("own").owner, "visitor-a");
+        // Someone else's prediction does not exist for me, by id or by request id...
+        assert!(matches!(predictions::get(&mut conn, theirs.id, me), Err(StoreError::NotFound(_))));
+        let by_request_id = predictions::PredictionKey::RequestId("theirs".into());
+        assert!(matches!(predictions::get(&mut conn, by_request_id.clone(), me), Err(StoreError::NotFound(_))));
+        // ...and my feedback cannot touch it.
+        let refused = predictions::record_feedback(&mut conn, by_request_id, me, 1);
+        assert!(matches!(refused, Err(StoreError::NotFound(_))), "{refused:?}");
+        assert_eq!(predictions::get(&mut conn, theirs.id, None).expect("admin").true_label, None);
+        predictions::record_feedback(&mut conn, mine.id, me, 2).expect("own feedback");
+
+        let listed = predictions::list(
+            &mut conn,
+            &ListFilter { limit: 10, owner: Some("visitor-a".into()), ..Default::default() },
+        )
+        .expect("list");
+        assert_eq!(listed.iter().map(|p| p.id).collect::<Vec<_>>(), vec![mine.id]);
+        let everyone = predictions::list(&mut conn, &ListFilter { limit: 10, ..Default::default() }).expect("list");
+        assert_eq!(everyone.len(), 2);
+        let (own, _) = predictions::stats(&mut conn, me).expect("stats");
+        assert_eq!((own.total, own.labelled, own.correct), (1, 1, 1), "{}", backend.url());
+        let (all, _) = predictions::stats(&mut conn, None).expect("stats");
+        assert_eq!(all.total, 2);
+        let (nobody, _) = predictions::stats(&mut conn, Some("visitor-c")).expect("stats");
+        assert_eq!(nobody.total, 0);
+    }
+}
+
+#[test]
+fn ids_and_owners_no_database_can_hold_are_simply_not_found() {
+    for backend in Backend::all() {
+        let pool = backend.pool();
+        let mut conn = pool.get().expect("connection");
+        predictions::log(&mut conn, &sample("real", 1)).expect("log");
+        for bad in ["nul\0byte", "", &"x".repeat(129)] {
+            let key = predictions::PredictionKey::RequestId(bad.to_owned());
+            assert!(matches!(predictions::get(&mut conn, key.clone(), None), Err(StoreError::NotFound(_))), "{bad:?}");
+            let feedback = predictions::record_feedback(&mut conn, key, Some(bad), 3);
+            assert!(matches!(feedback, Err(StoreError::NotFound(_))), "{bad:?} {}", backend.url());
+            let listed = predictions::list(
+                &mut conn,
+                &ListFilter { limit: 5, owner: Some(bad.to_owned()), ..Default::default() },
+            );
+            assert_eq!(listed.expect("list").len(), 0);
+        }
+        let nul_owner = NewPrediction { owner: "a\0b".into(), ..sample("nul-owner", 1) };
+        assert!(matches!(predictions::log(&mut conn, &nul_owner), Err(StoreError::Invalid { field: "owner", .. })));
+    }
+}
+
+#[test]
+fn retention_deletes_only_old_unlabelled_predictions() {
+    for backend in Backend::all() {
+        let pool = backend.pool();
+        let mut conn = pool.get().expect("connection");
+        let old = Utc::now().naive_utc() - chrono::Duration::days(40);
+        let (old_labelled, _) =
+            predictions::log(&mut conn, &NewPrediction { created_at: old, ..sample("old-labelled", 3) }).expect("log");
+        predictions::record_feedback(&mut conn, old_labelled.id, None, 3).expect("label");
+        predictions::log(&mut conn, &NewPrediction { created_at: old, ..sample("old-unlabelled", 4) }).expect("log");
+        for i in 0..5 {
+            let created_at = old + chrono::Duration::seconds(i);
+            predictions::log(&mut conn, &NewPrediction { created_at, ..sample(&format!("old-{i}"), 4) }).expect("log");
+        }
+        predictions::log(&mut conn, &sample("recent", 5)).expect("log");
+        drop(conn);
+
+        let deleted = digits_logging::retention::sweep(&pool, Duration::from_secs(30 * 86_400)).expect("sweep");
+        assert_eq!(deleted, 6, "{}", backend.url());
+        let mut conn = pool.get().expect("connection");
+        let left: Vec<String> = predictions::list(&mut conn, &ListFilter { limit: 10, ..Default::default() })
+            .expect("list")
+            .into_iter()
+            .map(|p| p.request_id)
+            .collect();
+        drop(conn);
+        assert_eq!(left, vec!["recent".to_owned(), "old-labelled".to_owned()]);
+        assert_eq!(digits_logging::retention::sweep(&pool, Duration::from_secs(30 * 86_400)).expect("again"), 0);
+    }
+}
+
+#[test]
+fn replicas_starting_together_on_an_empty_database_all_migrate_cleanly() {
+    let database = TestDatabase::new();
+    std::thread::scope(|scope| {
+        let starts: Vec<_> =
+            (0..4).map(|_| scope.spawn(|| db::pool(database.url(), 2, Duration::from_secs(30)).map(|_| ()))).collect();
+        for start in starts {
+            start.join().expect("thread").expect("every replica starts");
+        }
+    });
+    let applied = database.psql("SELECT count(*) FROM __diesel_schema_migrations").expect("psql");
+    assert_eq!(applied.trim(), "2");
 }

@@ -165,6 +165,7 @@ pub async fn list(
         wrong_only: p.wrong_only,
         digit: p.digit,
         true_label: p.true_label,
+        owner: None,
     };
     let page =
         state.logging.clone().list_predictions(request).await.map_err(|s| ApiError::from_logging(&s))?.into_inner();

@@ -11,8 +11,12 @@ use crate::views;
 
 /// `GET /api/stats`: accuracy from feedback, per digit, the confusion matrix.
 pub async fn stats(State(state): State<AppState>) -> Result<Json<Stats>, ApiError> {
-    let response =
-        state.logging.clone().get_stats(logging::GetStatsRequest {}).await.map_err(|s| ApiError::from_logging(&s))?;
+    let response = state
+        .logging
+        .clone()
+        .get_stats(logging::GetStatsRequest::default())
+        .await
+        .map_err(|s| ApiError::from_logging(&s))?;
     Ok(Json(views::stats(response.into_inner())))
 }
 
