@@ -8,13 +8,22 @@
 //! | `DIGITS_INFERENCE_REFRESH_MS` | `2000` | how often the replicas are re-resolved and probed |
 //! | `DIGITS_LOGGING_URL` | `http://127.0.0.1:50052` | the logging service |
 //! | `DIGITS_GRPC_TIMEOUT_MS` | `5000` | deadline of one call to a backend |
-//! | `DIGITS_MAX_BODY_BYTES` | `10485760` | largest accepted request body (10 MiB) |
+//! | `DIGITS_MAX_BODY_BYTES` | `2097152` | largest image body of `POST /api/predictions` (2 MiB); feedback takes at most 1 KiB |
+//! | `DIGITS_HTTP_READ_TIMEOUT_S` | `10` | time a client has to send its request headers, and then its body |
+//! | `DIGITS_MAX_CONCURRENT` | `128` | requests in progress at once, HTTP API and gRPC together; beyond it, 503 / `UNAVAILABLE` at once |
+//! | `DIGITS_RATE_LIMIT` | `30` | requests per second per client address (API and gRPC) |
+//! | `DIGITS_RATE_BURST` | `60` | requests a client may send at once before its rate applies |
+//! | `DIGITS_TRUSTED_PROXIES` | (none) | comma-separated IPs or CIDRs of reverse proxies whose `X-Forwarded-For` names the client |
+//! | `DIGITS_API_KEYS` | (none) | comma-separated `name:key` or `name:key:per_second`: developers' keys (`authorization: Bearer KEY`), each with its own rate (default `DIGITS_RATE_LIMIT`) |
+//! | `DIGITS_ADMIN_TOKEN` | (none) | the operators' bearer token for the global history and the export; those views are off when unset |
+//! | `DIGITS_PUBLIC_MAX_BATCH` | `16` | most images in one `PredictBatch` on the public gRPC port |
 //! | `DIGITS_LOG_QUEUE` | `10000` | predictions waiting to be logged, at most |
 //! | `DIGITS_LOG_FLUSH_TIMEOUT_S` | `10` | how long a shutdown waits for the queue to drain |
 //! | `DIGITS_WEB_DIR` | `web-ui/dist` | the built web app |
 //! | `DIGITS_CORS_ORIGINS` | (none) | comma-separated origins allowed to call the API from other sites; closed when unset |
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -35,8 +44,24 @@ pub struct Config {
     pub logging_url: String,
     /// Deadline of one backend call.
     pub grpc_timeout: Duration,
-    /// Largest request body.
+    /// Largest image body.
     pub max_body_bytes: usize,
+    /// Time to send the request headers, and then the body.
+    pub read_timeout: Duration,
+    /// Requests in progress at once, over both ports.
+    pub max_concurrent: usize,
+    /// Requests per second per client address.
+    pub rate_limit: NonZeroU32,
+    /// Requests a client may send at once.
+    pub rate_burst: NonZeroU32,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Developers' API keys.
+    pub api_keys: Vec<ApiKey>,
+    /// The operators' token; `None` turns the admin views off.
+    pub admin_token: Option<Secret>,
+    /// Most images per `PredictBatch` on the public port.
+    pub public_max_batch: usize,
     /// Capacity of the log queue.
     pub log_queue: usize,
     /// How long a shutdown waits for queued logs.
@@ -56,7 +81,15 @@ impl Default for Config {
             inference_refresh: Duration::from_millis(2000),
             logging_url: "http://127.0.0.1:50052".into(),
             grpc_timeout: Duration::from_millis(5000),
-            max_body_bytes: 10 << 20,
+            max_body_bytes: 2 << 20,
+            read_timeout: Duration::from_secs(10),
+            max_concurrent: 128,
+            rate_limit: NonZeroU32::new(30).unwrap_or(NonZeroU32::MIN),
+            rate_burst: NonZeroU32::new(60).unwrap_or(NonZeroU32::MIN),
+            trusted_proxies: Vec::new(),
+            api_keys: Vec::new(),
+            admin_token: None,
+            public_max_batch: 16,
             log_queue: 10_000,
             log_flush_timeout: Duration::from_secs(10),
             web_dir: PathBuf::from("web-ui/dist"),
@@ -80,12 +113,93 @@ impl Config {
             logging_url: env::var("DIGITS_LOGGING_URL").unwrap_or(d.logging_url),
             grpc_timeout: Duration::from_millis(env::positive_or("DIGITS_GRPC_TIMEOUT_MS", 5000u64)?),
             max_body_bytes: env::positive_or("DIGITS_MAX_BODY_BYTES", d.max_body_bytes)?,
+            read_timeout: Duration::from_secs(env::positive_or("DIGITS_HTTP_READ_TIMEOUT_S", 10u64)?),
+            max_concurrent: env::positive_or("DIGITS_MAX_CONCURRENT", d.max_concurrent)?,
+            rate_limit: env::var_or("DIGITS_RATE_LIMIT", d.rate_limit)?,
+            rate_burst: env::var_or("DIGITS_RATE_BURST", d.rate_burst)?,
+            trusted_proxies: list("DIGITS_TRUSTED_PROXIES", parse_proxy)?,
+            api_keys: list("DIGITS_API_KEYS", |entry| ApiKey::parse(entry, d.rate_limit))?,
+            admin_token: env::var("DIGITS_ADMIN_TOKEN").map(|t| Secret(t.trim().to_owned())),
+            public_max_batch: env::positive_or("DIGITS_PUBLIC_MAX_BATCH", d.public_max_batch)?,
             log_queue: env::positive_or("DIGITS_LOG_QUEUE", d.log_queue)?,
             log_flush_timeout: Duration::from_secs(env::var_or("DIGITS_LOG_FLUSH_TIMEOUT_S", 10u64)?),
             web_dir: env::var("DIGITS_WEB_DIR").map_or(d.web_dir, PathBuf::from),
-            cors_origins: env::var("DIGITS_CORS_ORIGINS")
-                .map(|v| v.split(',').map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect())
-                .unwrap_or_default(),
+            cors_origins: list("DIGITS_CORS_ORIGINS", |o| Ok(o.to_owned()))?,
         })
     }
+}
+
+/// A secret that `Debug` never prints.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(hidden)")
+    }
+}
+
+/// A developer's API key.
+#[derive(Clone)]
+pub struct ApiKey {
+    /// Its name: logged with every prediction made with it.
+    pub name: String,
+    /// The secret the caller sends as `authorization: Bearer ...`.
+    pub key: String,
+    /// Its requests per second.
+    pub per_second: NonZeroU32,
+}
+
+impl std::fmt::Debug for ApiKey {
+    /// Never prints the secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiKey").field("name", &self.name).field("per_second", &self.per_second).finish()
+    }
+}
+
+impl ApiKey {
+    /// `name:key` or `name:key:per_second`.
+    fn parse(entry: &str, default_rate: NonZeroU32) -> Result<Self, String> {
+        let mut parts = entry.split(':');
+        let (Some(name), Some(key)) = (parts.next(), parts.next()) else {
+            return Err("expected name:key or name:key:per_second".into());
+        };
+        let per_second = match parts.next() {
+            None => default_rate,
+            Some(rate) => rate.parse().map_err(|e| format!("the rate of key {name:?}: {e}"))?,
+        };
+        if parts.next().is_some() || name.is_empty() || name.len() > 64 {
+            return Err(format!("key {name:?}: expected name:key[:per_second] with a name of 1-64 bytes"));
+        }
+        if key.len() < 16 {
+            return Err(format!("key {name:?} is shorter than 16 characters"));
+        }
+        Ok(Self { name: name.to_owned(), key: key.to_owned(), per_second })
+    }
+}
+
+/// An IP address or a CIDR block.
+fn parse_proxy(entry: &str) -> Result<ipnet::IpNet, String> {
+    entry
+        .parse::<ipnet::IpNet>()
+        .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|e| format!("{entry:?} is not an IP address or CIDR block: {e}"))
+}
+
+/// A comma-separated variable, each entry parsed by `parse`.
+fn list<T>(name: &str, parse: impl Fn(&str) -> Result<T, String>) -> Result<Vec<T>, EnvError> {
+    let Some(value) = env::var(name) else { return Ok(Vec::new()) };
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            parse(entry).map_err(|reason| EnvError {
+                name: name.to_owned(),
+                // The value may hold secrets (API keys): never echo it.
+                value: "(hidden)".into(),
+                reason,
+            })
+        })
+        .collect()
 }

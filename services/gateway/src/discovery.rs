@@ -111,6 +111,17 @@ impl Replicas {
     pub fn refresh_now(&self) {
         self.wake.notify_one();
     }
+
+    /// Whether a replica is healthy, waiting up to `within` for one to
+    /// appear (at start-up, or while a replica restarts) when none is.
+    pub async fn any_within(&self, within: Duration) -> bool {
+        let mut current = self.current.clone();
+        if !current.borrow().is_empty() {
+            return true;
+        }
+        self.refresh_now();
+        tokio::time::timeout(within, current.wait_for(|set| !set.is_empty())).await.is_ok_and(|r| r.is_ok())
+    }
 }
 
 struct Discovery {

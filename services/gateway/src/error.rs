@@ -3,10 +3,12 @@
 //! for people. Backend gRPC statuses are translated here, in one place.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use digits_proto::inference::metadata;
 use tonic::Code;
+
+use crate::admission::Refused;
 
 /// A request failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -18,12 +20,36 @@ pub struct ApiError {
     pub code: &'static str,
     /// What went wrong, in words.
     pub message: String,
+    /// Seconds to wait before trying again (`Retry-After`), when known.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
     /// An error with this status, code and message.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self { status, code, message: message.into(), retry_after: None }
+    }
+
+    /// 401: a credential is missing or wrong.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    /// 429 or 503 from admission, with the time to wait.
+    pub fn refused(refused: Refused) -> Self {
+        let error = match refused {
+            Refused::RateLimited(_) => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many requests from this client; slow down",
+            ),
+            Refused::Overloaded => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                "the service is at capacity; try again shortly",
+            ),
+        };
+        Self { retry_after: Some(refused.retry_after_secs()), ..error }
     }
 
     /// 400: the request is malformed.
@@ -51,9 +77,10 @@ impl ApiError {
                 Self::new(StatusCode::PAYLOAD_TOO_LARGE, "image_too_large", status.message())
             }
             (Code::InvalidArgument, _) => Self::unprocessable("invalid_image", status.message()),
-            (Code::ResourceExhausted, _) => {
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "the recognizer is busy; try again in a moment")
-            }
+            (Code::ResourceExhausted, _) => Self {
+                retry_after: Some(1),
+                ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "the recognizer is busy; try again in a moment")
+            },
             (Code::DeadlineExceeded, _) => {
                 Self::new(StatusCode::GATEWAY_TIMEOUT, "inference_timeout", "the recognizer did not answer in time")
             }
@@ -75,13 +102,27 @@ impl ApiError {
 
     fn backend_unavailable(code: &'static str, what: &str, status: &tonic::Status) -> Self {
         tracing::warn!(code = ?status.code(), message = status.message(), "{what} failed");
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, code, format!("{what} is unavailable right now; try again shortly"))
+        Self {
+            retry_after: Some(1),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                code,
+                format!("{what} is unavailable right now; try again shortly"),
+            )
+        }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = digits_web_api::ErrorBody { error: self.message, code: self.code.to_owned() };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
     }
 }

@@ -1,37 +1,61 @@
-//! Calls to the inference replicas, with retries where they are safe. Every
-//! inference call is a pure function of its request, so a call that failed
-//! because a replica went away (or was busy) is retried on the balanced
-//! channel, which by then routes around it.
+//! Calls to the inference replicas, within a deadline, with retries where
+//! they are safe. Every inference call is a pure function of its request, so
+//! a call that failed because a replica went away (or was busy) is retried
+//! on the balanced channel, which by then routes around it.
+//!
+//! - **Deadlines:** each call has one (the caller's, or `DIGITS_GRPC_TIMEOUT_MS`),
+//!   and every attempt carries what is left of it as `grpc-timeout`, so the
+//!   replica drops work nobody waits for.
+//! - **Retry budget:** retries may add at most a fifth on top of the calls
+//!   that succeed (plus a small floor), so an overloaded set of replicas is
+//!   not hit by a storm of retries; the pauses between attempts are jittered.
+//! - **No replica:** when none is healthy, a call waits at most
+//!   [`NO_REPLICA_WAIT`] for one to appear, then fails with `UNAVAILABLE`.
 
 use std::error::Error as _;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use digits_proto::inference::v1 as pb;
 use pb::inference_client::InferenceClient as Client;
+use tokio::time::Instant;
 use tonic::transport::Channel;
-use tonic::{Code, Response, Status};
+use tonic::{Code, Request, Response, Status};
+use tower::retry::budget::{Budget, TpsBudget};
 
 use crate::discovery::Replicas;
 
-/// Pauses before the second, third, ... attempt.
+/// Pauses before the second, third, ... attempt, before jitter.
 const BACKOFF: [Duration; 4] =
     [Duration::from_millis(10), Duration::from_millis(50), Duration::from_millis(150), Duration::from_millis(400)];
+/// How long a call waits for a healthy replica when there is none.
+pub const NO_REPLICA_WAIT: Duration = Duration::from_secs(1);
 
 /// A client of the inference service over every healthy replica.
 #[derive(Clone)]
 pub struct InferenceClient {
     client: Client<Channel>,
     replicas: Replicas,
+    timeout: Duration,
+    budget: Arc<TpsBudget>,
 }
 
 impl InferenceClient {
-    /// A client over `replicas`; `max_message_bytes` bounds the requests it sends.
-    pub fn new(replicas: Replicas, max_message_bytes: usize) -> Self {
+    /// A client over `replicas`; `max_message_bytes` bounds the requests it
+    /// sends, `timeout` is a call's deadline unless the caller's is sooner.
+    pub fn new(replicas: Replicas, max_message_bytes: usize, timeout: Duration) -> Self {
         let client = Client::new(replicas.channel())
             .max_encoding_message_size(max_message_bytes)
             .max_decoding_message_size(usize::MAX);
-        Self { client, replicas }
+        // Over 10 s, retries up to 20% of the calls, and at least 5 a second.
+        let budget = Arc::new(TpsBudget::new(Duration::from_secs(10), 5, 0.2));
+        Self { client, replicas, timeout, budget }
+    }
+
+    /// The deadline of a call starting now, or the caller's if sooner.
+    pub fn deadline(&self, caller: Option<Duration>) -> Instant {
+        Instant::now() + caller.map_or(self.timeout, |t| t.min(self.timeout))
     }
 
     /// The replicas behind this client.
@@ -39,31 +63,28 @@ impl InferenceClient {
         &self.replicas
     }
 
-    /// Recognises one image.
+    /// Recognises one image before `deadline`.
     ///
     /// # Errors
     /// The last attempt's status.
-    pub async fn predict(&self, request: pb::PredictRequest) -> Result<Response<pb::PredictResponse>, Status> {
-        self.with_retries(|mut c| {
-            let request = request.clone();
-            async move { c.predict(request).await }
-        })
-        .await
+    pub async fn predict(
+        &self,
+        request: pb::PredictRequest,
+        deadline: Instant,
+    ) -> Result<Response<pb::PredictResponse>, Status> {
+        self.with_retries(deadline, |mut c, request| async move { c.predict(request).await }, request).await
     }
 
-    /// Recognises a batch.
+    /// Recognises a batch before `deadline`.
     ///
     /// # Errors
     /// The last attempt's status.
     pub async fn predict_batch(
         &self,
         request: pb::PredictBatchRequest,
+        deadline: Instant,
     ) -> Result<Response<pb::PredictBatchResponse>, Status> {
-        self.with_retries(|mut c| {
-            let request = request.clone();
-            async move { c.predict_batch(request).await }
-        })
-        .await
+        self.with_retries(deadline, |mut c, request| async move { c.predict_batch(request).await }, request).await
     }
 
     /// The model's card and limits.
@@ -71,21 +92,46 @@ impl InferenceClient {
     /// # Errors
     /// The last attempt's status.
     pub async fn model_info(&self) -> Result<Response<pb::ModelInfo>, Status> {
-        self.with_retries(|mut c| async move { c.get_model_info(pb::GetModelInfoRequest {}).await }).await
+        let deadline = self.deadline(None);
+        self.with_retries(
+            deadline,
+            |mut c, request| async move { c.get_model_info(request).await },
+            pb::GetModelInfoRequest {},
+        )
+        .await
     }
 
-    async fn with_retries<T, F, Fut>(&self, call: F) -> Result<Response<T>, Status>
+    async fn with_retries<M, T, F, Fut>(&self, deadline: Instant, call: F, message: M) -> Result<Response<T>, Status>
     where
-        F: Fn(Client<Channel>) -> Fut,
+        M: Clone,
+        F: Fn(Client<Channel>, Request<M>) -> Fut,
         Fut: Future<Output = Result<Response<T>, Status>>,
     {
         let mut attempt = 0;
         loop {
-            let status = match call(self.client.clone()).await {
-                Ok(response) => return Ok(response),
-                Err(status) => status,
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Status::deadline_exceeded("the recognizer did not answer in time"));
+            }
+            if !self.replicas.any_within(left.min(NO_REPLICA_WAIT)).await {
+                return Err(Status::unavailable("no inference replica is available"));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            let mut request = Request::new(message.clone());
+            request.set_timeout(left);
+            let status = match tokio::time::timeout(left, call(self.client.clone(), request)).await {
+                Ok(Ok(response)) => {
+                    self.budget.deposit();
+                    return Ok(response);
+                }
+                Ok(Err(status)) => status,
+                Err(_) => Status::deadline_exceeded("the recognizer did not answer in time"),
             };
             if !is_retryable(&status) || attempt == BACKOFF.len() {
+                return Err(status);
+            }
+            if !self.budget.withdraw() {
+                tracing::debug!(code = ?status.code(), "retry budget spent; not retrying");
                 return Err(status);
             }
             tracing::debug!(code = ?status.code(), message = status.message(), attempt, "retrying an inference call");
@@ -93,10 +139,16 @@ impl InferenceClient {
                 // Most likely a replica went away: drop it from the set now.
                 self.replicas.refresh_now();
             }
-            tokio::time::sleep(BACKOFF[attempt]).await;
+            tokio::time::sleep(jittered(BACKOFF[attempt])).await;
             attempt += 1;
         }
     }
+}
+
+/// A pause between half and one and a half times `base`, so callers that
+/// failed together do not retry together.
+fn jittered(base: Duration) -> Duration {
+    base / 2 + base.mul_f64(fastrand::f64())
 }
 
 /// Whether a failed call may succeed on another attempt: the replica was

@@ -4,10 +4,14 @@
 //! logging service without making the user wait, and offers the inference
 //! gRPC API on its own port for developers.
 
+pub mod admission;
+pub mod client_addr;
 pub mod config;
 pub mod discovery;
 pub mod error;
 pub mod grpc_proxy;
+pub mod http_server;
+pub mod identity;
 pub mod image_body;
 pub mod inference;
 pub mod log_queue;

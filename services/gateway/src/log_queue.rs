@@ -229,9 +229,10 @@ async fn write_batch(
     failed
 }
 
-/// The log entry of one prediction, made `latency` after the request arrived.
+/// The log entry of one prediction by `owner`, made `latency` after the request arrived.
 pub fn entry(
     request_id: String,
+    owner: String,
     prediction: &digits_proto::inference::v1::Prediction,
     model_version: &str,
     source: pb::Source,
@@ -249,6 +250,6 @@ pub fn entry(
         created_at_unix_ms: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
-        owner: String::new(),
+        owner,
     }
 }

@@ -1,17 +1,21 @@
 //! The HTTP surface: the JSON API under `/api`, the probes, and the web app
-//! for every other path.
+//! for every other path. Everything but the probes passes the [`guard`]
+//! (identity, rate and concurrency limits) first.
 
+mod guard;
 mod health;
 pub mod predictions;
-mod stats;
+pub mod stats;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Method, header};
-use axum::routing::{get, put};
+use axum::middleware;
+use axum::routing::{get, post, put};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
@@ -26,20 +30,29 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wa
      style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self' data:; object-src 'none'; \
      base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
+/// The largest body of every API route but `POST /api/predictions`:
+/// feedback is `{"true_label": 7}`.
+pub const SMALL_BODY_BYTES: usize = 1024;
+
 /// The API's OpenAPI 3 description.
 pub const OPENAPI: &str = include_str!("../openapi.json");
 
 /// The gateway's router.
 pub fn router(state: AppState, config: &Config) -> Router {
     let api = Router::new()
-        .route("/predictions", get(predictions::list).post(predictions::create))
+        .route(
+            "/predictions",
+            post(predictions::create).layer(DefaultBodyLimit::max(config.max_body_bytes)).get(predictions::list),
+        )
         .route("/predictions/{id}", get(predictions::get_one))
         .route("/predictions/{id}/feedback", put(predictions::feedback))
         .route("/stats", get(stats::stats))
+        .route("/stats/global", get(stats::global))
         .route("/model", get(stats::model))
+        .route("/admin/export", get(stats::export))
         .route("/openapi.json", get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }))
         .fallback(|| async { ApiError::not_found("no such API endpoint; see /api/openapi.json") })
-        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(DefaultBodyLimit::max(SMALL_BODY_BYTES))
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
     let api = match cors(&config.cors_origins) {
         Some(layer) => api.layer(layer),
@@ -58,10 +71,12 @@ pub fn router(state: AppState, config: &Config) -> Router {
         ));
 
     Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
         .nest("/api", api)
         .merge(web)
+        .layer(middleware::from_fn_with_state(state.clone(), guard::guard))
+        .layer(RequestBodyTimeoutLayer::new(config.read_timeout))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
         .layer(TraceLayer::new_for_http())
@@ -78,6 +93,6 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
         CorsLayer::new()
             .allow_origin(AllowOrigin::list(origins))
             .allow_methods([Method::GET, Method::POST, Method::PUT])
-            .allow_headers([header::CONTENT_TYPE]),
+            .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION]),
     )
 }

@@ -12,9 +12,13 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tonic::transport::Endpoint;
 
+use crate::admission::Admission;
+use crate::client_addr::TrustedProxies;
 use crate::config::Config;
 use crate::discovery::{BadUrl, DnsResolver, Replicas, Resolve};
 use crate::grpc_proxy::InferenceProxy;
+use crate::http_server;
+use crate::identity::Credentials;
 use crate::inference::InferenceClient;
 use crate::log_queue::{self, LogQueue};
 use crate::routes;
@@ -65,15 +69,24 @@ impl Application {
     /// See [`StartupError`].
     pub async fn build_with_resolver(config: Config, resolver: impl Resolve) -> Result<Self, StartupError> {
         let replicas = Replicas::start(resolver, config.inference_refresh, config.grpc_timeout);
-        let inference = InferenceClient::new(replicas, config.max_body_bytes + 4096);
+        // A message carries the image and a few bytes of framing.
+        let inference = InferenceClient::new(replicas, config.max_body_bytes + 4096, config.grpc_timeout);
         let logging_channel = Endpoint::from_shared(config.logging_url.clone())?
             .tcp_nodelay(true)
             .connect_timeout(config.grpc_timeout)
             .timeout(config.grpc_timeout)
             .connect_lazy();
         let logging = LoggingClient::new(logging_channel.clone());
-        let state =
-            AppState { inference, logging: logging.clone(), logging_channel, logs: LogQueue::new(config.log_queue) };
+        let state = AppState {
+            inference,
+            logging: logging.clone(),
+            logging_channel,
+            logs: LogQueue::new(config.log_queue),
+            admission: Admission::new(&config),
+            credentials: Credentials::new(&config),
+            proxies: TrustedProxies::new(config.trusted_proxies.clone()),
+            global_stats: Arc::default(),
+        };
         let http = TcpListener::bind(config.http_addr).await?;
         let grpc = TcpListener::bind(config.grpc_addr).await?;
         if !config.web_dir.join("index.html").is_file() {
@@ -128,10 +141,19 @@ impl Application {
             self.config.log_flush_timeout,
         ));
 
+        let forget = tokio::spawn(self.state.admission.clone().forget_idle_clients());
         tracing::info!(http = %self.http.local_addr()?, grpc = %self.grpc.local_addr()?, "gateway listening");
         let (reporter, health) = tonic_health::server::health_reporter();
         grpc::set_health(&reporter, SERVICE_NAME, true).await;
-        let proxy = InferenceServer::new(InferenceProxy::new(self.state.inference.clone(), self.state.logs.clone()))
+        let proxy = InferenceProxy::new(
+            self.state.inference.clone(),
+            self.state.logs.clone(),
+            self.state.admission.clone(),
+            self.state.credentials.clone(),
+            self.state.proxies.clone(),
+            self.config.public_max_batch,
+        );
+        let proxy = InferenceServer::new(proxy)
             .max_decoding_message_size(self.config.max_body_bytes)
             .max_encoding_message_size(usize::MAX);
         let grpc_server = tonic::transport::Server::builder()
@@ -141,14 +163,14 @@ impl Application {
             .serve_with_incoming_shutdown(grpc::incoming(self.grpc), stopped(stop.clone()));
 
         let app = routes::router(self.state.clone(), &self.config);
-        let http_server = axum::serve(self.http, app).with_graceful_shutdown(stopped(stop.clone()));
+        let http_server = http_server::serve(self.http, app, self.config.read_timeout, stopped(stop.clone()));
 
-        let (http_result, grpc_result) = tokio::join!(http_server, grpc_server);
+        let ((), grpc_result) = tokio::join!(http_server, grpc_server);
+        forget.abort();
         // Both servers have stopped taking requests: the queue only shrinks now.
         grpc::set_health(&reporter, SERVICE_NAME, false).await;
         let _ = writer.await;
         tracing::info!(log_queue = ?self.state.logs.stats(), "gateway stopped");
-        http_result?;
         grpc_result.map_err(std::io::Error::other)?;
         Ok(())
     }

@@ -5,8 +5,12 @@ use std::sync::Arc;
 use digits_proto::logging::v1::logging_client::LoggingClient;
 use tonic::transport::Channel;
 
+use crate::admission::Admission;
+use crate::client_addr::TrustedProxies;
+use crate::identity::Credentials;
 use crate::inference::InferenceClient;
 use crate::log_queue::LogQueue;
+use crate::routes::stats::GlobalStats;
 
 /// The handlers' shared state; cheap to clone.
 #[derive(Clone)]
@@ -19,4 +23,12 @@ pub struct AppState {
     pub logging_channel: Channel,
     /// Predictions waiting to be logged.
     pub logs: Arc<LogQueue>,
+    /// Rate and concurrency limits, shared with the gRPC port.
+    pub admission: Arc<Admission>,
+    /// The admin token and API keys.
+    pub credentials: Credentials,
+    /// Whose `X-Forwarded-For` is believed.
+    pub proxies: TrustedProxies,
+    /// The public statistics, cached briefly.
+    pub global_stats: Arc<GlobalStats>,
 }

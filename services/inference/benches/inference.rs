@@ -118,7 +118,7 @@ fn main() {
     for batch in [1usize, 8, 32, 128] {
         let runs = (4000 / batch).max(30);
         let mut t = time_each(runs, || {
-            runtime.block_on(engine.score(images[..batch].to_vec())).expect("scores");
+            runtime.block_on(engine.score(images[..batch].to_vec(), None)).expect("scores");
         });
         let p50 = percentile(&mut t, 0.5);
         println!("{:<28} {:>10.1?} {:>14.0}", batch, p50, batch as f64 / p50.as_secs_f64());
@@ -134,7 +134,7 @@ fn main() {
                 let image = images[c % images.len()].clone();
                 tokio::spawn(async move {
                     for _ in 0..per_client {
-                        engine.score(vec![image.clone()]).await.expect("scores");
+                        engine.score(vec![image.clone()], None).await.expect("scores");
                     }
                 })
             })

@@ -7,8 +7,8 @@
 //! | `DIGITS_MODEL_DIR` | *(embedded model)* | folder with `model.onnx` and `model.json`; unset serves the model built into the binary |
 //! | `DIGITS_INFERENCE_WORKERS` | number of cores | worker threads, each with its own model state |
 //! | `DIGITS_INFERENCE_QUEUE` | `256` | jobs that may wait for a worker; beyond it calls get `RESOURCE_EXHAUSTED` |
-//! | `DIGITS_MAX_IMAGE_PIXELS` | `16777216` | most pixels in one image (decoded or raw) |
-//! | `DIGITS_MAX_IMAGE_SIDE` | `8192` | longest side of one image |
+//! | `DIGITS_MAX_IMAGE_PIXELS` | `4194304` | most pixels in one image (decoded or raw) |
+//! | `DIGITS_MAX_IMAGE_SIDE` | `4096` | longest side of one image |
 //! | `DIGITS_MAX_BATCH` | `256` | most images in one `PredictBatch` |
 //! | `DIGITS_MAX_MESSAGE_BYTES` | `16777216` | largest request message |
 //! | `DIGITS_INFERENCE_REPLICA` | `$HOSTNAME`, else `inference` | this replica's name, sent in the `digits-replica` response metadata |

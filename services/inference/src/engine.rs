@@ -3,10 +3,14 @@
 //! tract runs one state on one thread, so each worker thread owns its own
 //! state over the shared plan, and a batch is split across workers so every
 //! core is used. Jobs wait in a bounded queue; when it is full, callers get
-//! [`InferError::Busy`] at once instead of piling up. The async runtime's
-//! threads only pass messages.
+//! [`InferError::Busy`] at once instead of piling up. A job whose caller has
+//! gone, or whose deadline has passed, is dropped before it runs
+//! ([`InferError::Expired`]), so an overload does not turn into work for
+//! nobody. The async runtime's threads only pass messages.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -60,6 +64,7 @@ pub struct Outcome {
 struct Job {
     images: Vec<pb::Image>,
     first_index: usize,
+    deadline: Option<Instant>,
     reply: oneshot::Sender<Result<(Vec<Scored>, Duration), InferError>>,
 }
 
@@ -68,6 +73,7 @@ pub struct Engine {
     sender: Option<Sender<Job>>,
     workers: Vec<JoinHandle<()>>,
     queue: usize,
+    expired: Arc<AtomicU64>,
 }
 
 impl Engine {
@@ -77,16 +83,24 @@ impl Engine {
     /// When a worker thread cannot be spawned.
     pub fn start(model: &Model, workers: usize, queue: usize, limits: Limits) -> std::io::Result<Self> {
         let (sender, receiver) = crossbeam_channel::bounded(queue);
+        let expired = Arc::new(AtomicU64::new(0));
         let workers = (0..workers)
             .map(|i| {
                 let model = model.clone();
                 let receiver = receiver.clone();
+                let expired = expired.clone();
                 std::thread::Builder::new()
                     .name(format!("inference-{i}"))
-                    .spawn(move || work(&model, &limits, &receiver))
+                    .spawn(move || work(&model, &limits, &receiver, &expired))
             })
             .collect::<Result<_, _>>()?;
-        Ok(Self { sender: Some(sender), workers, queue })
+        Ok(Self { sender: Some(sender), workers, queue, expired })
+    }
+
+    /// Jobs dropped unrun since start, because their caller had gone or
+    /// their deadline had passed.
+    pub fn expired(&self) -> u64 {
+        self.expired.load(Ordering::Relaxed)
     }
 
     /// Number of worker threads.
@@ -94,12 +108,13 @@ impl Engine {
         self.workers.len()
     }
 
-    /// Decodes, preprocesses and scores `images`, split across the workers.
+    /// Decodes, preprocesses and scores `images`, split across the workers,
+    /// unless `deadline` passes first.
     ///
     /// # Errors
     /// The first invalid image (its index in the message), [`InferError::Busy`]
-    /// when the queue is full, or [`InferError::Internal`].
-    pub async fn score(&self, images: Vec<pb::Image>) -> Result<Outcome, InferError> {
+    /// when the queue is full, [`InferError::Expired`], or [`InferError::Internal`].
+    pub async fn score(&self, images: Vec<pb::Image>, deadline: Option<Instant>) -> Result<Outcome, InferError> {
         let started = Instant::now();
         let sender = self.sender.as_ref().ok_or_else(|| InferError::Internal("the engine is stopped".into()))?;
         let chunk = images.len().div_ceil(self.workers.len()).max(1);
@@ -113,7 +128,7 @@ impl Engine {
             }
             let (reply, answer) = oneshot::channel();
             let len = part.len();
-            match sender.try_send(Job { images: part, first_index, reply }) {
+            match sender.try_send(Job { images: part, first_index, deadline, reply }) {
                 Ok(()) => pending.push(answer),
                 Err(TrySendError::Full(_)) => return Err(InferError::Busy { queued: self.queue }),
                 Err(TrySendError::Disconnected(_)) => return Err(InferError::Internal("no workers left".into())),
@@ -143,11 +158,16 @@ impl Drop for Engine {
     }
 }
 
-fn work(model: &Model, limits: &Limits, jobs: &Receiver<Job>) {
+fn work(model: &Model, limits: &Limits, jobs: &Receiver<Job>, expired: &AtomicU64) {
     let normalisation = model.normalisation();
     let mut session = model.session().ok();
     let mut input = Vec::new();
     while let Ok(job) = jobs.recv() {
+        if job.reply.is_closed() || job.deadline.is_some_and(|d| Instant::now() >= d) {
+            expired.fetch_add(1, Ordering::Relaxed);
+            let _ = job.reply.send(Err(InferError::Expired));
+            continue;
+        }
         let result = catch_unwind(AssertUnwindSafe(|| {
             let started = Instant::now();
             let mnist = job

@@ -29,6 +29,10 @@ pub enum InferError {
         /// Jobs waiting.
         queued: usize,
     },
+    /// The caller's deadline passed before a worker reached the job, which
+    /// was dropped without running.
+    #[error("the deadline passed before the job ran")]
+    Expired,
     /// The model failed or a worker stopped; a bug, not the caller's fault.
     #[error("inference failed: {0}")]
     Internal(String),
@@ -64,6 +68,7 @@ impl InferError {
             Self::InvalidImage { error, .. } => error.code(),
             Self::Invalid(_) | Self::Preprocess(_) => "invalid_image",
             Self::Busy { .. } => "busy",
+            Self::Expired => "expired",
             Self::Internal(_) => "internal",
         }
     }
@@ -78,6 +83,7 @@ impl From<InferError> for tonic::Status {
             | InferError::Preprocess(_)
             | InferError::InvalidImage { .. } => Self::invalid_argument(e.to_string()),
             InferError::Busy { .. } => Self::resource_exhausted(e.to_string()),
+            InferError::Expired => Self::deadline_exceeded(e.to_string()),
             InferError::Internal(_) => {
                 tracing::error!(error = %e, "inference failed");
                 Self::internal(e.to_string())

@@ -1,11 +1,12 @@
 //! The gRPC methods of `digits.inference.v1.Inference`.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use digits_preprocess::Limits;
 use digits_proto::inference::metadata;
 use digits_proto::inference::v1 as pb;
+use digits_service_kit::grpc;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::{Request, Response, Status};
 
@@ -77,6 +78,11 @@ impl InferenceService {
     }
 }
 
+/// When the caller stops waiting, from its `grpc-timeout`.
+fn deadline_of<T>(request: &Request<T>) -> Option<Instant> {
+    grpc::timeout_of(request.metadata()).map(|t| Instant::now() + t)
+}
+
 fn timing(outcome: &Outcome) -> pb::Timing {
     let micros = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
     pb::Timing { preprocess_us: micros(outcome.preprocess), inference_us: micros(outcome.inference) }
@@ -85,8 +91,10 @@ fn timing(outcome: &Outcome) -> pb::Timing {
 #[tonic::async_trait]
 impl pb::inference_server::Inference for InferenceService {
     async fn predict(&self, request: Request<pb::PredictRequest>) -> Result<Response<pb::PredictResponse>, Status> {
+        let deadline = deadline_of(&request);
         let image = request.into_inner().image.ok_or_else(|| Status::invalid_argument("image is required"))?;
-        let mut outcome = self.engine.score(vec![image]).await.map_err(|e| Status::from(e.without_index()))?;
+        let mut outcome =
+            self.engine.score(vec![image], deadline).await.map_err(|e| Status::from(e.without_index()))?;
         let timing = timing(&outcome);
         let scored = outcome.scored.pop().ok_or_else(|| Status::internal("no prediction returned"))?;
         tracing::debug!(digit = scored.digit(), confidence = scored.confidence(), "predicted");
@@ -101,6 +109,7 @@ impl pb::inference_server::Inference for InferenceService {
         &self,
         request: Request<pb::PredictBatchRequest>,
     ) -> Result<Response<pb::PredictBatchResponse>, Status> {
+        let deadline = deadline_of(&request);
         let images = request.into_inner().images;
         if images.is_empty() {
             return Err(Status::invalid_argument("images is empty: send at least one image"));
@@ -112,7 +121,7 @@ impl pb::inference_server::Inference for InferenceService {
                 self.max_batch
             )));
         }
-        let outcome = self.engine.score(images).await?;
+        let outcome = self.engine.score(images, deadline).await?;
         let timing = timing(&outcome);
         Ok(self.response(pb::PredictBatchResponse {
             predictions: outcome.scored.into_iter().map(to_proto).collect(),

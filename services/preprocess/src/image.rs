@@ -93,9 +93,10 @@ pub struct Limits {
 }
 
 impl Default for Limits {
-    /// 8192 px per side and 16,777,216 pixels (4096x4096) in all.
+    /// 4096 px per side and 4,194,304 pixels (2048x2048) in all: a phone
+    /// photo of a digit fits, and a decompression bomb costs little.
     fn default() -> Self {
-        Self { max_side: 8192, max_pixels: 4096 * 4096 }
+        Self { max_side: 4096, max_pixels: 4 << 20 }
     }
 }
 

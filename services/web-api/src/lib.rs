@@ -100,7 +100,24 @@ pub struct Page {
     pub next_before: Option<i64>,
 }
 
-/// The answer to `GET /api/stats`.
+/// One line of `GET /api/admin/export`: a prediction with the user's label,
+/// for retraining.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Example {
+    /// The prediction's row id (export order, for resuming with `after`).
+    pub id: i64,
+    /// The digit the user said was drawn.
+    pub true_label: u8,
+    /// What the model predicted.
+    pub predicted_digit: u8,
+    /// The model's version.
+    pub model_version: String,
+    /// The 28x28 input, 784 grey values (ink high), row by row.
+    pub input: Vec<u8>,
+}
+
+/// The answer to `GET /api/stats` (the caller's own predictions) and
+/// `GET /api/stats/global` (everyone's, counts only).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Stats {
     /// All logged predictions.

@@ -1,11 +1,13 @@
 //! `/api/predictions`: recognise a drawing, give feedback, read the history.
+//! Each caller sees and labels only its own predictions (the operators see
+//! all): another caller's prediction is 404, exactly like a missing one.
 
 use std::time::Instant;
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use digits_proto::inference::metadata;
@@ -14,11 +16,12 @@ use digits_proto::logging::v1 as logging;
 use serde::Deserialize;
 
 use crate::error::ApiError;
+use crate::identity::Caller;
 use crate::image_body;
 use crate::log_queue;
 use crate::state::AppState;
 use crate::views;
-use digits_web_api::{Page, Prediction, Record};
+use digits_web_api::{Feedback, Page, Prediction, Record};
 
 /// The response header that passes on the inference replica that answered.
 pub const REPLICA_HEADER: &str = "x-digits-replica";
@@ -49,6 +52,7 @@ fn query_error(rejection: &QueryRejection) -> ApiError {
 /// does not wait for the log write, which is queued.
 pub async fn create(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     params: Result<Query<CreateParams>, QueryRejection>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -57,9 +61,10 @@ pub async fn create(
     let Query(params) = params.map_err(|e| query_error(&e))?;
     let body = body.map_err(|e| body_error(&e))?;
     let image = image_body::parse(&headers, body.to_vec())?;
+    let deadline = state.inference.deadline(None);
     let response = state
         .inference
-        .predict(inference::PredictRequest { image: Some(image) })
+        .predict(inference::PredictRequest { image: Some(image) }, deadline)
         .await
         .map_err(|s| ApiError::from_inference(&s))?;
     // Which replica answered, for operators watching the balancing.
@@ -72,7 +77,14 @@ pub async fn create(
 
     let id = params.log.then(|| uuid::Uuid::new_v4().to_string());
     if let Some(id) = &id {
-        let entry = log_queue::entry(id.clone(), &prediction, &response.model_version, logging::Source::Web, latency);
+        let entry = log_queue::entry(
+            id.clone(),
+            caller.owner(),
+            &prediction,
+            &response.model_version,
+            logging::Source::Web,
+            latency,
+        );
         state.logs.push(entry);
     }
     let status = if id.is_some() { StatusCode::CREATED } else { StatusCode::OK };
@@ -91,6 +103,14 @@ pub async fn create(
     ))
 }
 
+/// The prediction id in a path: the gateway only ever hands out UUIDs, so
+/// anything else (NUL bytes included) names nothing: 404.
+fn prediction_id(id: &str) -> Result<String, ApiError> {
+    uuid::Uuid::parse_str(id)
+        .map(|id| id.hyphenated().to_string())
+        .map_err(|_| ApiError::not_found(format!("prediction {id:?} not found")))
+}
+
 /// Writes the queued log entry of `id` now, if it is still waiting, so that
 /// feedback and lookups right after a prediction find it.
 async fn flush_pending(state: &AppState, id: &str) -> Result<(), ApiError> {
@@ -102,31 +122,46 @@ async fn flush_pending(state: &AppState, id: &str) -> Result<(), ApiError> {
 }
 
 /// `PUT /api/predictions/{id}/feedback` with `{"true_label": 0-9}`: records
-/// the user's answer and returns the updated record. Synchronous, so the
-/// user learns whether it was saved.
+/// the user's answer on one of their own predictions and returns the updated
+/// record. Synchronous, so the user learns whether it was saved.
 pub async fn feedback(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Record>, ApiError> {
+    let id = prediction_id(&id)?;
     let body = body.map_err(|e| body_error(&e))?;
-    let value: serde_json::Value = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request("invalid_json", format!("the body is not valid JSON: {e}")))?;
-    let label = value
-        .get("true_label")
-        .and_then(serde_json::Value::as_u64)
-        .filter(|label| *label <= 9)
-        .ok_or_else(|| ApiError::unprocessable("invalid_label", "true_label must be a digit 0-9"))?;
+    let Feedback { true_label } = serde_json::from_slice(&body).map_err(|e| {
+        if e.is_data() {
+            ApiError::unprocessable("invalid_label", "the body must be {\"true_label\": 0-9}")
+        } else {
+            ApiError::bad_request("invalid_json", format!("the body is not valid JSON: {e}"))
+        }
+    })?;
+    if true_label > 9 {
+        return Err(ApiError::unprocessable("invalid_label", "true_label must be a digit 0-9"));
+    }
     flush_pending(&state, &id).await?;
-    let request = logging::RecordFeedbackRequest { request_id: id, true_label: label as u32, ..Default::default() };
+    let request = logging::RecordFeedbackRequest {
+        request_id: id,
+        true_label: u32::from(true_label),
+        owner: caller.scope(),
+        id: 0,
+    };
     let stored = state.logging.clone().record_feedback(request).await.map_err(|s| ApiError::from_logging(&s))?;
     Ok(Json(views::record(stored.into_inner())))
 }
 
-/// `GET /api/predictions/{id}`: one prediction with its feedback.
-pub async fn get_one(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Record>, ApiError> {
+/// `GET /api/predictions/{id}`: one of the caller's predictions with its feedback.
+pub async fn get_one(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Json<Record>, ApiError> {
+    let id = prediction_id(&id)?;
     flush_pending(&state, &id).await?;
-    let request = logging::GetPredictionRequest { request_id: id, ..Default::default() };
+    let request = logging::GetPredictionRequest { request_id: id, owner: caller.scope(), id: 0 };
     let stored = state.logging.clone().get_prediction(request).await.map_err(|s| ApiError::from_logging(&s))?;
     Ok(Json(views::record(stored.into_inner())))
 }
@@ -149,9 +184,11 @@ pub struct ListParams {
     has_feedback: Option<bool>,
 }
 
-/// `GET /api/predictions`: recent predictions, newest first.
+/// `GET /api/predictions`: the caller's recent predictions (everyone's for
+/// the operators), newest first.
 pub async fn list(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<Page>, ApiError> {
     let Query(p) = params.map_err(|e| query_error(&e))?;
@@ -165,7 +202,7 @@ pub async fn list(
         wrong_only: p.wrong_only,
         digit: p.digit,
         true_label: p.true_label,
-        owner: None,
+        owner: caller.scope(),
     };
     let page =
         state.logging.clone().list_predictions(request).await.map_err(|s| ApiError::from_logging(&s))?.into_inner();

@@ -165,6 +165,11 @@ impl Gateway {
     }
 }
 
+/// An HTTP client that keeps its cookies, as a browser does: one visitor.
+pub fn visitor() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).build().expect("client")
+}
+
 pub fn loopback() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))
 }
@@ -195,6 +200,17 @@ impl Stack {
             logging_url: logging.url(),
             inference_refresh: Duration::from_millis(200),
             grpc_timeout: Duration::from_secs(3),
+            // Tests send faster than any person; the rate tests set their own.
+            rate_limit: if config.rate_limit == Config::default().rate_limit {
+                std::num::NonZeroU32::new(100_000).expect("non-zero")
+            } else {
+                config.rate_limit
+            },
+            rate_burst: if config.rate_burst == Config::default().rate_burst {
+                std::num::NonZeroU32::new(100_000).expect("non-zero")
+            } else {
+                config.rate_burst
+            },
             web_dir: if config.web_dir == Config::default().web_dir {
                 std::env::temp_dir().join("digits-no-web-app")
             } else {
@@ -203,14 +219,7 @@ impl Stack {
             ..config
         };
         let gateway = Gateway::start(config, resolver).await;
-        Self {
-            db,
-            inference,
-            logging_addr: logging.addr,
-            logging: Some(logging),
-            gateway,
-            http: reqwest::Client::new(),
-        }
+        Self { db, inference, logging_addr: logging.addr, logging: Some(logging), gateway, http: visitor() }
     }
 
     pub fn url(&self, path: &str) -> String {
