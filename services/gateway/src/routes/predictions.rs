@@ -39,6 +39,14 @@ fn default_log() -> bool {
 }
 
 fn body_error(rejection: &BytesRejection) -> ApiError {
+    // A body that did not arrive within DIGITS_HTTP_READ_TIMEOUT_S.
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(rejection);
+    while let Some(error) = cause {
+        if error.is::<tower_http::timeout::TimeoutError>() {
+            return ApiError::new(StatusCode::REQUEST_TIMEOUT, "body_timeout", "the request body was not sent in time");
+        }
+        cause = error.source();
+    }
     let status = rejection.status();
     let code = if status == StatusCode::PAYLOAD_TOO_LARGE { "body_too_large" } else { "bad_body" };
     ApiError::new(status, code, rejection.body_text())

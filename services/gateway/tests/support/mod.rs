@@ -183,6 +183,7 @@ pub struct Stack {
     pub logging_addr: SocketAddr,
     pub gateway: Gateway,
     pub http: reqwest::Client,
+    pub resolver: TestResolver,
 }
 
 impl Stack {
@@ -218,8 +219,8 @@ impl Stack {
             },
             ..config
         };
-        let gateway = Gateway::start(config, resolver).await;
-        Self { db, inference, logging_addr: logging.addr, logging: Some(logging), gateway, http: visitor() }
+        let gateway = Gateway::start(config, resolver.clone()).await;
+        Self { db, inference, logging_addr: logging.addr, logging: Some(logging), gateway, http: visitor(), resolver }
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -1,0 +1,250 @@
+//! Abuse and overload, against real services on loopback ports: rate limits
+//! per client and per API key, load shedding, body and read-time limits,
+//! the public batch cap, deadlines, and no replica at all.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::num::NonZeroU32;
+use std::time::{Duration, Instant};
+
+use digits_gateway::config::{ApiKey, Config};
+use digits_proto::inference::v1 as pb;
+use reqwest::StatusCode;
+use serde_json::json;
+use support::{Stack, canvas_png, test_digits, visitor};
+use tonic::Code;
+
+fn rate(n: u32) -> NonZeroU32 {
+    NonZeroU32::new(n).expect("non-zero")
+}
+
+async fn post_png(http: &reqwest::Client, stack: &Stack, from: &str) -> reqwest::Response {
+    let (image, _) = &test_digits(1)[0];
+    http.post(stack.url("/api/predictions?log=false"))
+        .header("content-type", "image/png")
+        .header("x-forwarded-for", from)
+        .body(canvas_png(image))
+        .send()
+        .await
+        .expect("sent")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_over_its_rate_gets_429_while_another_client_is_served() {
+    // Both clients arrive through a trusted proxy (loopback), as behind Caddy.
+    let config = Config {
+        rate_limit: rate(2),
+        rate_burst: rate(5),
+        trusted_proxies: vec!["127.0.0.1/32".parse().expect("net")],
+        ..Config::default()
+    };
+    let stack = Stack::with_config(config).await;
+    let http = visitor();
+    let mut limited = 0;
+    let mut retry_after = None;
+    for _ in 0..20 {
+        let response = post_png(&http, &stack, "198.51.100.1").await;
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            limited += 1;
+            retry_after = response.headers().get("retry-after").map(|v| v.to_str().expect("ascii").to_owned());
+            assert_eq!(response.json::<serde_json::Value>().await.expect("json")["code"], "rate_limited");
+        }
+    }
+    assert!(limited >= 10, "{limited} of 20 over a burst of 5 were refused");
+    assert_eq!(retry_after.as_deref(), Some("1"));
+    // Another client behind the same proxy is not affected.
+    for _ in 0..5 {
+        assert_eq!(post_png(&http, &stack, "198.51.100.2").await.status(), StatusCode::OK);
+    }
+    // Through the trusted proxy, the rightmost forwarded address is the
+    // client, not one that the client itself put in front: still limited.
+    let mut forged_limited = 0;
+    for _ in 0..10 {
+        let forged = post_png(&http, &stack, "203.0.113.7, 198.51.100.1").await;
+        forged_limited += usize::from(forged.status() == StatusCode::TOO_MANY_REQUESTS);
+    }
+    assert!(forged_limited >= 5, "{forged_limited} of 10");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overload_is_shed_with_503_and_retry_after_and_slow_clients_are_cut_off() {
+    let config = Config { max_concurrent: 1, read_timeout: Duration::from_secs(1), ..Config::default() };
+    let stack = Stack::with_config(config).await;
+    let addr = stack.gateway.http;
+    // A client that announces a body and never sends it holds the only slot...
+    let mut slow = TcpStream::connect(addr).expect("connect");
+    slow.write_all(
+        b"POST /api/predictions HTTP/1.1\r\nhost: x\r\ncontent-type: image/png\r\ncontent-length: 1000\r\n\r\n",
+    )
+    .expect("write");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // ...so the next request is shed at once.
+    let started = Instant::now();
+    let response = visitor().get(stack.url("/api/model")).send().await.expect("sent");
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(started.elapsed() < Duration::from_millis(500), "{:?}", started.elapsed());
+    assert_eq!(response.headers()["retry-after"], "1");
+    assert_eq!(response.json::<serde_json::Value>().await.expect("json")["code"], "overloaded");
+    // The body never comes: after the read timeout the slow client gets 408 and the slot is free.
+    let mut answer = String::new();
+    slow.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    let _ = slow.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert_eq!(visitor().get(stack.url("/api/model")).send().await.expect("sent").status(), StatusCode::OK);
+
+    // Headers trickled in slower than the read timeout: the connection is closed.
+    let mut trickle = TcpStream::connect(addr).expect("connect");
+    trickle.write_all(b"GET /api/model HTTP/1.1\r\nhost: x\r\n").expect("write");
+    trickle.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    let started = Instant::now();
+    let mut rest = Vec::new();
+    let _ = trickle.read_to_end(&mut rest);
+    assert!(started.elapsed() < Duration::from_secs(3), "closed after {:?}", started.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_route_has_its_own_body_limit() {
+    let stack = Stack::start().await;
+    let http = visitor();
+    let (image, _) = &test_digits(1)[0];
+    let created = http
+        .post(stack.url("/api/predictions"))
+        .header("content-type", "image/png")
+        .body(canvas_png(image))
+        .send()
+        .await
+        .expect("sent");
+    let id = created.json::<serde_json::Value>().await.expect("json")["id"].as_str().expect("id").to_owned();
+    let padded = format!("{{\"true_label\": 1, \"pad\": \"{}\"}}", "x".repeat(2000));
+    let response = http
+        .put(stack.url(&format!("/api/predictions/{id}/feedback")))
+        .header("content-type", "application/json")
+        .body(padded)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let big = vec![0u8; (2 << 20) + 1];
+    let response = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("client")
+        .post(stack.url("/api/predictions"))
+        .header("content-type", "image/png")
+        .body(big)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // Within the limit, feedback still works.
+    let ok = http.put(stack.url(&format!("/api/predictions/{id}/feedback"))).json(&json!({ "true_label": 1 }));
+    assert_eq!(ok.send().await.expect("sent").status(), StatusCode::OK);
+}
+
+fn png_image() -> pb::Image {
+    let (image, _) = &test_digits(1)[0];
+    pb::Image { source: Some(pb::image::Source::Encoded(canvas_png(image))) }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_public_grpc_port_knows_api_keys_their_rates_and_its_batch_cap() {
+    let config = Config {
+        api_keys: vec![ApiKey { name: "alice".into(), key: "alice-key-0123456789".into(), per_second: rate(2) }],
+        public_max_batch: 4,
+        ..Config::default()
+    };
+    let stack = Stack::with_config(config).await;
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", stack.gateway.grpc))
+        .expect("url")
+        .connect()
+        .await
+        .expect("connects");
+    let mut client = pb::inference_client::InferenceClient::new(channel);
+    let with_key = |key: &str| {
+        let mut request = tonic::Request::new(pb::PredictRequest { image: Some(png_image()) });
+        request.metadata_mut().insert("authorization", format!("Bearer {key}").parse().expect("ascii"));
+        request
+    };
+    let unknown = client.predict(with_key("not-a-known-key-000")).await.expect_err("unknown key");
+    assert_eq!(unknown.code(), Code::Unauthenticated);
+    // Alice's key: 2 a second, a burst of 4.
+    let mut refused = 0;
+    for _ in 0..8 {
+        match client.predict(with_key("alice-key-0123456789")).await {
+            Ok(_) => {}
+            Err(status) => {
+                assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+                assert!(status.metadata().get("retry-after").is_some());
+                refused += 1;
+            }
+        }
+    }
+    assert!(refused >= 3, "{refused} of 8 refused");
+    // Anonymous callers have their own (address) bucket.
+    client.predict(pb::PredictRequest { image: Some(png_image()) }).await.expect("anonymous");
+    // Batches above the public cap are refused before any work.
+    let batch = pb::PredictBatchRequest { images: vec![png_image(); 5] };
+    assert_eq!(client.predict_batch(batch).await.expect_err("too many").code(), Code::InvalidArgument);
+    let info = client.get_model_info(pb::GetModelInfoRequest {}).await.expect("info").into_inner();
+    assert_eq!(info.limits.expect("limits").max_batch, 4);
+    // Alice's predictions are stored under her key's name.
+    stack.drained().await;
+    let owners = stack.db.psql("SELECT DISTINCT owner FROM predictions ORDER BY 1").expect("psql");
+    assert!(owners.lines().any(|l| l.trim() == "key:alice"), "{owners}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_whose_deadline_passes_is_answered_at_its_deadline() {
+    let stack = Stack::start().await;
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", stack.gateway.grpc))
+        .expect("url")
+        .connect()
+        .await
+        .expect("connects");
+    let mut client = pb::inference_client::InferenceClient::new(channel);
+    // A batch of 16 large images cannot be done in 5 ms.
+    let big = image::GrayImage::from_fn(2000, 2000, |x, y| image::Luma([((x * y) % 251) as u8]));
+    let mut png = Vec::new();
+    image::DynamicImage::from(big)
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .expect("encodes");
+    let mut request = tonic::Request::new(pb::PredictBatchRequest {
+        images: vec![pb::Image { source: Some(pb::image::Source::Encoded(png)) }; 16],
+    });
+    request.set_timeout(Duration::from_millis(5));
+    let started = Instant::now();
+    let status = client.predict_batch(request).await.expect_err("too slow");
+    assert!(matches!(status.code(), Code::DeadlineExceeded | Code::Cancelled), "{status:?}");
+    assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_every_replica_gone_predictions_get_503_within_the_call_timeout_and_recover() {
+    let mut stack = Stack::start().await;
+    let http = visitor();
+    assert_eq!(post_png(&http, &stack, "-").await.status(), StatusCode::OK);
+    let addr = stack.inference.addr;
+    let old = std::mem::replace(&mut stack.inference, support::Backend::inference(support::loopback(), "spare"));
+    old.kill();
+    // The spare is not resolvable yet: no healthy replica at all.
+    stack.resolver.set(vec![addr]);
+    let started = Instant::now();
+    let response = post_png(&http, &stack, "-").await;
+    let elapsed = started.elapsed();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "{:?}", response.text().await);
+    assert!(elapsed < Duration::from_secs(3), "503 after {elapsed:?}; the call timeout is 3 s");
+    println!("no replica: 503 after {} ms", elapsed.as_millis());
+    // A replica returns: answered again.
+    stack.resolver.set(vec![stack.inference.addr]);
+    let started = Instant::now();
+    loop {
+        let status = post_png(&http, &stack, "-").await.status();
+        if status == StatusCode::OK {
+            break;
+        }
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(started.elapsed() < Duration::from_secs(10), "no recovery");
+    }
+}
