@@ -67,6 +67,11 @@ class Stack:
                     f"DIGITS_CADDY_HTTPS_PUBLISH=127.0.0.1:{self.https_port}",
                     "DIGITS_DOMAIN=localhost",
                     f"DIGITS_INFERENCE_REFRESH_MS={self.refresh_ms}",
+                    # The load generators are one client sending far faster
+                    # than a person; the rate limits have their own tests.
+                    "DIGITS_RATE_LIMIT=100000",
+                    "DIGITS_RATE_BURST=100000",
+                    "DIGITS_MAX_CONCURRENT=1024",
                     "",
                 ]
             )

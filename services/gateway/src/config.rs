@@ -18,6 +18,7 @@
 //! | `DIGITS_ADMIN_TOKEN` | (none) | the operators' bearer token for the global history and the export; those views are off when unset |
 //! | `DIGITS_PUBLIC_MAX_BATCH` | `16` | most images in one `PredictBatch` on the public gRPC port |
 //! | `DIGITS_LOG_QUEUE` | `10000` | predictions waiting to be logged, at most |
+//! | `DIGITS_LOG_SPOOL_DIR` | `digits-spool` | folder where queued predictions are kept on disk until stored, so a crash loses none |
 //! | `DIGITS_LOG_FLUSH_TIMEOUT_S` | `10` | how long a shutdown waits for the queue to drain |
 //! | `DIGITS_WEB_DIR` | `web-ui/dist` | the built web app |
 //! | `DIGITS_CORS_ORIGINS` | (none) | comma-separated origins allowed to call the API from other sites; closed when unset |
@@ -64,6 +65,8 @@ pub struct Config {
     pub public_max_batch: usize,
     /// Capacity of the log queue.
     pub log_queue: usize,
+    /// Where queued logs are kept on disk.
+    pub log_spool_dir: PathBuf,
     /// How long a shutdown waits for queued logs.
     pub log_flush_timeout: Duration,
     /// The built web app.
@@ -91,6 +94,7 @@ impl Default for Config {
             admin_token: None,
             public_max_batch: 16,
             log_queue: 10_000,
+            log_spool_dir: PathBuf::from("digits-spool"),
             log_flush_timeout: Duration::from_secs(10),
             web_dir: PathBuf::from("web-ui/dist"),
             cors_origins: Vec::new(),
@@ -122,6 +126,7 @@ impl Config {
             admin_token: env::var("DIGITS_ADMIN_TOKEN").map(|t| Secret(t.trim().to_owned())),
             public_max_batch: env::positive_or("DIGITS_PUBLIC_MAX_BATCH", d.public_max_batch)?,
             log_queue: env::positive_or("DIGITS_LOG_QUEUE", d.log_queue)?,
+            log_spool_dir: env::var("DIGITS_LOG_SPOOL_DIR").map_or(d.log_spool_dir, PathBuf::from),
             log_flush_timeout: Duration::from_secs(env::var_or("DIGITS_LOG_FLUSH_TIMEOUT_S", 10u64)?),
             web_dir: env::var("DIGITS_WEB_DIR").map_or(d.web_dir, PathBuf::from),
             cors_origins: list("DIGITS_CORS_ORIGINS", |o| Ok(o.to_owned()))?,

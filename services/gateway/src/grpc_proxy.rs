@@ -68,10 +68,10 @@ impl InferenceProxy {
         Ok((caller, permit))
     }
 
-    fn log(&self, caller: &Caller, prediction: &pb::Prediction, model_version: &str, started: Instant) {
+    async fn log(&self, caller: &Caller, prediction: &pb::Prediction, model_version: &str, started: Instant) {
         let id = uuid::Uuid::new_v4().to_string();
         let entry = log_queue::entry(id, caller.owner(), prediction, model_version, Source::Grpc, started.elapsed());
-        self.logs.push(entry);
+        self.logs.push(entry).await;
     }
 }
 
@@ -94,7 +94,7 @@ impl pb::inference_server::Inference for InferenceProxy {
         let response = self.inference.predict(request.into_inner(), deadline).await?;
         let answer = response.get_ref();
         if let Some(prediction) = &answer.prediction {
-            self.log(&caller, prediction, &answer.model_version, started);
+            self.log(&caller, prediction, &answer.model_version, started).await;
         }
         // Passed on as is: the metadata names the replica that answered.
         Ok(response)
@@ -120,7 +120,7 @@ impl pb::inference_server::Inference for InferenceProxy {
             tracing::info!(key, images, "batch predicted for an API key");
         }
         for prediction in &answer.predictions {
-            self.log(&caller, prediction, &answer.model_version, started);
+            self.log(&caller, prediction, &answer.model_version, started).await;
         }
         Ok(response)
     }

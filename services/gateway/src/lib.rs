@@ -16,6 +16,7 @@ pub mod image_body;
 pub mod inference;
 pub mod log_queue;
 pub mod routes;
+pub mod spool;
 pub mod startup;
 pub mod state;
 pub mod views;

@@ -4,6 +4,9 @@
 //! a lost answer cannot store a row twice, and feedback can flush its entry
 //! ahead of the queue. The queue is bounded: when it is full, new entries are
 //! dropped, counted, and reported in `/readyz` and the logs.
+//!
+//! With a [`Spool`], an entry is on disk before [`LogQueue::push`] returns,
+//! and the entries a crashed run left are queued again at start.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,6 +18,8 @@ use pb::logging_client::LoggingClient;
 use serde::Serialize;
 use tokio::sync::{Notify, watch};
 use tonic::transport::Channel;
+
+use crate::spool::Spool;
 
 /// Entries sent to the logging service at once.
 const BATCH: usize = 32;
@@ -28,6 +33,8 @@ pub struct LogQueue {
     capacity: usize,
     dropped: AtomicU64,
     written: AtomicU64,
+    replayed: u64,
+    spool: Option<Spool>,
 }
 
 #[derive(Default)]
@@ -49,17 +56,39 @@ pub struct QueueStats {
     pub dropped: u64,
     /// Entries stored, since start.
     pub written: u64,
+    /// Entries a previous run left in the spool, queued again at start.
+    pub replayed: u64,
 }
 
 impl LogQueue {
-    /// An empty queue holding at most `capacity` entries.
+    /// An empty queue in memory only, holding at most `capacity` entries.
     pub fn new(capacity: usize) -> Arc<Self> {
+        Self::build(capacity, None, Vec::new())
+    }
+
+    /// A queue backed by `spool`, holding the `replayed` entries it gave
+    /// back and at most `capacity` new ones.
+    pub fn with_spool(capacity: usize, spool: Spool, replayed: Vec<pb::LogPredictionRequest>) -> Arc<Self> {
+        if !replayed.is_empty() {
+            tracing::info!(entries = replayed.len(), "predictions from the spool queued again");
+        }
+        Self::build(capacity, Some(spool), replayed)
+    }
+
+    fn build(capacity: usize, spool: Option<Spool>, replayed: Vec<pb::LogPredictionRequest>) -> Arc<Self> {
+        let mut state = State::default();
+        for entry in replayed.iter().cloned() {
+            state.waiting.push_back(entry.request_id.clone());
+            state.entries.insert(entry.request_id.clone(), entry);
+        }
         Arc::new(Self {
-            state: Mutex::default(),
+            state: Mutex::new(state),
             ready: Notify::new(),
             capacity,
             dropped: AtomicU64::new(0),
             written: AtomicU64::new(0),
+            replayed: replayed.len() as u64,
+            spool,
         })
     }
 
@@ -67,26 +96,32 @@ impl LogQueue {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Queues an entry; `false` when the queue is full and it was dropped.
-    pub fn push(&self, entry: pb::LogPredictionRequest) -> bool {
+    /// Queues an entry, on disk first when there is a spool; `false` when
+    /// the queue is full and it was dropped.
+    pub async fn push(&self, entry: pb::LogPredictionRequest) -> bool {
+        if self.state().entries.len() >= self.capacity {
+            return self.drop_entry(&entry);
+        }
+        if let Some(spool) = &self.spool
+            && let Err(e) = spool.append(&entry).await
         {
+            tracing::error!(error = %e, request_id = %entry.request_id, "spool write failed; queued in memory only");
+        }
+        {
+            // Once on disk it is queued, even if concurrent pushes filled the
+            // queue meanwhile: the excess is bounded by the concurrency limit.
             let mut state = self.state();
-            if state.entries.len() >= self.capacity {
-                drop(state);
-                let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-                tracing::error!(
-                    dropped,
-                    capacity = self.capacity,
-                    request_id = %entry.request_id,
-                    "log queue full: prediction not logged"
-                );
-                return false;
-            }
             state.waiting.push_back(entry.request_id.clone());
             state.entries.insert(entry.request_id.clone(), entry);
         }
         self.ready.notify_one();
         true
+    }
+
+    fn drop_entry(&self, entry: &pb::LogPredictionRequest) -> bool {
+        let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+        tracing::error!(dropped, capacity = self.capacity, request_id = %entry.request_id, "log queue full: prediction not logged");
+        false
     }
 
     /// The unwritten entry with this request id, if any.
@@ -99,6 +134,17 @@ impl LogQueue {
         if self.state().entries.remove(request_id).is_some() {
             self.written.fetch_add(1, Ordering::Relaxed);
         }
+        if let Some(spool) = &self.spool {
+            spool.release(request_id);
+        }
+    }
+
+    /// Forgets an entry the logging service can never take.
+    fn rejected(&self, request_id: &str) {
+        self.state().entries.remove(request_id);
+        if let Some(spool) = &self.spool {
+            spool.release(request_id);
+        }
     }
 
     /// The counters.
@@ -108,6 +154,7 @@ impl LogQueue {
             capacity: self.capacity,
             dropped: self.dropped.load(Ordering::Relaxed),
             written: self.written.load(Ordering::Relaxed),
+            replayed: self.replayed,
         }
     }
 
@@ -213,7 +260,7 @@ async fn write_batch(
                 Err(status) if status.code() == tonic::Code::InvalidArgument => {
                     // A retry can never succeed: drop it, loudly.
                     tracing::error!(request_id = %id, error = %status.message(), "log entry rejected");
-                    queue.state().entries.remove(&id);
+                    queue.rejected(&id);
                     None
                 }
                 Err(_) => Some(id),

@@ -22,6 +22,7 @@ use crate::identity::Credentials;
 use crate::inference::InferenceClient;
 use crate::log_queue::{self, LogQueue};
 use crate::routes;
+use crate::spool::Spool;
 use crate::state::AppState;
 
 /// The service name the gateway's gRPC port reports health for.
@@ -39,6 +40,14 @@ pub enum StartupError {
     /// An address could not be bound.
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// The log spool's folder is unusable.
+    #[error("DIGITS_LOG_SPOOL_DIR {dir}: {source}")]
+    Spool {
+        /// The folder.
+        dir: std::path::PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
     /// The reflection service could not be built.
     #[error("reflection: {0}")]
     Reflection(#[from] grpc::ReflectionError),
@@ -77,11 +86,14 @@ impl Application {
             .timeout(config.grpc_timeout)
             .connect_lazy();
         let logging = LoggingClient::new(logging_channel.clone());
+        let (spool, replayed) = Spool::open(&config.log_spool_dir)
+            .map_err(|source| StartupError::Spool { dir: config.log_spool_dir.clone(), source })?;
+        let logs = LogQueue::with_spool(config.log_queue, spool, replayed);
         let state = AppState {
             inference,
             logging: logging.clone(),
             logging_channel,
-            logs: LogQueue::new(config.log_queue),
+            logs,
             admission: Admission::new(&config),
             credentials: Credentials::new(&config),
             proxies: TrustedProxies::new(config.trusted_proxies.clone()),
@@ -134,10 +146,13 @@ impl Application {
             let _ = stop.wait_for(|s| *s).await;
         };
 
+        // The writer drains the queue only once both servers have stopped
+        // taking requests, so nothing is queued after its last look.
+        let (drain, drain_now) = watch::channel(false);
         let writer = tokio::spawn(log_queue::run_writer(
             self.state.logs.clone(),
             self.logging.clone(),
-            stop.clone(),
+            drain_now,
             self.config.log_flush_timeout,
         ));
 
@@ -169,6 +184,7 @@ impl Application {
         forget.abort();
         // Both servers have stopped taking requests: the queue only shrinks now.
         grpc::set_health(&reporter, SERVICE_NAME, false).await;
+        let _ = drain.send(true);
         let _ = writer.await;
         tracing::info!(log_queue = ?self.state.logs.stats(), "gateway stopped");
         grpc_result.map_err(std::io::Error::other)?;

@@ -172,7 +172,8 @@ fn image_size(engine: &Engine, image: &str) -> anyhow::Result<u64> {
     String::from_utf8_lossy(&out.stdout).trim().parse().with_context(|| format!("size of {image}"))
 }
 
-/// Puts the release binaries and the built web app into `target/container/`,
+/// Puts the release binaries, the built web app and the gateway's empty
+/// spool folder into `target/container/`,
 /// the one part of `target/` in the build context (`.dockerignore`).
 fn stage_prebuilt(root: &Path) -> anyhow::Result<()> {
     let staged = root.join("target/container");
@@ -184,5 +185,7 @@ fn stage_prebuilt(root: &Path) -> anyhow::Result<()> {
             .with_context(|| format!("staging {binary}"))?;
     }
     setup::run(Command::new("cp").arg("-r").arg(root.join("web-ui/dist")).arg(staged.join("web")))?;
+    // The gateway's (empty) spool folder, owned by its user in the image.
+    std::fs::create_dir_all(staged.join("spool"))?;
     Ok(())
 }

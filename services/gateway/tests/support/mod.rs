@@ -120,7 +120,13 @@ pub struct Gateway {
 
 impl Gateway {
     pub async fn start(config: Config, resolver: TestResolver) -> Self {
-        let config = Config { http_addr: loopback(), grpc_addr: loopback(), ..config };
+        // Each gateway has its own spool, unless the test shares one on purpose.
+        let log_spool_dir = if config.log_spool_dir == Config::default().log_spool_dir {
+            std::env::temp_dir().join(format!("digits-gateway-spool-{}", uuid::Uuid::new_v4()))
+        } else {
+            config.log_spool_dir.clone()
+        };
+        let config = Config { http_addr: loopback(), grpc_addr: loopback(), log_spool_dir, ..config };
         let app = Application::build_with_resolver(config, resolver).await.expect("gateway starts");
         let (http, grpc, queue) = (app.http_addr().expect("http"), app.grpc_addr().expect("grpc"), app.log_queue());
         let (stop, stopped) = oneshot::channel::<()>();
