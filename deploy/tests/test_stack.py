@@ -164,6 +164,33 @@ def test_4_sigterm_to_the_gateway_mid_load_stores_every_answered_prediction(stac
     stack.wait_healthy(["gateway"])
 
 
+def test_4b_kill_9_of_the_gateway_loses_no_answered_prediction(stack, digits):
+    """Logging stopped; 500 predictions answered 201 (spooled on the
+    gateway's volume); SIGKILL; the gateway, then logging, come back: 500 rows."""
+    stack.wait_log_queue_empty()
+    stack.compose("stop", "logging")
+    result = Load(stack, digits, workers=8, requests=500).start().wait()
+    created = set(result.created)
+    assert len(created) == 500, (len(created), result.failures[:5])
+    (gateway,) = stack.containers("gateway")
+    docker("kill", "-s", "KILL", gateway)
+    stack.compose("start", "gateway")
+    stack.wait_healthy(["gateway"])
+    stack.compose("start", "logging")
+    stack.wait_healthy(["logging"])
+    deadline = time.monotonic() + 60
+    while True:
+        stored = stack.stored()
+        missing = created - set(stored)
+        if not missing or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    report(f"logging stopped, 500 answered 201, kill -9 of the gateway, restart: "
+           f"{len(created) - len(missing)} of 500 stored")
+    assert not missing, f"{len(missing)} answered predictions lost"
+    assert all(stored[i] == 1 for i in created)
+
+
 def test_5_no_root_processes_only_the_gateway_publishes_and_the_backend_has_no_way_out(stack):
     for service in OUR_SERVICES:
         for container in stack.containers(service):
