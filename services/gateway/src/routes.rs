@@ -52,6 +52,13 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/admin/export", get(stats::export))
         .route("/openapi.json", get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }))
         .fallback(|| async { ApiError::not_found("no such API endpoint; see /api/openapi.json") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this endpoint does not take that method; see /api/openapi.json",
+            )
+        })
         .layer(DefaultBodyLimit::max(SMALL_BODY_BYTES))
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
     let api = match cors(&config.cors_origins) {

@@ -96,6 +96,9 @@ pub async fn export(
 ) -> Result<Response, ApiError> {
     require_admin(&state, &caller)?;
     let Query(params) = params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    if params.after < 0 {
+        return Err(ApiError::unprocessable("invalid_argument", "after must be 0 or more"));
+    }
     let request = logging::ExportLabeledRequest { after_id: params.after };
     let rows = state.logging.clone().export_labeled(request).await.map_err(|s| ApiError::from_logging(&s))?;
     let lines = rows.into_inner().map(|row| {
