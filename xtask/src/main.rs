@@ -11,9 +11,12 @@
 
 mod bench;
 mod containers;
+mod contract;
 mod deploy;
+mod local_stack;
 mod run;
 mod setup;
+mod soak;
 mod test;
 mod web;
 
@@ -28,9 +31,10 @@ fn main() -> anyhow::Result<()> {
         Some("bench") => bench::bench(rest),
         Some("web") => web::web(rest),
         Some("containers") => containers::containers(rest),
+        Some("soak") => soak::soak(rest),
         _ => bail!(
             "usage: cargo xtask <command>\n\n  run     build and start Digits locally\n  test    \
-             install what is missing and run every test\n  web     build the web app into web-ui/dist\n  bench   inference benchmarks (tract vs onnxruntime)\n  containers  build the images and run the compose scenarios (--from-source, --build-only)"
+             install what is missing and run every test\n  web     build the web app into web-ui/dist\n  bench   inference benchmarks (tract vs onnxruntime)\n  containers  build the images and run the compose scenarios (--from-source, --build-only)\n  soak    60 s of mixed load at concurrency 64 on a local stack, with each service's memory ([SECONDS] [CONCURRENCY])"
         ),
     }
 }

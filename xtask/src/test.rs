@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use anyhow::bail;
 
-use crate::{containers, deploy, setup, web};
+use crate::{containers, contract, deploy, setup, web};
 
 /// A named step of the test run.
 type Step<'a> = (&'static str, Box<dyn Fn() -> anyhow::Result<()> + 'a>);
@@ -63,6 +63,7 @@ pub fn test(args: &[String]) -> anyhow::Result<()> {
         ),
     ];
     steps.push(("release builds (as the Dockerfile)", Box::new(deploy::release_builds)));
+    steps.push(("API contract (schemathesis)", Box::new(contract::contract)));
     steps.push(("containers (images, compose scenarios)", Box::new(containers::test_step)));
     if !skip_python {
         steps.push((

@@ -1,0 +1,38 @@
+//! `cargo xtask soak [SECONDS] [CONCURRENCY]`: 60 s of mixed traffic at
+//! concurrency 64 by default, against a local stack of the release
+//! binaries, sampling each service's resident memory every 5 s. Prints the
+//! load generator's tally and the memory at the start and the end.
+
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::local_stack::LocalStack;
+use crate::{deploy, setup};
+
+pub fn soak(args: &[String]) -> anyhow::Result<()> {
+    let seconds: u64 = args.first().map_or(Ok(60), |s| s.parse()).context("SECONDS")?;
+    let concurrency: usize = args.get(1).map_or(Ok(64), |s| s.parse()).context("CONCURRENCY")?;
+    deploy::release_builds()?;
+    setup::run(Command::new("cargo").args(["build", "--release", "-p", "digits-gateway", "--example", "soak"]))?;
+    // One machine sends everything: the per-client rate would stop it.
+    let stack = LocalStack::start(&[("DIGITS_RATE_LIMIT", "1000000"), ("DIGITS_RATE_BURST", "1000000")])?;
+    let start = stack.rss_mib();
+    let mut load = Command::new(setup::root().join("target/release/examples/soak"))
+        .args([stack.url.as_str(), &concurrency.to_string(), &seconds.to_string()])
+        .spawn()
+        .context("starting the load")?;
+    let mut samples = vec![start.clone()];
+    while load.try_wait()?.is_none() {
+        std::thread::sleep(Duration::from_secs(5));
+        samples.push(stack.rss_mib());
+    }
+    let end = stack.rss_mib();
+    println!("\nsoak: {seconds} s at concurrency {concurrency}; resident memory (MiB):");
+    for (i, (name, first)) in start.iter().enumerate() {
+        let peak = samples.iter().map(|s| s[i].1).fold(0.0, f64::max);
+        println!("  {name:<10} start {first:6.1}  end {:6.1}  peak {peak:6.1}", end[i].1);
+    }
+    Ok(())
+}
