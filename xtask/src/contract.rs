@@ -20,8 +20,8 @@ pub fn contract() -> anyhow::Result<()> {
     ])?;
     setup::run(
         Command::new(tools.join("st"))
+            .args(["--config-file", "deploy/schemathesis.toml"])
             .args(["run", &format!("{}/api/openapi.json", stack.url), "--url", &stack.url])
-            .args(["--checks", "all", "--generation-deterministic", "--no-color"])
-            .current_dir(setup::root().join("deploy")),
+            .args(["--checks", "all", "--generation-deterministic", "--no-color"]),
     )
 }

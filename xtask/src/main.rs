@@ -33,10 +33,11 @@ fn main() -> anyhow::Result<()> {
         Some("web") => web::web(rest),
         Some("containers") => containers::containers(rest),
         Some("soak") => soak::soak(rest),
+        Some("contract") => contract::contract(),
         Some("fuzz") => fuzz::fuzz(rest),
         _ => bail!(
             "usage: cargo xtask <command>\n\n  run     build and start Digits locally\n  test    \
-             install what is missing and run every test\n  web     build the web app into web-ui/dist\n  bench   inference benchmarks (tract vs onnxruntime)\n  containers  build the images and run the compose scenarios (--from-source, --build-only)\n  soak    60 s of mixed load at concurrency 64 on a local stack, with each service's memory ([SECONDS] [CONCURRENCY])\n  fuzz    decoding and preprocessing under libFuzzer for a fixed time ([SECONDS], nightly)"
+             install what is missing and run every test\n  web     build the web app into web-ui/dist\n  bench   inference benchmarks (tract vs onnxruntime)\n  containers  build the images and run the compose scenarios (--from-source, --build-only)\n  contract  schemathesis against the served OpenAPI (release binaries already built)\n  soak    60 s of mixed load at concurrency 64 on a local stack, with each service's memory ([SECONDS] [CONCURRENCY])\n  fuzz    decoding and preprocessing under libFuzzer for a fixed time ([SECONDS], nightly)"
         ),
     }
 }

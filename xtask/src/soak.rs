@@ -15,11 +15,11 @@ pub fn soak(args: &[String]) -> anyhow::Result<()> {
     let seconds: u64 = args.first().map_or(Ok(60), |s| s.parse()).context("SECONDS")?;
     let concurrency: usize = args.get(1).map_or(Ok(64), |s| s.parse()).context("CONCURRENCY")?;
     deploy::release_builds()?;
-    setup::run(Command::new("cargo").args(["build", "--release", "-p", "digits-gateway", "--example", "soak"]))?;
+    setup::run(Command::new("cargo").args(["build", "--release", "-p", "digits-loadgen", "--bin", "soak"]))?;
     // One machine sends everything: the per-client rate would stop it.
     let stack = LocalStack::start(&[("DIGITS_RATE_LIMIT", "1000000"), ("DIGITS_RATE_BURST", "1000000")])?;
     let start = stack.rss_mib();
-    let mut load = Command::new(setup::root().join("target/release/examples/soak"))
+    let mut load = Command::new(setup::root().join("target/release/soak"))
         .args([stack.url.as_str(), &concurrency.to_string(), &seconds.to_string()])
         .spawn()
         .context("starting the load")?;

@@ -4,7 +4,7 @@
 //! Prints the answers by status and the latency percentiles.
 //!
 //! ```text
-//! cargo run --release -p digits-gateway --example soak -- http://127.0.0.1:8080 64 60
+//! cargo run --release -p digits-loadgen --bin soak -- http://127.0.0.1:8080 64 60
 //! ```
 //! (`cargo xtask soak` starts a local stack, runs this, and samples each
 //! service's memory.)
