@@ -75,7 +75,34 @@ def problems(config):
         need(services[name].get("read_only") is True, f"{name} has a writable root filesystem")
         need(services[name].get("cap_drop") == ["ALL"], f"{name} keeps its capabilities")
     need(services["caddy"].get("profiles") == ["https"], "caddy is not behind the https profile")
+    # Nothing answered is lost: the spool outlives the container, and a stop
+    # leaves time to drain the queue (its flush timeout plus 10 s for the requests in flight).
+    spool = gateway_env.get("DIGITS_LOG_SPOOL_DIR")
+    need(bool(spool) and any(volume_source(v) in named and volume_target(v) == spool
+                             for v in services["gateway"].get("volumes", [])),
+         "the gateway's log spool is not on a named volume")
+    flush = int(gateway_env.get("DIGITS_LOG_FLUSH_TIMEOUT_S", 10))
+    need(seconds(services["gateway"].get("stop_grace_period", "10s")) >= flush + 10,
+         "the gateway's stop_grace_period leaves no time to drain its log queue")
+    # Rate limits see each visitor, not the proxy: Caddy is the one trusted proxy.
+    caddy_ip = services["caddy"].get("networks", {}).get("frontend", {}).get("ipv4_address")
+    need(caddy_ip is not None and gateway_env.get("DIGITS_TRUSTED_PROXIES") == caddy_ip,
+         "the gateway does not trust exactly Caddy's fixed address for X-Forwarded-For")
     return found
+
+
+def seconds(duration):
+    """Seconds of a compose duration such as "30s", "1m30s" or 30."""
+    if isinstance(duration, (int, float)):
+        return duration
+    total, number = 0.0, ""
+    for char in str(duration):
+        if char.isdigit() or char == ".":
+            number += char
+        else:
+            total += float(number or 0) * {"h": 3600, "m": 60, "s": 1}.get(char, 0)
+            number = ""
+    return total + float(number or 0)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ use crate::setup;
 pub fn fuzz(args: &[String]) -> anyhow::Result<()> {
     let seconds: u64 = args.first().map_or(Ok(300), |s| s.parse()).context("SECONDS")?;
     if setup::on_path("cargo-fuzz").is_none() {
-        setup::run(Command::new("cargo").args(["install", "cargo-fuzz", "--version", "0.13.1", "--locked"]))?;
+        setup::run(Command::new("cargo").args(["install", "cargo-fuzz", "--version", "0.13.2", "--locked"]))?;
     }
     let root = setup::root();
     let fuzz_dir = root.join("services/inference/fuzz");
