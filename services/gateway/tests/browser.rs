@@ -282,7 +282,9 @@ async fn drawn_digits_are_recognised_and_feedback_reaches_history_stats_and_the_
     screenshot(&client, "history-and-stats").await;
 
     // The database holds exactly these rows, with the inputs the page showed.
-    let api: Value = stack.http.get(stack.url("/api/stats")).send().await.expect("stats").json().await.expect("json");
+    // (The browser is the only visitor, so everyone's figures are its own.)
+    let api: Value =
+        stack.http.get(stack.url("/api/stats/global")).send().await.expect("stats").json().await.expect("json");
     assert_eq!((api["labeled"].as_i64(), api["correct"].as_i64()), (Some(4), Some(3)));
     let rows = stack
         .db

@@ -126,7 +126,14 @@ impl Gateway {
         } else {
             config.log_spool_dir.clone()
         };
-        let config = Config { http_addr: loopback(), grpc_addr: loopback(), log_spool_dir, ..config };
+        // Tests send faster than any person; the rate tests set their own.
+        let fast = |value, default| {
+            if value == default { std::num::NonZeroU32::new(100_000).expect("non-zero") } else { value }
+        };
+        let rate_limit = fast(config.rate_limit, Config::default().rate_limit);
+        let rate_burst = fast(config.rate_burst, Config::default().rate_burst);
+        let config =
+            Config { http_addr: loopback(), grpc_addr: loopback(), log_spool_dir, rate_limit, rate_burst, ..config };
         let app = Application::build_with_resolver(config, resolver).await.expect("gateway starts");
         let (http, grpc, queue) = (app.http_addr().expect("http"), app.grpc_addr().expect("grpc"), app.log_queue());
         let (stop, stopped) = oneshot::channel::<()>();
@@ -207,17 +214,6 @@ impl Stack {
             logging_url: logging.url(),
             inference_refresh: Duration::from_millis(200),
             grpc_timeout: Duration::from_secs(3),
-            // Tests send faster than any person; the rate tests set their own.
-            rate_limit: if config.rate_limit == Config::default().rate_limit {
-                std::num::NonZeroU32::new(100_000).expect("non-zero")
-            } else {
-                config.rate_limit
-            },
-            rate_burst: if config.rate_burst == Config::default().rate_burst {
-                std::num::NonZeroU32::new(100_000).expect("non-zero")
-            } else {
-                config.rate_burst
-            },
             web_dir: if config.web_dir == Config::default().web_dir {
                 std::env::temp_dir().join("digits-no-web-app")
             } else {
