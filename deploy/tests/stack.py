@@ -54,6 +54,7 @@ class Stack:
         self.grpc_port = free_port()
         self.https_port = free_port()
         self.refresh_ms = 2000
+        self.cookie = None
         self.dir = Path(tempfile.mkdtemp(prefix="digits-stack-"))
         self.env_file = self.dir / "test.env"
         self.env_file.write_text(
@@ -130,10 +131,18 @@ class Stack:
         return {rid: int(n) for rid, n in self.psql("SELECT request_id, count(*) FROM predictions GROUP BY 1")}
 
     def http(self, method, path, body=None, headers=None, timeout=10):
+        """One request as one visitor: the gateway's visitor cookie is kept
+        and sent back, as a browser does, so feedback finds its prediction."""
         conn = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=timeout)
+        headers = dict(headers or {})
+        if self.cookie:
+            headers.setdefault("Cookie", self.cookie)
         try:
-            conn.request(method, path, body=body, headers=headers or {})
+            conn.request(method, path, body=body, headers=headers)
             resp = conn.getresponse()
+            cookie = resp.getheader("Set-Cookie")
+            if cookie:
+                self.cookie = cookie.split(";", 1)[0]
             return resp.status, dict(resp.getheaders()), resp.read()
         finally:
             conn.close()

@@ -170,9 +170,13 @@ fn sizes_and_buffers_are_checked() {
     let px = vec![0u8; 101 * 10];
     let view = ImageView::new(101, 10, PixelFormat::Gray8, &px).expect("valid");
     assert!(matches!(to_mnist(&view, &limits), Err(PreprocessError::TooLarge { .. })));
-    // The default limits hold a 4096x4096 image but not one pixel row more.
-    assert!(Limits::default().check(4096, 4096).is_ok());
-    assert!(Limits::default().check(4096, 4097).is_err());
+    // The default limits: 4096 px per side and 4 Mpx in all (2048x2048,
+    // or 4096x1024), and not one pixel more.
+    assert!(Limits::default().check(2048, 2048).is_ok());
+    assert!(Limits::default().check(4096, 1024).is_ok());
+    assert!(Limits::default().check(4096, 1025).is_err());
+    assert!(Limits::default().check(4097, 1).is_err());
+    assert!(Limits::default().check(4096, 4096).is_err());
     assert!(matches!(MnistImage::from_pixels(&[0; 783]), Err(PreprocessError::MnistLength(783))));
 }
 
