@@ -15,11 +15,82 @@ pub mod inference {
     /// The gRPC metadata the inference service sends beside its messages
     /// (described in `inference.proto`).
     pub mod metadata {
-        /// On an error status: the kind of error, a stable name such as
-        /// `empty_drawing` or `image_too_large`.
+        /// On an error status: the [`ErrorKind`], by its stable name.
         pub const ERROR_CODE: &str = "digits-error-code";
         /// On every response: the name of the replica that answered.
         pub const REPLICA: &str = "digits-replica";
+
+        /// What kind of error an inference status reports: the one contract
+        /// between the inference service, which attaches it, and its
+        /// clients (the gateway), which read it.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ErrorKind {
+            /// The drawing has (almost) no ink.
+            EmptyDrawing,
+            /// The image has no pixels (0 wide or high).
+            EmptyImage,
+            /// The image is beyond the size limits.
+            ImageTooLarge,
+            /// The image cannot be decoded or is malformed.
+            InvalidImage,
+            /// Every worker is busy and the queue is full.
+            Busy,
+            /// The caller's deadline passed before the job ran.
+            Expired,
+            /// A bug or a failed worker.
+            Internal,
+        }
+
+        impl ErrorKind {
+            const ALL: [Self; 7] = [
+                Self::EmptyDrawing,
+                Self::EmptyImage,
+                Self::ImageTooLarge,
+                Self::InvalidImage,
+                Self::Busy,
+                Self::Expired,
+                Self::Internal,
+            ];
+
+            /// Its stable name on the wire.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    Self::EmptyDrawing => "empty_drawing",
+                    Self::EmptyImage => "empty_image",
+                    Self::ImageTooLarge => "image_too_large",
+                    Self::InvalidImage => "invalid_image",
+                    Self::Busy => "busy",
+                    Self::Expired => "expired",
+                    Self::Internal => "internal",
+                }
+            }
+
+            /// Puts the kind on `status`.
+            pub fn attach(self, status: &mut tonic::Status) {
+                status.metadata_mut().insert(ERROR_CODE, tonic::metadata::MetadataValue::from_static(self.as_str()));
+            }
+
+            /// The kind `status` carries, if any.
+            pub fn of(status: &tonic::Status) -> Option<Self> {
+                let name = status.metadata().get(ERROR_CODE)?.to_str().ok()?;
+                Self::ALL.into_iter().find(|kind| kind.as_str() == name)
+            }
+        }
+
+        #[cfg(test)]
+        mod tests {
+            use super::ErrorKind;
+
+            #[test]
+            fn every_kind_survives_the_trip_through_a_status() {
+                for kind in ErrorKind::ALL {
+                    let mut status = tonic::Status::invalid_argument("x");
+                    kind.attach(&mut status);
+                    assert_eq!(ErrorKind::of(&status), Some(kind));
+                }
+                assert_eq!(ErrorKind::of(&tonic::Status::internal("no kind")), None);
+            }
+        }
     }
 }
 

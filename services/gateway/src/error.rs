@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use digits_proto::inference::metadata;
+use digits_proto::inference::metadata::ErrorKind;
 use tonic::Code;
 
 use crate::admission::Refused;
@@ -69,11 +69,14 @@ impl ApiError {
 
     /// The error for a failed call to the inference service.
     pub fn from_inference(status: &tonic::Status) -> Self {
-        let kind = status.metadata().get(metadata::ERROR_CODE).and_then(|v| v.to_str().ok());
-        match (status.code(), kind) {
-            (Code::InvalidArgument, Some("empty_drawing")) => Self::unprocessable("empty_drawing", status.message()),
-            (Code::InvalidArgument, Some("empty_image")) => Self::unprocessable("empty_image", status.message()),
-            (Code::InvalidArgument, Some("image_too_large")) | (Code::OutOfRange, _) => {
+        match (status.code(), ErrorKind::of(status)) {
+            (Code::InvalidArgument, Some(ErrorKind::EmptyDrawing)) => {
+                Self::unprocessable("empty_drawing", status.message())
+            }
+            (Code::InvalidArgument, Some(ErrorKind::EmptyImage)) => {
+                Self::unprocessable("empty_image", status.message())
+            }
+            (Code::InvalidArgument, Some(ErrorKind::ImageTooLarge)) | (Code::OutOfRange, _) => {
                 Self::new(StatusCode::PAYLOAD_TOO_LARGE, "image_too_large", status.message())
             }
             (Code::InvalidArgument, _) => Self::unprocessable("invalid_image", status.message()),

@@ -183,9 +183,9 @@ fn work(model: &Model, limits: &Limits, jobs: &Receiver<Job>, expired: &AtomicU6
             }
             let session = match &mut session {
                 Some(s) => s,
-                None => session.insert(model.session().map_err(InferError::Internal)?),
+                None => session.insert(model.session()?),
             };
-            let logits = session.run(&input).map_err(InferError::Internal)?;
+            let logits = session.run(&input)?;
             let scored = mnist
                 .into_iter()
                 .zip(logits.chunks(10))

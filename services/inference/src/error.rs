@@ -1,7 +1,7 @@
 //! Errors of the inference service and how they map to gRPC status codes.
 
 use digits_preprocess::PreprocessError;
-use digits_proto::inference::metadata;
+use digits_proto::inference::metadata::ErrorKind;
 
 /// A request failed.
 #[derive(Debug, thiserror::Error)]
@@ -33,7 +33,10 @@ pub enum InferError {
     /// was dropped without running.
     #[error("the deadline passed before the job ran")]
     Expired,
-    /// The model failed or a worker stopped; a bug, not the caller's fault.
+    /// The model failed; a bug, not the caller's fault.
+    #[error("inference failed: {0}")]
+    Model(#[from] crate::model::RunError),
+    /// A worker stopped; a bug, not the caller's fault.
     #[error("inference failed: {0}")]
     Internal(String),
 }
@@ -59,24 +62,24 @@ impl InferError {
 }
 
 impl InferError {
-    /// A stable, machine-readable name for the kind of error.
-    pub fn code(&self) -> &'static str {
+    /// The kind of error, as clients see it.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            Self::Preprocess(PreprocessError::Empty { .. }) => "empty_drawing",
-            Self::Preprocess(PreprocessError::ZeroSize { .. }) => "empty_image",
-            Self::TooLarge(_) | Self::Preprocess(PreprocessError::TooLarge { .. }) => "image_too_large",
-            Self::InvalidImage { error, .. } => error.code(),
-            Self::Invalid(_) | Self::Preprocess(_) => "invalid_image",
-            Self::Busy { .. } => "busy",
-            Self::Expired => "expired",
-            Self::Internal(_) => "internal",
+            Self::Preprocess(PreprocessError::Empty { .. }) => ErrorKind::EmptyDrawing,
+            Self::Preprocess(PreprocessError::ZeroSize { .. }) => ErrorKind::EmptyImage,
+            Self::TooLarge(_) | Self::Preprocess(PreprocessError::TooLarge { .. }) => ErrorKind::ImageTooLarge,
+            Self::InvalidImage { error, .. } => error.kind(),
+            Self::Invalid(_) | Self::Preprocess(_) => ErrorKind::InvalidImage,
+            Self::Busy { .. } => ErrorKind::Busy,
+            Self::Expired => ErrorKind::Expired,
+            Self::Model(_) | Self::Internal(_) => ErrorKind::Internal,
         }
     }
 }
 
 impl From<InferError> for tonic::Status {
     fn from(e: InferError) -> Self {
-        let code = e.code();
+        let kind = e.kind();
         let mut status = match e {
             InferError::Invalid(_)
             | InferError::TooLarge(_)
@@ -84,14 +87,14 @@ impl From<InferError> for tonic::Status {
             | InferError::InvalidImage { .. } => Self::invalid_argument(e.to_string()),
             InferError::Busy { .. } => Self::resource_exhausted(e.to_string()),
             InferError::Expired => Self::deadline_exceeded(e.to_string()),
-            InferError::Internal(_) => {
+            InferError::Model(_) | InferError::Internal(_) => {
                 tracing::error!(error = %e, "inference failed");
                 Self::internal(e.to_string())
             }
         };
         // The kind travels as metadata, so a client (the gateway) can tell an empty
         // drawing from a corrupt file without parsing the message.
-        status.metadata_mut().insert(metadata::ERROR_CODE, tonic::metadata::MetadataValue::from_static(code));
+        kind.attach(&mut status);
         status
     }
 }

@@ -98,15 +98,15 @@ impl Session {
     /// Runs the images in `input` (784 values each) and returns 10 logits per image.
     ///
     /// # Errors
-    /// The tract error, as text.
-    pub fn run(&mut self, input: &[f32]) -> Result<Vec<f32>, String> {
+    /// [`RunError`]: tract failed, or the output is not `[1, 10]`.
+    pub fn run(&mut self, input: &[f32]) -> Result<Vec<f32>, RunError> {
         let mut logits = Vec::with_capacity(input.len() / PIXELS * 10);
         for image in input.chunks_exact(PIXELS) {
-            let tensor = Tensor::from_shape(&[1, 1, 28, 28], image).map_err(|e| format!("{e:#}"))?;
-            let outputs = self.state.run(tvec!(tensor.into())).map_err(|e| format!("{e:#}"))?;
-            let row = outputs[0].to_plain_array_view::<f32>().map_err(|e| format!("{e:#}"))?;
+            let tensor = Tensor::from_shape(&[1, 1, 28, 28], image).map_err(RunError::tract)?;
+            let outputs = self.state.run(tvec!(tensor.into())).map_err(RunError::tract)?;
+            let row = outputs[0].to_plain_array_view::<f32>().map_err(RunError::tract)?;
             if row.shape() != [1, 10] {
-                return Err(format!("output shape {:?}, expected [1, 10]", row.shape()));
+                return Err(RunError::OutputShape(row.shape().to_vec()));
             }
             logits.extend(row.iter().copied());
         }
@@ -139,25 +139,43 @@ impl Model {
             .and_then(|m| m.into_runnable())
             .map_err(onnx_error)?;
         let model = Self { card: Arc::new(card), plan };
-        model.run(&[0.0; PIXELS]).map_err(ModelError::Contract)?;
+        model.run(&[0.0; PIXELS]).map_err(|e| ModelError::Contract(e.to_string()))?;
         Ok(model)
     }
 
     /// A new per-thread state over the shared plan.
     ///
     /// # Errors
-    /// The tract error, as text.
-    pub fn session(&self) -> Result<Session, String> {
-        Ok(Session { state: self.plan.spawn().map_err(|e| format!("{e:#}"))? })
+    /// [`RunError::Tract`] when tract cannot make the state.
+    pub fn session(&self) -> Result<Session, RunError> {
+        Ok(Session { state: self.plan.spawn().map_err(RunError::tract)? })
     }
 
     /// Runs images with a fresh session (tests and tools; workers keep their
     /// own [`Session`]).
     ///
     /// # Errors
-    /// The tract error, as text.
-    pub fn run(&self, input: &[f32]) -> Result<Vec<f32>, String> {
+    /// See [`Session::run`].
+    pub fn run(&self, input: &[f32]) -> Result<Vec<f32>, RunError> {
         self.session()?.run(input)
+    }
+}
+
+/// Running the model failed: a bug or a broken model, never the caller's input.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// tract reported an error (its whole chain, as text: tract's error type
+    /// is `anyhow`'s).
+    #[error("tract: {0}")]
+    Tract(String),
+    /// The model's output is not ten logits per image.
+    #[error("output shape {0:?}, expected [1, 10]")]
+    OutputShape(Vec<usize>),
+}
+
+impl RunError {
+    fn tract(error: TractError) -> Self {
+        Self::Tract(format!("{error:#}"))
     }
 }
 
