@@ -23,7 +23,16 @@ mod web;
 
 use anyhow::bail;
 
-fn main() -> anyhow::Result<()> {
+/// Runs the command; a failure prints its chain of causes, not a backtrace
+/// of xtask's own frames, and exits 1.
+fn main() {
+    if let Err(error) = command() {
+        eprintln!("error: {error:#}");
+        std::process::exit(1);
+    }
+}
+
+fn command() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let rest = &args[args.len().min(1)..];
     match args.first().map(String::as_str) {

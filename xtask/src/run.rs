@@ -1,8 +1,11 @@
 //! `cargo xtask run`: builds the web app and the three services in release
 //! mode and runs them locally with the embedded defaults (the committed
-//! model, SQLite) until Ctrl-C, which stops them cleanly.
+//! model, SQLite) until Ctrl-C, SIGTERM or SIGHUP (a supervisor, a closed
+//! terminal), which stop them cleanly: no service outlives the command.
 
 use std::process::{Child, Command};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 
@@ -56,17 +59,32 @@ pub fn run(_args: &[String]) -> anyhow::Result<()> {
     eprintln!("  history database:  {database}");
     eprintln!("  Ctrl-C stops everything.\n");
 
-    supervise(services)
+    let stop = stop_signals()?;
+    supervise(services, &stop)
 }
 
-/// Waits until Ctrl-C (which the terminal sends to every process of the
-/// group, so each service shuts down gracefully) or until one service exits
-/// by itself, e.g. because its port is taken; then asks the others to stop
+/// A flag raised by SIGINT, SIGTERM or SIGHUP, instead of dying at once.
+fn stop_signals() -> anyhow::Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
+        signal_hook::flag::register(signal, stop.clone()).context("installing a signal handler")?;
+    }
+    Ok(stop)
+}
+
+/// Waits until `stop` is raised (by a signal) or until one service exits by
+/// itself, e.g. because its port is taken; then asks the others to stop
 /// with SIGTERM and waits for all of them.
-fn supervise(mut services: Vec<Service>) -> anyhow::Result<()> {
+fn supervise(mut services: Vec<Service>, stop: &AtomicBool) -> anyhow::Result<()> {
     let mut failed = false;
     let mut stopping = false;
     while !services.is_empty() {
+        if !stopping && stop.load(Ordering::Relaxed) {
+            stopping = true;
+            for service in &services {
+                let _ = Command::new("kill").args(["-TERM", &service.child.id().to_string()]).status();
+            }
+        }
         let mut i = 0;
         while i < services.len() {
             if let Some(status) = services[i].child.try_wait()? {
@@ -88,4 +106,29 @@ fn supervise(mut services: Vec<Service>) -> anyhow::Result<()> {
     }
     anyhow::ensure!(!failed, "a service failed; see its log above");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sigterm_to_xtask_stops_every_service_it_started() {
+        let stop = stop_signals().expect("handlers");
+        let spawn = |name| Service { name, child: Command::new("sleep").arg("60").spawn().expect("sleep") };
+        let services = vec![spawn("one"), spawn("two"), spawn("three")];
+        let pids: Vec<u32> = services.iter().map(|s| s.child.id()).collect();
+        let me = std::process::id().to_string();
+        let started = std::time::Instant::now();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            let _ = Command::new("kill").args(["-TERM", &me]).status();
+        });
+        // The services die of the forwarded SIGTERM: not a failure of theirs.
+        supervise(services, &stop).expect("a clean stop");
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        for pid in pids {
+            assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "service {pid} outlived xtask");
+        }
+    }
 }

@@ -74,8 +74,10 @@ fn apt_install(packages: &[&str]) -> anyhow::Result<bool> {
     if !root {
         return Ok(false);
     }
-    run(Command::new("apt-get").args(["update", "-qq"]))?;
-    run(Command::new("apt-get").args(["install", "-y", "-qq"]).args(packages))?;
+    // Wait for another apt (unattended upgrades, a second job) instead of failing.
+    let wait = ["-o", "DPkg::Lock::Timeout=300"];
+    run(Command::new("apt-get").args(wait).args(["update", "-qq"]))?;
+    run(Command::new("apt-get").args(wait).args(["install", "-y", "-qq"]).args(packages))?;
     Ok(true)
 }
 
