@@ -3,15 +3,12 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use digits_proto::logging::v1 as pb;
 
+use crate::checks::{self, invalid};
 use crate::error::StoreError;
 use crate::predictions::{NewPrediction, Prediction, PredictionKey, Stats};
 
 fn unix_ms(t: NaiveDateTime) -> i64 {
     t.and_utc().timestamp_millis()
-}
-
-fn invalid(field: &'static str, reason: impl Into<String>) -> StoreError {
-    StoreError::Invalid { field, reason: reason.into() }
 }
 
 fn source_name(source: i32) -> Result<&'static str, StoreError> {
@@ -27,11 +24,11 @@ fn source_enum(name: &str) -> pb::Source {
 }
 
 /// A digit from the wire: 0-9.
+///
+/// # Errors
+/// [`StoreError::Invalid`] naming `field` otherwise.
 pub fn digit(field: &'static str, value: u32) -> Result<i16, StoreError> {
-    if value > 9 {
-        return Err(invalid(field, format!("{value} is not a digit 0-9")));
-    }
-    Ok(value as i16)
+    checks::digit(field, i64::from(value))
 }
 
 /// The prediction a request names by exactly one of `id` and `request_id`.
@@ -76,7 +73,7 @@ pub fn new_prediction(r: pb::LogPredictionRequest) -> Result<NewPrediction, Stor
         latency_us: i64::try_from(r.latency_us).map_err(|_| invalid("latency_us", "too large"))?,
         owner: r.owner,
     };
-    new.validate()?;
+    // The store checks the rest of the row's rules when it is logged.
     Ok(new)
 }
 

@@ -5,7 +5,7 @@
 pub enum StoreError {
     /// No prediction has that id or request id.
     #[error("prediction {0} not found")]
-    NotFound(crate::predictions::PredictionKey),
+    NotFound(crate::key::PredictionKey),
     /// The input breaks a rule of the schema (digit range, sizes, ...).
     #[error("invalid {field}: {reason}")]
     Invalid {

@@ -4,6 +4,8 @@
 //! (`digits.logging.v1.Logging`).
 //!
 //! - [`config`]: environment variables.
+//! - [`checks`]: the rules a stored value keeps (digits, ids), written once.
+//! - [`key`]: how a caller names one prediction.
 //! - [`db`]: connecting, the connection pool and the embedded migrations.
 //! - [`schema`]: the `predictions` table as diesel sees it.
 //! - [`predictions`]: the queries: log (idempotent), feedback, list, stats, export.
@@ -12,10 +14,12 @@
 //! - [`service`]: the gRPC methods.
 //! - [`startup`]: [`startup::Application`], which connects, serves and shuts down.
 
+pub mod checks;
 pub mod config;
 pub mod convert;
 pub mod db;
 pub mod error;
+pub mod key;
 pub mod predictions;
 pub mod retention;
 pub mod schema;

@@ -8,8 +8,10 @@ use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
+use crate::checks::{self, invalid, storable};
 use crate::db::DbConnection;
 use crate::error::StoreError;
+pub use crate::key::PredictionKey;
 use crate::schema::predictions;
 
 /// Where a prediction came from.
@@ -77,16 +79,6 @@ pub struct Prediction {
 /// `None` for all of them (the operators' views).
 pub type Owner<'a> = Option<&'a str>;
 
-/// Whether `text` can be an id or owner at all: 1 to `max` bytes and no NUL
-/// (which PostgreSQL cannot store in text). Lookups of anything else find nothing.
-fn storable(text: &str, max: usize) -> bool {
-    !text.is_empty() && text.len() <= max && !text.contains('\0')
-}
-
-fn invalid(field: &'static str, reason: impl Into<String>) -> StoreError {
-    StoreError::Invalid { field, reason: reason.into() }
-}
-
 impl NewPrediction {
     /// Checks the rules the schema enforces, so callers get a clear message
     /// instead of a constraint violation.
@@ -100,9 +92,7 @@ impl NewPrediction {
         if !self.owner.is_empty() && !storable(&self.owner, 128) {
             return Err(invalid("owner", "must be 0 to 128 bytes, without NUL"));
         }
-        if !(0..=9).contains(&self.predicted_digit) {
-            return Err(invalid("predicted_digit", format!("{} is not a digit 0-9", self.predicted_digit)));
-        }
+        checks::digit("predicted_digit", i64::from(self.predicted_digit))?;
         if !(0.0..=1.0).contains(&self.confidence) {
             return Err(invalid("confidence", format!("{} is outside [0, 1]", self.confidence)));
         }
@@ -148,30 +138,6 @@ pub fn log(conn: &mut DbConnection, new: &NewPrediction) -> Result<(Prediction, 
     Ok((row, created))
 }
 
-/// How a caller names one prediction.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PredictionKey {
-    /// The database id.
-    Id(i64),
-    /// The request id it was logged with.
-    RequestId(String),
-}
-
-impl From<i64> for PredictionKey {
-    fn from(id: i64) -> Self {
-        Self::Id(id)
-    }
-}
-
-impl std::fmt::Display for PredictionKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Id(id) => write!(f, "{id}"),
-            Self::RequestId(request_id) => write!(f, "with request id {request_id:?}"),
-        }
-    }
-}
-
 /// Fetches one prediction, if `owner` may see it.
 ///
 /// # Errors
@@ -207,9 +173,7 @@ pub fn record_feedback(
     owner: Owner,
     true_label: i16,
 ) -> Result<Prediction, StoreError> {
-    if !(0..=9).contains(&true_label) {
-        return Err(invalid("true_label", format!("{true_label} is not a digit 0-9")));
-    }
+    checks::digit("true_label", i64::from(true_label))?;
     let key = key.into();
     conn.transaction(|conn| {
         let id = get(conn, key, owner)?.id;
@@ -264,16 +228,10 @@ pub fn list(conn: &mut DbConnection, filter: &ListFilter) -> Result<Vec<Predicti
         query = query.filter(dsl::id.lt(before));
     }
     if let Some(digit) = filter.digit {
-        if !(0..=9).contains(&digit) {
-            return Err(invalid("digit", format!("{digit} is not a digit 0-9")));
-        }
-        query = query.filter(dsl::predicted_digit.eq(digit));
+        query = query.filter(dsl::predicted_digit.eq(checks::digit("digit", i64::from(digit))?));
     }
     if let Some(label) = filter.true_label {
-        if !(0..=9).contains(&label) {
-            return Err(invalid("true_label", format!("{label} is not a digit 0-9")));
-        }
-        query = query.filter(dsl::true_label.eq(label));
+        query = query.filter(dsl::true_label.eq(checks::digit("true_label", i64::from(label))?));
     }
     if filter.wrong_only {
         query = query.filter(dsl::true_label.is_not_null().and(dsl::true_label.ne(dsl::predicted_digit.nullable())));

@@ -19,7 +19,7 @@ use crate::retention;
 use crate::service::LoggingService;
 
 /// The fully qualified service name, as health checks and reflection see it.
-pub const SERVICE_NAME: &str = "digits.logging.v1.Logging";
+pub use digits_proto::logging::v1::logging_server::SERVICE_NAME;
 /// How often the health monitor checks the database.
 const HEALTH_INTERVAL: Duration = Duration::from_secs(1);
 
