@@ -14,11 +14,10 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use digits_service_kit::healthcheck;
 use tokio::sync::{Notify, mpsc, watch};
 use tonic::transport::channel::Change;
 use tonic::transport::{Channel, Endpoint};
-use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
 /// The shortest gap between two refreshes, so that a burst of failing calls
 /// asking for a refresh does not turn into a burst of DNS queries.
@@ -209,11 +208,8 @@ impl Discovery {
         };
         let mut checks = tokio::task::JoinSet::new();
         for (addr, channel) in channels {
-            checks.spawn(async move {
-                let reply = HealthClient::new(channel).check(HealthCheckRequest { service: String::new() }).await;
-                let serving = reply.is_ok_and(|r| r.into_inner().status == ServingStatus::Serving as i32);
-                (addr, serving)
-            });
+            let timeout = self.probe_timeout;
+            checks.spawn(async move { (addr, healthcheck::check_channel(channel, "", timeout).await.is_ok()) });
         }
         let mut healthy = BTreeSet::new();
         while let Some(result) = checks.join_next().await {

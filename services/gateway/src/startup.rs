@@ -26,7 +26,7 @@ use crate::spool::Spool;
 use crate::state::AppState;
 
 /// The service name the gateway's gRPC port reports health for.
-pub const SERVICE_NAME: &str = "digits.inference.v1.Inference";
+pub use digits_proto::inference::v1::inference_server::SERVICE_NAME;
 
 /// Start-up failed.
 #[derive(Debug, thiserror::Error)]
@@ -59,7 +59,6 @@ pub struct Application {
     grpc: TcpListener,
     state: AppState,
     config: Config,
-    logging: LoggingClient<tonic::transport::Channel>,
 }
 
 impl Application {
@@ -91,7 +90,7 @@ impl Application {
         let logs = LogQueue::with_spool(config.log_queue, spool, replayed);
         let state = AppState {
             inference,
-            logging: logging.clone(),
+            logging,
             logging_channel,
             logs,
             admission: Admission::new(&config),
@@ -104,7 +103,7 @@ impl Application {
         if !config.web_dir.join("index.html").is_file() {
             tracing::warn!(dir = %config.web_dir.display(), "the web app is not built; only the API is served");
         }
-        Ok(Self { http, grpc, state, config, logging })
+        Ok(Self { http, grpc, state, config })
     }
 
     /// The HTTP address.
@@ -151,7 +150,7 @@ impl Application {
         let (drain, drain_now) = watch::channel(false);
         let writer = tokio::spawn(log_queue::run_writer(
             self.state.logs.clone(),
-            self.logging.clone(),
+            self.state.logging.clone(),
             drain_now,
             self.config.log_flush_timeout,
         ));

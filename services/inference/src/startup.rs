@@ -17,7 +17,7 @@ use crate::model::Model;
 use crate::service::InferenceService;
 
 /// The fully qualified service name, as health checks and reflection see it.
-pub const SERVICE_NAME: &str = "digits.inference.v1.Inference";
+pub use digits_proto::inference::v1::inference_server::SERVICE_NAME;
 
 /// Start-up failed.
 #[derive(Debug, thiserror::Error)]

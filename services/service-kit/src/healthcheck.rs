@@ -55,9 +55,26 @@ pub enum HealthError {
 /// # Errors
 /// Any [`HealthError`].
 pub async fn check(addr: &str, service: &str, timeout: Duration) -> Result<(), HealthError> {
-    let channel = connect(addr, timeout).await?;
-    let response =
-        HealthClient::new(channel).check(HealthCheckRequest { service: service.to_owned() }).await?.into_inner();
+    check_channel(connect(addr, timeout).await?, service, timeout).await
+}
+
+/// Asks the server behind `channel` whether `service` is SERVING, giving up
+/// after `timeout`: the one health probe of every Digits client (container
+/// health checks, the gateway's readiness and its replica discovery).
+///
+/// # Errors
+/// [`HealthError::Rpc`] (a timeout included) or [`HealthError::NotServing`].
+pub async fn check_channel(
+    channel: tonic::transport::Channel,
+    service: &str,
+    timeout: Duration,
+) -> Result<(), HealthError> {
+    let mut client = HealthClient::new(channel);
+    let call = client.check(HealthCheckRequest { service: service.to_owned() });
+    let response = tokio::time::timeout(timeout, call)
+        .await
+        .map_err(|_| tonic::Status::deadline_exceeded("the health check timed out"))??
+        .into_inner();
     let status = ServingStatus::try_from(response.status).unwrap_or(ServingStatus::Unknown);
     if status == ServingStatus::Serving {
         Ok(())

@@ -5,9 +5,9 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use digits_proto::logging::v1::logging_server::SERVICE_NAME as LOGGING_SERVICE;
+use digits_service_kit::healthcheck;
 use serde_json::{Value, json};
-use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
 use crate::state::AppState;
 
@@ -24,11 +24,8 @@ pub async fn healthz() -> Json<Value> {
 /// including how many entries were ever dropped.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let replicas = state.inference.replicas().addresses();
-    let mut health = HealthClient::new(state.logging_channel.clone());
-    let check = health.check(HealthCheckRequest { service: "digits.logging.v1.Logging".into() });
-    let logging_ready = tokio::time::timeout(PROBE_TIMEOUT, check)
-        .await
-        .is_ok_and(|r| r.is_ok_and(|r| r.into_inner().status == ServingStatus::Serving as i32));
+    let logging_ready =
+        healthcheck::check_channel(state.logging_channel.clone(), LOGGING_SERVICE, PROBE_TIMEOUT).await.is_ok();
     let queue = state.logs.stats();
     let ready = !replicas.is_empty() && logging_ready;
     let body = json!({
