@@ -7,18 +7,7 @@ use digits_proto::inference::metadata;
 use digits_proto::inference::v1 as pb;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::{Backend, Stack, canvas_gray, canvas_png, test_digits};
-
-async fn predict_png(stack: &Stack, png: Vec<u8>) -> reqwest::Response {
-    stack
-        .http
-        .post(stack.url("/api/predictions"))
-        .header("content-type", "image/png")
-        .body(png)
-        .send()
-        .await
-        .expect("sent")
-}
+use support::{Backend, Stack, canvas_gray, canvas_png, predict_png, test_digits};
 
 async fn json_of(response: reqwest::Response) -> Value {
     response.json().await.expect("a JSON body")

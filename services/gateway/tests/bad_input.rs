@@ -9,22 +9,11 @@ use std::io::Write;
 
 use digits_proto::inference::v1 as pb;
 use serde_json::{Value, json};
-use support::{Stack, canvas_png, test_digits};
+use support::{Stack, canvas_png, grpc_client, predict_png, test_digits};
 use tonic::Code;
 
 async fn json_of(response: reqwest::Response) -> Value {
     response.json().await.expect("a JSON body")
-}
-
-async fn predict_png(stack: &Stack, png: Vec<u8>) -> reqwest::Response {
-    stack
-        .http
-        .post(stack.url("/api/predictions"))
-        .header("content-type", "image/png")
-        .body(png)
-        .send()
-        .await
-        .expect("sent")
 }
 
 async fn get_json(stack: &Stack, path: &str) -> Value {
@@ -425,12 +414,7 @@ async fn the_bad_input_corpus_gets_4xx_json_errors_and_never_a_5xx_and_memory_st
 /// The gRPC half of the corpus, on the gateway's public port: every call is
 /// refused with a status about the request, never INTERNAL or UNKNOWN.
 async fn grpc_corpus(stack: &Stack) -> usize {
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", stack.gateway.grpc))
-        .expect("url")
-        .connect()
-        .await
-        .expect("connects");
-    let mut client = pb::inference_client::InferenceClient::new(channel).max_encoding_message_size(64 << 20);
+    let mut client = grpc_client(stack).await.max_encoding_message_size(64 << 20);
     let encoded = |bytes: Vec<u8>| pb::Image { source: Some(pb::image::Source::Encoded(bytes)) };
     let raw = |width: u32, height: u32, format: i32, pixels: Vec<u8>| pb::Image {
         source: Some(pb::image::Source::Raw(pb::RawImage { width, height, format, pixels })),

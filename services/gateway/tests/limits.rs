@@ -13,7 +13,7 @@ use digits_gateway::config::{ApiKey, Config};
 use digits_proto::inference::v1 as pb;
 use reqwest::StatusCode;
 use serde_json::json;
-use support::{Stack, canvas_png, test_digits, visitor};
+use support::{Stack, canvas_png, grpc_client, post_digit, test_digits, visitor};
 use tonic::Code;
 
 fn rate(n: u32) -> NonZeroU32 {
@@ -121,14 +121,7 @@ async fn overload_is_shed_with_503_and_retry_after_and_slow_clients_are_cut_off(
 async fn each_route_has_its_own_body_limit() {
     let stack = Stack::start().await;
     let http = visitor();
-    let (image, _) = &test_digits(1)[0];
-    let created = http
-        .post(stack.url("/api/predictions"))
-        .header("content-type", "image/png")
-        .body(canvas_png(image))
-        .send()
-        .await
-        .expect("sent");
+    let created = post_digit(&stack, &http).send().await.expect("sent");
     let id = created.json::<serde_json::Value>().await.expect("json")["id"].as_str().expect("id").to_owned();
     let padded = format!("{{\"true_label\": 1, \"pad\": \"{}\"}}", "x".repeat(2000));
     let response = http
@@ -169,12 +162,7 @@ async fn the_public_grpc_port_knows_api_keys_their_rates_and_its_batch_cap() {
         ..Config::default()
     };
     let stack = Stack::with_config(config).await;
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", stack.gateway.grpc))
-        .expect("url")
-        .connect()
-        .await
-        .expect("connects");
-    let mut client = pb::inference_client::InferenceClient::new(channel);
+    let mut client = grpc_client(&stack).await;
     let with_key = |key: &str| {
         let mut request = tonic::Request::new(pb::PredictRequest { image: Some(png_image()) });
         request.metadata_mut().insert("authorization", format!("Bearer {key}").parse().expect("ascii"));
@@ -215,12 +203,7 @@ async fn the_public_grpc_port_knows_api_keys_their_rates_and_its_batch_cap() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_whose_deadline_passes_is_answered_at_its_deadline() {
     let stack = Stack::start().await;
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", stack.gateway.grpc))
-        .expect("url")
-        .connect()
-        .await
-        .expect("connects");
-    let mut client = pb::inference_client::InferenceClient::new(channel);
+    let mut client = grpc_client(&stack).await;
     // A batch of 16 large images cannot be done in 5 ms.
     let big = image::GrayImage::from_fn(2000, 2000, |x, y| image::Luma([((x * y) % 251) as u8]));
     let mut png = Vec::new();

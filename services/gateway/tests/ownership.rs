@@ -7,19 +7,12 @@ mod support;
 use digits_gateway::config::{Config, Secret};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::{Stack, canvas_png, test_digits, visitor};
+use support::{Stack, post_digit, visitor};
 
 const ADMIN: &str = "operators-token-0123456789";
 
 async fn predict(stack: &Stack, http: &reqwest::Client) -> (reqwest::header::HeaderMap, Value) {
-    let (image, _) = &test_digits(1)[0];
-    let response = http
-        .post(stack.url("/api/predictions"))
-        .header("content-type", "image/png")
-        .body(canvas_png(image))
-        .send()
-        .await
-        .expect("sent");
+    let response = post_digit(stack, http).send().await.expect("sent");
     assert_eq!(response.status(), StatusCode::CREATED);
     let headers = response.headers().clone();
     (headers, response.json().await.expect("json"))
@@ -116,15 +109,7 @@ async fn an_api_client_is_known_by_its_own_token_and_a_bad_token_is_refused() {
     let stack = Stack::start().await;
     let token = "my-script-secret-0001";
     let http = reqwest::Client::new();
-    let (image, _) = &test_digits(1)[0];
-    let response = http
-        .post(stack.url("/api/predictions"))
-        .bearer_auth(token)
-        .header("content-type", "image/png")
-        .body(canvas_png(image))
-        .send()
-        .await
-        .expect("sent");
+    let response = post_digit(&stack, &http).bearer_auth(token).send().await.expect("sent");
     assert_eq!(response.status(), StatusCode::CREATED);
     assert!(response.headers().get("set-cookie").is_none(), "a token needs no cookie");
     let id = response.json::<Value>().await.expect("json")["id"].as_str().expect("id").to_owned();

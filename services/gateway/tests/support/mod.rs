@@ -178,6 +178,37 @@ impl Gateway {
     }
 }
 
+/// `POST /api/predictions` of the first MNIST test digit drawn on a canvas,
+/// as `http`: add headers (a token) and send it.
+pub fn post_digit(stack: &Stack, http: &reqwest::Client) -> reqwest::RequestBuilder {
+    let (image, _) = &test_digits(1)[0];
+    http.post(stack.url("/api/predictions")).header("content-type", "image/png").body(canvas_png(image))
+}
+
+/// `POST /api/predictions` of `png` as the stack's own visitor.
+pub async fn predict_png(stack: &Stack, png: Vec<u8>) -> reqwest::Response {
+    stack
+        .http
+        .post(stack.url("/api/predictions"))
+        .header("content-type", "image/png")
+        .body(png)
+        .send()
+        .await
+        .expect("sent")
+}
+
+/// A client of the gateway's public gRPC port.
+pub async fn grpc_client(
+    stack: &Stack,
+) -> digits_proto::inference::v1::inference_client::InferenceClient<tonic::transport::Channel> {
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", stack.gateway.grpc))
+        .expect("url")
+        .connect()
+        .await
+        .expect("connects");
+    digits_proto::inference::v1::inference_client::InferenceClient::new(channel)
+}
+
 /// An HTTP client that keeps its cookies, as a browser does: one visitor.
 pub fn visitor() -> reqwest::Client {
     reqwest::Client::builder().cookie_store(true).build().expect("client")
