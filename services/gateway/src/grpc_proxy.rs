@@ -63,15 +63,27 @@ impl InferenceProxy {
                 .ok_or_else(|| Status::unauthenticated("unknown API key"))?,
         };
         let peer = request.remote_addr().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
-        let client = self.proxies.client(peer, &request.metadata().clone().into_headers());
+        let forwarded = if self.proxies.trusts(peer) {
+            request.metadata().clone().into_headers()
+        } else {
+            axum::http::HeaderMap::new()
+        };
+        let client = self.proxies.client(peer, &forwarded);
         let permit = self.admission.admit(&caller, client).map_err(refused_status)?;
         Ok((caller, permit))
     }
 
-    async fn log(&self, caller: &Caller, prediction: &pb::Prediction, model_version: &str, started: Instant) {
-        let id = uuid::Uuid::new_v4().to_string();
-        let entry = log_queue::entry(id, caller.owner(), prediction, model_version, Source::Grpc, started.elapsed());
-        self.logs.push(entry).await;
+    /// Queues the predictions of one call for logging, together.
+    async fn log(&self, caller: &Caller, predictions: &[pb::Prediction], model_version: &str, started: Instant) {
+        let (owner, latency) = (caller.owner(), started.elapsed());
+        let entries = predictions
+            .iter()
+            .map(|p| {
+                let id = uuid::Uuid::new_v4().to_string();
+                log_queue::entry(id, owner.clone(), p, model_version, Source::Grpc, latency)
+            })
+            .collect();
+        self.logs.push(entries).await;
     }
 }
 
@@ -94,7 +106,7 @@ impl pb::inference_server::Inference for InferenceProxy {
         let response = self.inference.predict(request.into_inner(), deadline).await?;
         let answer = response.get_ref();
         if let Some(prediction) = &answer.prediction {
-            self.log(&caller, prediction, &answer.model_version, started).await;
+            self.log(&caller, std::slice::from_ref(prediction), &answer.model_version, started).await;
         }
         // Passed on as is: the metadata names the replica that answered.
         Ok(response)
@@ -119,9 +131,7 @@ impl pb::inference_server::Inference for InferenceProxy {
         if let Some(key) = caller.key_name() {
             tracing::info!(key, images, "batch predicted for an API key");
         }
-        for prediction in &answer.predictions {
-            self.log(&caller, prediction, &answer.model_version, started).await;
-        }
+        self.log(&caller, &answer.predictions, &answer.model_version, started).await;
         Ok(response)
     }
 

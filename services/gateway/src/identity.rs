@@ -92,11 +92,12 @@ fn digest(secret: &str) -> [u8; 32] {
 /// `prefix:` and the first 16 bytes of the secret's digest, in hex.
 fn opaque(prefix: &str, secret: &str) -> String {
     let digest = digest(secret);
+    use std::fmt::Write;
     let mut owner = String::with_capacity(prefix.len() + 33);
     owner.push_str(prefix);
     owner.push(':');
     for byte in &digest[..16] {
-        owner.push_str(&format!("{byte:02x}"));
+        let _ = write!(owner, "{byte:02x}");
     }
     owner
 }

@@ -96,32 +96,40 @@ impl LogQueue {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Queues an entry, on disk first when there is a spool; `false` when
-    /// the queue is full and it was dropped.
-    pub async fn push(&self, entry: pb::LogPredictionRequest) -> bool {
-        if self.state().entries.len() >= self.capacity {
-            return self.drop_entry(&entry);
+    /// Queues the entries of one call, on disk first when there is a spool
+    /// (one sync for all of them); returns how many were queued: those that
+    /// do not fit in the queue are dropped and counted.
+    pub async fn push(&self, mut entries: Vec<pb::LogPredictionRequest>) -> usize {
+        let room = self.capacity.saturating_sub(self.state().entries.len());
+        for dropped in entries.drain(room.min(entries.len())..) {
+            let count = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            tracing::error!(
+                dropped = count,
+                capacity = self.capacity,
+                request_id = %dropped.request_id,
+                "log queue full: prediction not logged"
+            );
+        }
+        if entries.is_empty() {
+            return 0;
         }
         if let Some(spool) = &self.spool
-            && let Err(e) = spool.append(&entry).await
+            && let Err(e) = spool.append(&entries).await
         {
-            tracing::error!(error = %e, request_id = %entry.request_id, "spool write failed; queued in memory only");
+            tracing::error!(error = %e, entries = entries.len(), "spool write failed; queued in memory only");
         }
+        let queued = entries.len();
         {
-            // Once on disk it is queued, even if concurrent pushes filled the
-            // queue meanwhile: the excess is bounded by the concurrency limit.
+            // Once on disk they are queued, even if concurrent pushes filled
+            // the queue meanwhile: the excess is bounded by the concurrency limit.
             let mut state = self.state();
-            state.waiting.push_back(entry.request_id.clone());
-            state.entries.insert(entry.request_id.clone(), entry);
+            for entry in entries {
+                state.waiting.push_back(entry.request_id.clone());
+                state.entries.insert(entry.request_id.clone(), entry);
+            }
         }
         self.ready.notify_one();
-        true
-    }
-
-    fn drop_entry(&self, entry: &pb::LogPredictionRequest) -> bool {
-        let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-        tracing::error!(dropped, capacity = self.capacity, request_id = %entry.request_id, "log queue full: prediction not logged");
-        false
+        queued
     }
 
     /// The unwritten entry with this request id, if any.

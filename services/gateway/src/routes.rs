@@ -2,6 +2,7 @@
 //! for every other path. Everything but the probes passes the [`guard`]
 //! (identity, rate and concurrency limits) first.
 
+mod admin;
 mod guard;
 mod health;
 pub mod predictions;
@@ -49,7 +50,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/stats", get(stats::stats))
         .route("/stats/global", get(stats::global))
         .route("/model", get(stats::model))
-        .route("/admin/export", get(stats::export))
+        .route("/admin/export", get(admin::export))
         .route("/openapi.json", get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }))
         .fallback(|| async { ApiError::not_found("no such API endpoint; see /api/openapi.json") })
         .method_not_allowed_fallback(|| async {

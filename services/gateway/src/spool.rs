@@ -112,21 +112,31 @@ impl Spool {
         Ok((Self { appends: Mutex::new(appends), segments }, replayed))
     }
 
-    /// Writes `entry` and returns once it is on disk.
+    /// Writes `entries` and returns once they are on disk. They reach the
+    /// writer together, so one sync usually covers them all.
     ///
     /// # Errors
     /// When the write or the sync failed.
-    pub async fn append(&self, entry: &LogPredictionRequest) -> io::Result<()> {
-        let payload = entry.encode_to_vec();
-        let mut record = Vec::with_capacity(payload.len() + 8);
-        record.extend_from_slice(&u32::try_from(payload.len()).unwrap_or(u32::MAX).to_le_bytes());
-        record.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-        record.extend_from_slice(&payload);
-        let (done, synced) = oneshot::channel();
-        let append = Append { request_id: entry.request_id.clone(), record, done };
-        let sent = self.appends.lock().unwrap_or_else(PoisonError::into_inner).send(append);
-        sent.map_err(|_| io::Error::other("the spool writer stopped"))?;
-        synced.await.map_err(|_| io::Error::other("the spool writer stopped"))?
+    pub async fn append(&self, entries: &[LogPredictionRequest]) -> io::Result<()> {
+        let stopped = || io::Error::other("the spool writer stopped");
+        let mut syncs = Vec::with_capacity(entries.len());
+        {
+            let appends = self.appends.lock().unwrap_or_else(PoisonError::into_inner);
+            for entry in entries {
+                let payload = entry.encode_to_vec();
+                let mut record = Vec::with_capacity(payload.len() + 8);
+                record.extend_from_slice(&u32::try_from(payload.len()).unwrap_or(u32::MAX).to_le_bytes());
+                record.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+                record.extend_from_slice(&payload);
+                let (done, synced) = oneshot::channel();
+                appends.send(Append { request_id: entry.request_id.clone(), record, done }).map_err(|_| stopped())?;
+                syncs.push(synced);
+            }
+        }
+        for synced in syncs {
+            synced.await.map_err(|_| stopped())??;
+        }
+        Ok(())
     }
 
     /// Marks an entry as stored by the logging service; its segment goes
@@ -253,7 +263,7 @@ mod tests {
             let (spool, replayed) = Spool::open(&dir).expect("opens");
             assert!(replayed.is_empty());
             for i in 0..5 {
-                spool.append(&entry(&format!("e{i}"))).await.expect("durable");
+                spool.append(&[entry(&format!("e{i}"))]).await.expect("durable");
             }
             spool.release("e1");
             spool.release("e3");
@@ -284,8 +294,10 @@ mod tests {
         let (spool, _) = Spool::open(&dir).expect("opens");
         // About 1 KiB each: 6,000 fill one segment and start a second.
         let n = 6000;
-        for i in 0..n {
-            spool.append(&entry(&format!("e{i}"))).await.expect("durable");
+        // In batches of 16, as a PredictBatch on the public port sends them.
+        let batch = |start: usize| (start..start + 16).map(|i| entry(&format!("e{i}"))).collect::<Vec<_>>();
+        for start in (0..n).step_by(16) {
+            spool.append(&batch(start)).await.expect("durable");
         }
         let files = || fs::read_dir(&dir).expect("dir").count();
         assert_eq!(files(), 2);

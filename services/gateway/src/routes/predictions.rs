@@ -93,7 +93,7 @@ pub async fn create(
             logging::Source::Web,
             latency,
         );
-        state.logs.push(entry).await;
+        state.logs.push(vec![entry]).await;
     }
     let status = if id.is_some() { StatusCode::CREATED } else { StatusCode::OK };
     Ok((

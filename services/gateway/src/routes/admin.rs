@@ -1,0 +1,67 @@
+//! The operators' views, behind `DIGITS_ADMIN_TOKEN`: the export of the
+//! labelled data. (The global history is `GET /api/predictions` with the
+//! operators' token.)
+
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Extension, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use digits_proto::logging::v1 as logging;
+use digits_web_api::Example;
+use serde::Deserialize;
+use tokio_stream::StreamExt;
+
+use crate::error::ApiError;
+use crate::identity::Caller;
+use crate::state::AppState;
+
+/// Query of `GET /api/admin/export`.
+#[derive(Debug, Deserialize)]
+pub struct ExportParams {
+    /// Only rows with an id above this, to resume an export.
+    #[serde(default)]
+    after: i64,
+}
+
+/// The operators' gate: 404 while `DIGITS_ADMIN_TOKEN` is unset (the views
+/// do not exist), 401 for anyone else.
+pub fn require_admin(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
+    if !state.credentials.admin_configured() {
+        return Err(ApiError::not_found("the admin views are off: DIGITS_ADMIN_TOKEN is not set"));
+    }
+    if *caller != Caller::Admin {
+        return Err(ApiError::unauthorized("this view needs the operators' token"));
+    }
+    Ok(())
+}
+
+/// `GET /api/admin/export`: every labelled prediction, oldest first, one
+/// JSON [`Example`] per line, streamed as the database is read.
+pub async fn export(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    params: Result<Query<ExportParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    require_admin(&state, &caller)?;
+    let Query(params) = params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    if params.after < 0 {
+        return Err(ApiError::unprocessable("invalid_argument", "after must be 0 or more"));
+    }
+    let request = logging::ExportLabeledRequest { after_id: params.after };
+    let rows = state.logging.clone().export_labeled(request).await.map_err(|s| ApiError::from_logging(&s))?;
+    let lines = rows.into_inner().map(|row| {
+        let row = row?;
+        let example = Example {
+            id: row.id,
+            true_label: u8::try_from(row.true_label).unwrap_or(u8::MAX),
+            predicted_digit: u8::try_from(row.predicted_digit).unwrap_or(u8::MAX),
+            model_version: row.model_version,
+            input: row.input,
+        };
+        let mut line = serde_json::to_vec(&example).map_err(|e| tonic::Status::internal(e.to_string()))?;
+        line.push(b'\n');
+        Ok::<_, tonic::Status>(Bytes::from(line))
+    });
+    Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], Body::from_stream(lines)).into_response())
+}
