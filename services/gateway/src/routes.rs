@@ -40,6 +40,7 @@ pub const OPENAPI: &str = include_str!("../openapi.json");
 
 /// The gateway's router.
 pub fn router(state: AppState, config: &Config) -> Router {
+    let max_body = config.max_body_bytes;
     let api = Router::new()
         .route(
             "/predictions",
@@ -83,12 +84,31 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .merge(web)
         .layer(middleware::from_fn_with_state(state.clone(), guard::guard))
         .layer(RequestBodyTimeoutLayer::new(config.read_timeout))
+        .layer(middleware::from_fn(move |request, next| declared_size_check(max_body, request, next)))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Refuses at once (413) a body whose declared length is beyond the largest
+/// any route takes, before anything is read: once the body is wrapped for
+/// its read timeout, the routes' limits only see it as it arrives.
+async fn declared_size_check(
+    max: usize,
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let declared =
+        request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > max as u64) {
+        let message = format!("the body is larger than {max} bytes");
+        return ApiError::new(axum::http::StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", message).into_response();
+    }
+    next.run(request).await
 }
 
 /// CORS for the configured origins; `None` keeps cross-site calls closed.
