@@ -2,7 +2,7 @@
 reference's MNIST-form output, which the Rust crate must reproduce.
 
     python -m digits_training.parity --data ../../shared/data/mnist \
-        --out ../services/preprocess/tests/fixtures/reference.bin.gz
+        --out ../services/libs/preprocess/tests/fixtures/reference.bin.gz
 
 Format (gzip): b"DPF1", u32 count, then per case u32 width, u32 height,
 width*height gray bytes (white ink on black), 784 expected bytes. Integers

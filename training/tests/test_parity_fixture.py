@@ -3,7 +3,7 @@ from pathlib import Path
 
 from digits_training import parity
 
-FIXTURE = Path(__file__).resolve().parents[2] / "services/preprocess/tests/fixtures/reference.bin.gz"
+FIXTURE = Path(__file__).resolve().parents[2] / "services/libs/preprocess/tests/fixtures/reference.bin.gz"
 
 
 def test_the_committed_rust_fixture_is_what_the_reference_produces(mnist):

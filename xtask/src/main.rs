@@ -13,6 +13,7 @@ mod bench;
 mod containers;
 mod contract;
 mod deploy;
+mod docs;
 mod fuzz;
 mod local_stack;
 mod run;

@@ -39,7 +39,7 @@ pub struct Split {
 /// The MNIST folder: `DIGITS_MNIST_DIR`, or `../shared/data/mnist` next to the workspace.
 pub fn data_dir() -> PathBuf {
     std::env::var_os("DIGITS_MNIST_DIR")
-        .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/mnist"), PathBuf::from)
+        .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../../shared/data/mnist"), PathBuf::from)
 }
 
 fn read_gz(path: &Path) -> Result<Vec<u8>, IdxError> {
