@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use digits_proto::inference::v1::inference_server::InferenceServer;
 use digits_proto::logging::v1::logging_client::LoggingClient;
-use digits_service_kit::grpc;
+use digits_service_kit::grpc::{GrpcServer, ServeError};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tonic::transport::Endpoint;
@@ -48,9 +48,9 @@ pub enum StartupError {
         /// The cause.
         source: std::io::Error,
     },
-    /// The reflection service could not be built.
-    #[error("reflection: {0}")]
-    Reflection(#[from] grpc::ReflectionError),
+    /// Serving gRPC failed.
+    #[error(transparent)]
+    Serve(#[from] ServeError),
 }
 
 /// A bound, ready-to-serve gateway.
@@ -156,9 +156,7 @@ impl Application {
         ));
 
         let forget = tokio::spawn(self.state.admission.clone().forget_idle_clients());
-        tracing::info!(http = %self.http.local_addr()?, grpc = %self.grpc.local_addr()?, "gateway listening");
-        let (reporter, health) = tonic_health::server::health_reporter();
-        grpc::set_health(&reporter, SERVICE_NAME, true).await;
+        tracing::info!(http = %self.http.local_addr()?, "gateway listening");
         let proxy = InferenceProxy::new(
             self.state.inference.clone(),
             self.state.logs.clone(),
@@ -170,11 +168,9 @@ impl Application {
         let proxy = InferenceServer::new(proxy)
             .max_decoding_message_size(self.config.max_body_bytes)
             .max_encoding_message_size(usize::MAX);
-        let grpc_server = tonic::transport::Server::builder()
-            .add_service(health)
-            .add_service(grpc::reflection(SERVICE_NAME)?)
-            .add_service(proxy)
-            .serve_with_incoming_shutdown(grpc::incoming(self.grpc), stopped(stop.clone()));
+        let grpc_server = GrpcServer::new(self.grpc, proxy);
+        grpc_server.health().set(true).await;
+        let grpc_server = grpc_server.serve(stopped(stop.clone()));
 
         let app = routes::router(self.state.clone(), &self.config);
         let http_server = http_server::serve(self.http, app, self.config.read_timeout, stopped(stop.clone()));
@@ -182,11 +178,9 @@ impl Application {
         let ((), grpc_result) = tokio::join!(http_server, grpc_server);
         forget.abort();
         // Both servers have stopped taking requests: the queue only shrinks now.
-        grpc::set_health(&reporter, SERVICE_NAME, false).await;
         let _ = drain.send(true);
         let _ = writer.await;
         tracing::info!(log_queue = ?self.state.logs.stats(), "gateway stopped");
-        grpc_result.map_err(std::io::Error::other)?;
-        Ok(())
+        Ok(grpc_result?)
     }
 }

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use digits_proto::inference::v1::inference_server::InferenceServer;
-use digits_service_kit::grpc;
+use digits_service_kit::grpc::{GrpcServer, ServeError};
 use tokio::net::TcpListener;
 
 use crate::config::Config;
@@ -28,9 +28,9 @@ pub enum StartupError {
     /// The address could not be bound, or the workers could not start.
     #[error(transparent)]
     Io(#[from] std::io::Error),
-    /// The reflection service could not be built from the descriptors.
-    #[error("reflection: {0}")]
-    Reflection(#[from] tonic_reflection::server::Error),
+    /// Serving failed.
+    #[error(transparent)]
+    Serve(#[from] ServeError),
 }
 
 /// A bound, ready-to-serve inference server.
@@ -84,27 +84,15 @@ impl Application {
     /// # Errors
     /// A transport error from the server.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), StartupError> {
-        let (reporter, health) = tonic_health::server::health_reporter();
-        let reflection = grpc::reflection(SERVICE_NAME)?;
-        // The model is loaded and the workers run: ready.
-        grpc::set_health(&reporter, SERVICE_NAME, true).await;
-        tracing::info!(addr = %self.listener.local_addr()?, "inference server listening");
-
         let inference = InferenceServer::new(self.service)
             .max_decoding_message_size(self.max_message_bytes)
             .max_encoding_message_size(usize::MAX);
-        let shutdown = async {
-            shutdown.await;
-            grpc::set_health(&reporter, SERVICE_NAME, false).await;
-        };
-        let result = tonic::transport::Server::builder()
-            .add_service(health)
-            .add_service(reflection)
-            .add_service(inference)
-            .serve_with_incoming_shutdown(grpc::incoming(self.listener), shutdown)
-            .await;
+        let server = GrpcServer::new(self.listener, inference);
+        // The model is loaded and the workers run: ready.
+        server.health().set(true).await;
+        let result = server.serve(shutdown).await;
         drop(self.engine);
         tracing::info!("inference server stopped");
-        result.map_err(|e| StartupError::Io(std::io::Error::other(e)))
+        Ok(result?)
     }
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use diesel::RunQueryDsl;
 use digits_proto::logging::v1::logging_server::LoggingServer;
-use digits_service_kit::grpc;
+use digits_service_kit::grpc::{GrpcServer, Health, ServeError};
 use tokio::net::TcpListener;
 
 use crate::config::Config;
@@ -32,12 +32,9 @@ pub enum StartupError {
     /// The address could not be bound.
     #[error(transparent)]
     Io(#[from] std::io::Error),
-    /// The reflection service could not be built.
-    #[error("reflection: {0}")]
-    Reflection(#[from] tonic_reflection::server::Error),
-    /// The server failed.
-    #[error("server: {0}")]
-    Transport(#[from] tonic::transport::Error),
+    /// Serving failed.
+    #[error(transparent)]
+    Serve(#[from] ServeError),
 }
 
 /// A bound, ready-to-serve logging server.
@@ -85,33 +82,21 @@ impl Application {
     /// # Errors
     /// A transport error.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), StartupError> {
-        let (reporter, health) = tonic_health::server::health_reporter();
-        let reflection = grpc::reflection(SERVICE_NAME)?;
-        let monitor = tokio::spawn(monitor_database(self.pool.clone(), reporter.clone()));
-        let retention = self.retention.map(|keep| tokio::spawn(retention::run(self.pool.clone(), keep)));
-        tracing::info!(addr = %self.listener.local_addr()?, "logging server listening");
-
-        let shutdown = async {
-            shutdown.await;
-            monitor.abort();
-            if let Some(task) = &retention {
-                task.abort();
-            }
-            grpc::set_health(&reporter, SERVICE_NAME, false).await;
-        };
-        tonic::transport::Server::builder()
-            .add_service(health)
-            .add_service(reflection)
-            .add_service(LoggingServer::new(LoggingService::new(self.pool)))
-            .serve_with_incoming_shutdown(grpc::incoming(self.listener), shutdown)
-            .await?;
+        let server = GrpcServer::new(self.listener, LoggingServer::new(LoggingService::new(self.pool.clone())));
+        let monitor = tokio::spawn(monitor_database(self.pool.clone(), server.health()));
+        let retention = self.retention.map(|keep| tokio::spawn(retention::run(self.pool, keep)));
+        let result = server.serve(shutdown).await;
+        monitor.abort();
+        if let Some(task) = retention {
+            task.abort();
+        }
         tracing::info!("logging server stopped");
-        Ok(())
+        Ok(result?)
     }
 }
 
 /// Reports SERVING while the database answers and NOT_SERVING while it does not.
-async fn monitor_database(pool: Pool, reporter: tonic_health::server::HealthReporter) {
+async fn monitor_database(pool: Pool, health: Health) {
     let mut last = None;
     loop {
         let probe = pool.clone();
@@ -126,7 +111,7 @@ async fn monitor_database(pool: Pool, reporter: tonic_health::server::HealthRepo
             } else {
                 tracing::warn!("database unreachable: not serving");
             }
-            grpc::set_health(&reporter, SERVICE_NAME, up).await;
+            health.set(up).await;
             last = Some(up);
         }
         tokio::time::sleep(HEALTH_INTERVAL).await;

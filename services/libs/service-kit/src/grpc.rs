@@ -1,6 +1,13 @@
-//! The parts of a Digits gRPC server that are the same in every service.
+//! The parts of a Digits gRPC server that are the same in every service, and
+//! [`GrpcServer`], the one way each of them serves.
+
+use std::convert::Infallible;
+use std::future::Future;
 
 use tokio::net::TcpListener;
+use tonic::body::Body;
+use tonic::codegen::{Service, http};
+use tonic::server::NamedService;
 use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
@@ -18,9 +25,7 @@ pub const HEALTH_SERVICE: &str = "grpc.health.v1.Health";
 ///
 /// # Errors
 /// When the embedded descriptors do not decode (a build problem).
-pub fn reflection(
-    service: &str,
-) -> Result<ServerReflectionServer<impl ServerReflection>, tonic_reflection::server::Error> {
+fn reflection(service: &str) -> Result<ServerReflectionServer<impl ServerReflection>, tonic_reflection::server::Error> {
     tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(digits_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -31,7 +36,7 @@ pub fn reflection(
 
 /// Sets the health of `service` and of the whole server (`""`), which is
 /// what probes without a service name ask about.
-pub async fn set_health(reporter: &HealthReporter, service: &str, serving: bool) {
+async fn set_health(reporter: &HealthReporter, service: &str, serving: bool) {
     let status = if serving { ServingStatus::Serving } else { ServingStatus::NotServing };
     reporter.set_service_status(service, status).await;
     reporter.set_service_status("", status).await;
@@ -40,8 +45,96 @@ pub async fn set_health(reporter: &HealthReporter, service: &str, serving: bool)
 /// The accepted connections of `listener`, with `TCP_NODELAY` set: without it
 /// a small response waits for the client's delayed ACK, about 40 ms per call
 /// instead of well under one.
-pub fn incoming(listener: TcpListener) -> TcpIncoming {
+fn incoming(listener: TcpListener) -> TcpIncoming {
     TcpIncoming::from(listener).with_nodelay(Some(true))
+}
+
+/// Serving a gRPC service failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The reflection service could not be built from the descriptors.
+    #[error("reflection: {0}")]
+    Reflection(#[from] ReflectionError),
+    /// The transport failed while serving.
+    #[error("gRPC server: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    /// The listener has no local address.
+    #[error("listener: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The health a server reports for its service (and for the whole server).
+/// Clones report to the same health service.
+#[derive(Clone)]
+pub struct Health {
+    reporter: HealthReporter,
+    service: &'static str,
+}
+
+impl Health {
+    /// Reports the service as SERVING or NOT_SERVING.
+    pub async fn set(&self, serving: bool) {
+        set_health(&self.reporter, self.service, serving).await;
+    }
+}
+
+/// One gRPC service on a bound listener, served with gRPC health and
+/// reflection under the generated service name (`S::NAME`), `TCP_NODELAY`
+/// on every connection, and a graceful stop: when the shutdown future
+/// resolves, health turns NOT_SERVING, no call is accepted any more and the
+/// calls in flight finish.
+pub struct GrpcServer<S> {
+    listener: TcpListener,
+    service: S,
+    health: Health,
+    health_service: tonic_health::pb::health_server::HealthServer<tonic_health::server::HealthService>,
+}
+
+impl<S> GrpcServer<S>
+where
+    S: Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
+        + NamedService
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
+    /// Prepares `service` for `listener`; its health starts as unknown (a
+    /// probe hears NOT_FOUND for the service) until [`Health::set`] is called.
+    pub fn new(listener: TcpListener, service: S) -> Self {
+        let reporter = HealthReporter::new();
+        let health_service = tonic_health::pb::health_server::HealthServer::new(
+            tonic_health::server::HealthService::from_health_reporter(reporter.clone()),
+        );
+        Self { listener, service, health: Health { reporter, service: S::NAME }, health_service }
+    }
+
+    /// The handle that sets this server's health.
+    pub fn health(&self) -> Health {
+        self.health.clone()
+    }
+
+    /// Serves until `shutdown` resolves, then stops as described on [`GrpcServer`].
+    ///
+    /// # Errors
+    /// See [`ServeError`].
+    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), ServeError> {
+        let reflection = reflection(S::NAME)?;
+        let health = self.health;
+        tracing::info!(service = S::NAME, addr = %self.listener.local_addr()?, "gRPC server listening");
+        let shutdown = async {
+            shutdown.await;
+            health.set(false).await;
+        };
+        tonic::transport::Server::builder()
+            .add_service(self.health_service)
+            .add_service(reflection)
+            .add_service(self.service)
+            .serve_with_incoming_shutdown(incoming(self.listener), shutdown)
+            .await?;
+        Ok(())
+    }
 }
 
 /// The time the caller gave a call, from its `grpc-timeout` metadata

@@ -3,8 +3,9 @@
 //! - [`env`]: reading configuration from environment variables;
 //! - [`telemetry`]: the one tracing setup (env filter, text or JSON);
 //! - [`shutdown`]: the one graceful-shutdown signal (Ctrl-C or SIGTERM);
-//! - [`grpc`]: what every gRPC server sets up the same way: reflection,
-//!   health status and the listener;
+//! - [`grpc`]: [`grpc::GrpcServer`], the one way every gRPC service is
+//!   served (health and reflection under the generated service name, the
+//!   listener, the graceful stop), and reading a call's deadline;
 //! - [`healthcheck`]: the gRPC health probe behind each binary's `healthcheck`
 //!   subcommand, used by container health checks.
 
