@@ -244,23 +244,19 @@ fn write_loop(mut file: File, segments: &Mutex<Segments>, appends: &mpsc::Receiv
 
 #[cfg(test)]
 mod tests {
+    use digits_test_support::TempDir;
+
     use super::*;
 
     fn entry(id: &str) -> LogPredictionRequest {
         LogPredictionRequest { request_id: id.into(), input: vec![7; 784], ..Default::default() }
     }
 
-    fn temp_dir() -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("digits-spool-unit-{}", uuid::Uuid::new_v4()));
-        fs::create_dir_all(&dir).expect("dir");
-        dir
-    }
-
     #[tokio::test]
     async fn entries_survive_a_restart_until_released_and_a_torn_tail_is_skipped() {
-        let dir = temp_dir();
+        let dir = TempDir::new("spool-unit");
         {
-            let (spool, replayed) = Spool::open(&dir).expect("opens");
+            let (spool, replayed) = Spool::open(dir.path()).expect("opens");
             assert!(replayed.is_empty());
             for i in 0..5 {
                 spool.append(&[entry(&format!("e{i}"))]).await.expect("durable");
@@ -270,10 +266,11 @@ mod tests {
             // Dropped without any shutdown, as in a crash.
         }
         // A crash mid-write left half a record.
-        let last = fs::read_dir(&dir).expect("dir").filter_map(Result::ok).map(|e| e.path()).max().expect("a segment");
+        let last =
+            fs::read_dir(dir.path()).expect("dir").filter_map(Result::ok).map(|e| e.path()).max().expect("a segment");
         OpenOptions::new().append(true).open(&last).expect("open").write_all(&[200, 0, 0, 0, 1, 2]).expect("write");
 
-        let (spool, replayed) = Spool::open(&dir).expect("reopens");
+        let (spool, replayed) = Spool::open(dir.path()).expect("reopens");
         let ids: Vec<_> = replayed.iter().map(|e| e.request_id.as_str()).collect();
         // Released entries come back too (their segment was still being written):
         // logging is idempotent, so that is safe, and nothing acknowledged is lost.
@@ -283,15 +280,14 @@ mod tests {
         }
         assert_eq!(spool.segments(), 1, "only the new, current segment is left");
         drop(spool);
-        let (_, replayed) = Spool::open(&dir).expect("reopens");
+        let (_, replayed) = Spool::open(dir.path()).expect("reopens");
         assert!(replayed.is_empty());
-        let _ = fs::remove_dir_all(dir);
     }
 
     #[tokio::test]
     async fn full_segments_are_deleted_once_every_entry_in_them_is_stored() {
-        let dir = temp_dir();
-        let (spool, _) = Spool::open(&dir).expect("opens");
+        let dir = TempDir::new("spool-unit");
+        let (spool, _) = Spool::open(dir.path()).expect("opens");
         // About 1 KiB each: 6,000 fill one segment and start a second.
         let n = 6000;
         // In batches of 16, as a PredictBatch on the public port sends them.
@@ -299,12 +295,11 @@ mod tests {
         for start in (0..n).step_by(16) {
             spool.append(&batch(start)).await.expect("durable");
         }
-        let files = || fs::read_dir(&dir).expect("dir").count();
+        let files = || fs::read_dir(dir.path()).expect("dir").count();
         assert_eq!(files(), 2);
         for i in 0..n {
             spool.release(&format!("e{i}"));
         }
         assert_eq!(files(), 1, "the full segment is gone; the current one stays");
-        let _ = fs::remove_dir_all(dir);
     }
 }

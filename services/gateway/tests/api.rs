@@ -239,11 +239,13 @@ async fn probes_openapi_and_the_grpc_port_answer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_web_app_is_served_with_a_strict_content_security_policy() {
-    let web_dir = std::env::temp_dir().join(format!("digits-csp-test-{}", std::process::id()));
-    std::fs::create_dir_all(&web_dir).expect("web dir");
+    let web_dir = digits_test_support::TempDir::new("csp-web");
     std::fs::write(web_dir.join("index.html"), "<!doctype html><title>t</title>").expect("index");
-    let stack =
-        Stack::with_config(digits_gateway::config::Config { web_dir: web_dir.clone(), ..Default::default() }).await;
+    let stack = Stack::with_config(digits_gateway::config::Config {
+        web_dir: web_dir.path().to_path_buf(),
+        ..Default::default()
+    })
+    .await;
 
     let page = stack.http.get(stack.url("/")).send().await.expect("sent");
     assert_eq!(page.status(), StatusCode::OK);
@@ -259,5 +261,4 @@ async fn the_web_app_is_served_with_a_strict_content_security_policy() {
     // The JSON API carries the generic headers too.
     let model = stack.http.get(stack.url("/api/model")).send().await.expect("sent");
     assert_eq!(model.headers().get("x-content-type-options").and_then(|v| v.to_str().ok()), Some("nosniff"));
-    std::fs::remove_dir_all(&web_dir).expect("cleanup");
 }

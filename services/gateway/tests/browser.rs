@@ -10,10 +10,12 @@
 mod support;
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use digits_gateway::config::Config;
+use digits_test_support::TempDir;
+use digits_test_support::process::ChildGuard;
 use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
 use fantoccini::elements::Element;
 use fantoccini::key::Key;
@@ -26,23 +28,24 @@ fn workspace() -> PathBuf {
 }
 
 /// `chromedriver` on a free port, stopped on drop.
+/// (Fields drop in order: the driver is killed before its profile goes.)
 struct Driver {
-    child: Child,
+    _child: ChildGuard,
     port: u16,
-    profile: PathBuf,
+    profile: TempDir,
 }
 
 impl Driver {
     fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("addr").port();
+        let port = digits_test_support::free_port();
         let child = Command::new("chromedriver")
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("chromedriver on PATH (apt-get install chromium chromium-driver; cargo xtask test does it)");
-        let profile = std::env::temp_dir().join(format!("digits-e2e-profile-{}-{port}", std::process::id()));
-        Self { child, port, profile }
+        let profile = TempDir::new("e2e-profile");
+        Self { _child: ChildGuard(child), port, profile }
     }
 
     /// A browser session; the driver refuses connections for a moment after start.
@@ -53,7 +56,7 @@ impl Driver {
             json!({ "args": [
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", format!("--user-data-dir={}", self.profile.display()),
+                "--disable-dev-shm-usage", format!("--user-data-dir={}", self.profile.path().display()),
                 "--window-size=1280,1000",
             ]}),
         );
@@ -70,14 +73,6 @@ impl Driver {
                 Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
             }
         }
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
 

@@ -4,18 +4,16 @@
 
 mod support;
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use digits_test_postgres::TestDatabase;
+use digits_test_support::process::{ChildGuard, wait_until_async};
+use digits_test_support::{TempDir, free_port};
 use support::{Backend, canvas_png, loopback, test_digits};
 
+const MINUTE: Duration = Duration::from_secs(60);
 const BIN: &str = env!("CARGO_BIN_EXE_digits-gateway");
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
 
 struct Ports {
     http: u16,
@@ -24,28 +22,22 @@ struct Ports {
     logging: u16,
 }
 
-fn start_gateway(ports: &Ports, spool: &std::path::Path) -> Child {
-    Command::new(BIN)
-        .env("DIGITS_GATEWAY_ADDR", format!("127.0.0.1:{}", ports.http))
-        .env("DIGITS_GATEWAY_GRPC_ADDR", format!("127.0.0.1:{}", ports.grpc))
-        .env("DIGITS_INFERENCE_URL", format!("http://127.0.0.1:{}", ports.inference))
-        .env("DIGITS_LOGGING_URL", format!("http://127.0.0.1:{}", ports.logging))
-        .env("DIGITS_LOG_SPOOL_DIR", spool)
-        .env("DIGITS_RATE_LIMIT", "100000")
-        .env("DIGITS_RATE_BURST", "100000")
-        .env("DIGITS_WEB_DIR", std::env::temp_dir().join("digits-no-web-app"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the gateway starts")
-}
-
-async fn wait_until(what: &str, mut ready: impl AsyncFnMut() -> bool) {
-    let started = Instant::now();
-    while !ready().await {
-        assert!(started.elapsed() < Duration::from_secs(60), "{what}: not within 60 s");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+fn start_gateway(ports: &Ports, spool: &std::path::Path) -> ChildGuard {
+    ChildGuard(
+        Command::new(BIN)
+            .env("DIGITS_GATEWAY_ADDR", format!("127.0.0.1:{}", ports.http))
+            .env("DIGITS_GATEWAY_GRPC_ADDR", format!("127.0.0.1:{}", ports.grpc))
+            .env("DIGITS_INFERENCE_URL", format!("http://127.0.0.1:{}", ports.inference))
+            .env("DIGITS_LOGGING_URL", format!("http://127.0.0.1:{}", ports.logging))
+            .env("DIGITS_LOG_SPOOL_DIR", spool)
+            .env("DIGITS_RATE_LIMIT", "100000")
+            .env("DIGITS_RATE_BURST", "100000")
+            .env("DIGITS_WEB_DIR", std::env::temp_dir().join("digits-no-web-app"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the gateway starts"),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -53,14 +45,14 @@ async fn predictions_acknowledged_before_a_kill_9_are_all_stored_after_the_resta
     let db = TestDatabase::new();
     let inference = Backend::inference(loopback(), "only");
     let ports = Ports { http: free_port(), grpc: free_port(), inference: inference.addr.port(), logging: free_port() };
-    let spool = std::env::temp_dir().join(format!("digits-crash-spool-{}", uuid::Uuid::new_v4()));
+    let spool = TempDir::new("crash-spool");
     let http = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{}", ports.http);
 
-    let mut gateway = start_gateway(&ports, &spool);
+    let mut gateway = start_gateway(&ports, spool.path());
     // Predictions are answered as soon as a replica is known; logging is down.
     let png = canvas_png(&test_digits(1)[0].0);
-    wait_until("the gateway answers", async || {
+    wait_until_async("the gateway answers", MINUTE, async || {
         let request = http.post(format!("{base}/api/predictions?log=false")).header("content-type", "image/png");
         request.body(png.clone()).send().await.is_ok_and(|r| r.status() == 200)
     })
@@ -80,19 +72,17 @@ async fn predictions_acknowledged_before_a_kill_9_are_all_stored_after_the_resta
         }
     }
     assert_eq!(acknowledged, 500);
-    gateway.kill().expect("SIGKILL");
-    gateway.wait().expect("reaped");
+    gateway.0.kill().expect("SIGKILL");
+    gateway.0.wait().expect("reaped");
 
     // Restart the gateway, then bring logging up.
-    let mut gateway = start_gateway(&ports, &spool);
+    let gateway = start_gateway(&ports, spool.path());
     let logging = Backend::logging(format!("127.0.0.1:{}", ports.logging).parse().expect("addr"), db.url());
     let rows = || db.psql("SELECT count(DISTINCT request_id) FROM predictions").expect("psql").trim().to_owned();
-    wait_until("every acknowledged prediction stored", async || rows() == "500").await;
+    wait_until_async("every acknowledged prediction stored", MINUTE, async || rows() == "500").await;
     println!("crash test: {acknowledged} answered 201, SIGKILL, restart: {} rows stored", rows());
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(db.psql("SELECT count(*) FROM predictions").expect("psql").trim(), "500", "no duplicates");
-    gateway.kill().expect("stop");
-    let _ = gateway.wait();
+    drop(gateway);
     drop(logging);
-    let _ = std::fs::remove_dir_all(spool);
 }

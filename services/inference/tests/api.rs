@@ -8,8 +8,9 @@ use std::time::Duration;
 use digits_inference::model::{EMBEDDED_CARD, Model};
 use digits_proto::inference::metadata;
 use digits_proto::inference::v1 as pb;
+use digits_test_support::png;
 use serde::Deserialize;
-use support::{TestServer, draw_on_canvas, encoded, mnist_image, png_gray, png_rgba, raw};
+use support::{TestServer, draw_on_canvas, encoded, mnist_image, raw};
 use tonic::Code;
 
 fn card_accuracy() -> f64 {
@@ -51,7 +52,7 @@ async fn mnist_test_set_through_grpc_matches_the_model_card() {
     assert!((ready_accuracy - card).abs() <= 1.0e-4 + 1e-9, "{ready_accuracy} vs card {card}");
 
     // The same digits as PNG files, through the full decoding and preprocessing.
-    let files: Vec<pb::Image> = test.images.iter().map(|i| encoded(png_gray(28, 28, i))).collect();
+    let files: Vec<pb::Image> = test.images.iter().map(|i| encoded(png::gray(28, 28, i))).collect();
     let file_accuracy = accuracy(&predict_all(&mut server, files).await, &test.labels);
     println!("PNG through preprocessing: {:.4}%", file_accuracy * 100.0);
     assert!(file_accuracy >= card - 0.002, "{file_accuracy} is more than 0.2 points below {card}");
@@ -118,7 +119,7 @@ async fn a_digit_drawn_large_in_a_corner_of_a_transparent_canvas_gets_the_same_a
         .enumerate()
         .map(|(i, digit)| {
             let (x, y) = corners[i % corners.len()];
-            encoded(png_rgba(400, 300, &draw_on_canvas(digit, 400, 300, x, y, 8.0)))
+            encoded(png::rgba(400, 300, &draw_on_canvas(digit, 400, 300, x, y, 8.0)))
         })
         .collect();
     let got = predict_all(&mut server, drawn).await;
@@ -174,10 +175,10 @@ fn crc32(bytes: &[u8]) -> u32 {
 /// Each bad request, and a fragment its error message must contain.
 fn bad_requests() -> Vec<(&'static str, pb::Image, &'static str)> {
     let digit = digits_mnist_idx::test_set().expect("MNIST").images[0];
-    let good_png = png_gray(28, 28, &digit);
+    let good_png = png::gray(28, 28, &digit);
     // A tiny PNG whose header declares 100000x100000 pixels.
     let bomb = {
-        let mut png = png_gray(1, 1, &[0]);
+        let mut png = png::gray(1, 1, &[0]);
         png[16..20].copy_from_slice(&100_000u32.to_be_bytes());
         png[20..24].copy_from_slice(&100_000u32.to_be_bytes());
         // Keep the header chunk's checksum valid, so only the size is wrong.

@@ -8,14 +8,13 @@ use std::net::SocketAddr;
 use digits_inference::config::Config;
 use digits_inference::startup::Application;
 use digits_proto::inference::v1 as pb;
-use tokio::sync::oneshot;
+use digits_test_support::{Running, loopback};
 use tonic::transport::Channel;
 
 pub struct TestServer {
     pub addr: SocketAddr,
     pub client: pb::inference_client::InferenceClient<Channel>,
-    stop: Option<oneshot::Sender<()>>,
-    handle: Option<tokio::task::JoinHandle<()>>,
+    running: Running,
 }
 
 impl TestServer {
@@ -24,24 +23,17 @@ impl TestServer {
         Self::with_config(Config::default()).await
     }
 
-    pub async fn with_config(mut config: Config) -> Self {
-        config.addr = "127.0.0.1:0".parse().expect("loopback");
+    pub async fn with_config(config: Config) -> Self {
+        let config = Config { addr: loopback(), ..config };
         let app = Application::build(config).await.expect("server starts");
         let addr = app.local_addr().expect("bound");
-        let (stop, stopped) = oneshot::channel::<()>();
-        let handle = tokio::spawn(async move {
-            app.run_until_stopped(async {
-                let _ = stopped.await;
-            })
-            .await
-            .expect("server runs");
-        });
+        let running = Running::spawn(|stop| app.run_until_stopped(stop));
         let client = pb::inference_client::InferenceClient::connect(format!("http://{addr}"))
             .await
             .expect("client connects")
             .max_decoding_message_size(64 << 20)
             .max_encoding_message_size(64 << 20);
-        Self { addr, client, stop: Some(stop), handle: Some(handle) }
+        Self { addr, client, running }
     }
 
     pub fn url(&self) -> String {
@@ -49,13 +41,8 @@ impl TestServer {
     }
 
     /// Stops the server gracefully and waits until it has stopped.
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(handle) = self.handle.take() {
-            handle.await.expect("server task ends cleanly");
-        }
+    pub async fn stop(self) {
+        self.running.stop().await;
     }
 }
 
@@ -69,22 +56,6 @@ pub fn encoded(bytes: Vec<u8>) -> pb::Image {
 
 pub fn raw(width: u32, height: u32, format: pb::PixelFormat, pixels: Vec<u8>) -> pb::Image {
     pb::Image { source: Some(pb::image::Source::Raw(pb::RawImage { width, height, format: format as i32, pixels })) }
-}
-
-fn png(image: image::DynamicImage) -> Vec<u8> {
-    let mut out = Vec::new();
-    image.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png).expect("encodes");
-    out
-}
-
-/// Encodes 8-bit grayscale pixels as a PNG file.
-pub fn png_gray(width: u32, height: u32, pixels: &[u8]) -> Vec<u8> {
-    png(image::GrayImage::from_raw(width, height, pixels.to_vec()).expect("size matches").into())
-}
-
-/// Encodes RGBA pixels as a PNG file.
-pub fn png_rgba(width: u32, height: u32, pixels: &[u8]) -> Vec<u8> {
-    png(image::RgbaImage::from_raw(width, height, pixels.to_vec()).expect("size matches").into())
 }
 
 /// Draws an MNIST digit `scale` times larger at `(x0, y0)` on a transparent

@@ -26,13 +26,10 @@ fn request(id: String) -> pb::LogPredictionRequest {
 }
 
 async fn measure(name: &str, url: String) {
-    let config = Config { addr: "127.0.0.1:0".parse().expect("addr"), database_url: url, ..Config::default() };
+    let config = Config { addr: digits_test_support::loopback(), database_url: url, ..Config::default() };
     let app = Application::build(config).await.expect("server");
     let addr = format!("http://{}", app.local_addr().expect("addr"));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until_stopped(async {
-        let _ = stopped.await;
-    }));
+    let server = digits_test_support::Running::spawn(|stop| app.run_until_stopped(stop));
     let channel = tonic::transport::Endpoint::from_shared(addr).expect("url").connect().await.expect("connect");
     for clients in [1usize, 32] {
         let seconds = 5;
@@ -66,16 +63,13 @@ async fn measure(name: &str, url: String) {
             at(0.99)
         );
     }
-    let _ = stop.send(());
-    server.await.expect("task").expect("server");
+    server.stop().await;
 }
 
 #[tokio::main]
 async fn main() {
     let pg = digits_test_postgres::TestDatabase::new();
     measure("PostgreSQL", pg.url().to_owned()).await;
-    let dir = std::env::temp_dir().join(format!("digits-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
+    let dir = digits_test_support::TempDir::new("logging-bench");
     measure("SQLite", format!("sqlite://{}", dir.join("bench.db").display())).await;
-    let _ = std::fs::remove_dir_all(dir);
 }

@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use digits_logging::config::Config;
-use digits_logging::startup::Application;
+use digits_logging::startup::{Application, SERVICE_NAME};
 use digits_proto::logging::v1 as pb;
 use digits_test_postgres::{Cluster, TestDatabase};
-use tokio::sync::oneshot;
+use digits_test_support::{Running, TempDir, loopback};
 use tonic::Code;
 use tonic::transport::Channel;
 
@@ -16,37 +16,22 @@ type Client = pb::logging_client::LoggingClient<Channel>;
 struct Server {
     url: String,
     client: Client,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
+    running: Running,
 }
 
 async fn start(database_url: String) -> Server {
-    let config = Config {
-        addr: "127.0.0.1:0".parse().expect("addr"),
-        database_url,
-        db_timeout: Duration::from_millis(1500),
-        ..Config::default()
-    };
+    let config =
+        Config { addr: loopback(), database_url, db_timeout: Duration::from_millis(1500), ..Config::default() };
     let app = Application::build(config).await.expect("server starts");
     let url = format!("http://{}", app.local_addr().expect("addr"));
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        app.run_until_stopped(async {
-            let _ = stopped.await;
-        })
-        .await
-        .expect("serves");
-    });
+    let running = Running::spawn(|stop| app.run_until_stopped(stop));
     let client = Client::connect(url.clone()).await.expect("connects");
-    Server { url, client, stop: Some(stop), task }
+    Server { url, client, running }
 }
 
 impl Server {
-    async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        self.task.await.expect("stops cleanly");
+    async fn stop(self) {
+        self.running.stop().await;
     }
 }
 
@@ -68,28 +53,11 @@ fn request(id: &str, digit: u32) -> pb::LogPredictionRequest {
 }
 
 /// Each backend's database URL; the guards keep them alive for the test.
-fn backends() -> (TestDatabase, tempdir::Dir, Vec<String>) {
+fn backends() -> (TestDatabase, TempDir, Vec<String>) {
     let pg = TestDatabase::new();
-    let dir = tempdir::Dir::new();
-    let urls = vec![pg.url().to_owned(), format!("sqlite://{}", dir.0.join("digits.db").display())];
+    let dir = TempDir::new("logging-api");
+    let urls = vec![pg.url().to_owned(), format!("sqlite://{}", dir.join("digits.db").display())];
     (pg, dir, urls)
-}
-
-mod tempdir {
-    pub struct Dir(pub std::path::PathBuf);
-    impl Dir {
-        pub fn new() -> Self {
-            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-            let dir = std::env::temp_dir().join(format!("digits-logging-api-{}-{nanos}", std::process::id()));
-            std::fs::create_dir_all(&dir).expect("temp dir");
-            Self(dir)
-        }
-    }
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -313,7 +281,7 @@ async fn a_postgres_restart_gives_unavailable_then_recovers_without_losing_rows(
     for i in 0..20 {
         client.log_prediction(request(&format!("before-{i}"), i % 10)).await.expect("logged");
     }
-    digits_service_kit::healthcheck::check(&server.url, "digits.logging.v1.Logging", timeout).await.expect("serving");
+    digits_service_kit::healthcheck::check(&server.url, SERVICE_NAME, timeout).await.expect("serving");
 
     cluster.pause();
     let status = client.log_prediction(request("during", 1)).await.expect_err("database down");
@@ -322,7 +290,7 @@ async fn a_postgres_restart_gives_unavailable_then_recovers_without_losing_rows(
     assert_eq!(status.code(), Code::Unavailable, "{status:?}");
     // The health check reports the outage.
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    assert!(digits_service_kit::healthcheck::check(&server.url, "digits.logging.v1.Logging", timeout).await.is_err());
+    assert!(digits_service_kit::healthcheck::check(&server.url, SERVICE_NAME, timeout).await.is_err());
 
     cluster.resume().expect("postgres back");
     // No restart of the service: the pool reconnects by itself.
@@ -342,16 +310,14 @@ async fn a_postgres_restart_gives_unavailable_then_recovers_without_losing_rows(
         client.get_stats(pb::GetStatsRequest::default()).await.expect("stats").into_inner().overall.expect("o").total;
     assert_eq!(total, 22, "20 before + the retried one + one after: nothing lost");
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    digits_service_kit::healthcheck::check(&server.url, "digits.logging.v1.Logging", timeout)
-        .await
-        .expect("serving again");
+    digits_service_kit::healthcheck::check(&server.url, SERVICE_NAME, timeout).await.expect("serving again");
     server.stop().await;
 }
 
 #[tokio::test]
 async fn reflection_lists_only_the_logging_and_health_services() {
-    let dir = tempdir::Dir::new();
-    let server = start(format!("sqlite://{}", dir.0.join("r.db").display())).await;
+    let dir = TempDir::new("logging-reflection");
+    let server = start(format!("sqlite://{}", dir.join("r.db").display())).await;
     let listed = digits_service_kit::healthcheck::reflected_services(&server.url, Duration::from_secs(5))
         .await
         .expect("reflection");

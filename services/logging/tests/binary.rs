@@ -2,7 +2,10 @@
 //! subcommand, clean exit on SIGTERM.
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use digits_test_support::process::{ChildGuard, wait_until};
+use digits_test_support::{TempDir, free_port};
 
 const BIN: &str = env!("CARGO_BIN_EXE_digits-logging");
 
@@ -12,31 +15,19 @@ fn healthy(url: &str) -> bool {
 
 #[test]
 fn the_binary_serves_on_sqlite_and_stops_on_sigterm() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
-    let dir = std::env::temp_dir().join(format!("digits-logging-bin-{port}"));
-    std::fs::create_dir_all(&dir).expect("dir");
+    let port = free_port();
+    let dir = TempDir::new("logging-binary");
     let url = format!("http://127.0.0.1:{port}");
-    let mut server = Command::new(BIN)
-        .env("DIGITS_LOGGING_ADDR", format!("127.0.0.1:{port}"))
-        .env("DATABASE_URL", format!("sqlite://{}", dir.join("digits.db").display()))
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starts");
-    let started = Instant::now();
-    while !healthy(&url) {
-        assert!(started.elapsed() < Duration::from_secs(30), "not healthy after 30 s");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let mut server = ChildGuard(
+        Command::new(BIN)
+            .env("DIGITS_LOGGING_ADDR", format!("127.0.0.1:{port}"))
+            .env("DATABASE_URL", format!("sqlite://{}", dir.join("digits.db").display()))
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starts"),
+    );
+    wait_until("healthy", Duration::from_secs(30), || healthy(&url));
     assert!(dir.join("digits.db").exists(), "the SQLite file is created");
-    assert!(Command::new("kill").args(["-TERM", &server.id().to_string()]).status().expect("kill").success());
-    let stopping = Instant::now();
-    let status = loop {
-        if let Some(status) = server.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(stopping.elapsed() < Duration::from_secs(10), "still running 10 s after SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = server.terminate(Duration::from_secs(10));
     assert!(status.success(), "{status}");
-    let _ = std::fs::remove_dir_all(dir);
 }

@@ -9,24 +9,23 @@ use digits_logging::db::{self, DbConnection, Pool};
 use digits_logging::error::StoreError;
 use digits_logging::predictions::{self, ListFilter, NewPrediction};
 use digits_test_postgres::TestDatabase;
+use digits_test_support::TempDir;
 
 /// A fresh database of each backend; the guards keep them alive.
 enum Backend {
     Postgres(TestDatabase),
-    Sqlite(std::path::PathBuf),
+    Sqlite(TempDir),
 }
 
 impl Backend {
     fn all() -> Vec<Self> {
-        let dir = std::env::temp_dir().join(format!("digits-store-{}-{}", std::process::id(), rand_suffix()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        vec![Self::Postgres(TestDatabase::new()), Self::Sqlite(dir.join("digits.db"))]
+        vec![Self::Postgres(TestDatabase::new()), Self::Sqlite(TempDir::new("store"))]
     }
 
     fn url(&self) -> String {
         match self {
             Self::Postgres(db) => db.url().to_owned(),
-            Self::Sqlite(path) => format!("sqlite://{}", path.display()),
+            Self::Sqlite(dir) => format!("sqlite://{}", dir.join("digits.db").display()),
         }
     }
 
@@ -35,20 +34,8 @@ impl Backend {
     }
 }
 
-impl Drop for Backend {
-    fn drop(&mut self) {
-        if let Self::Sqlite(path) = self {
-            let _ = std::fs::remove_dir_all(path.parent().expect("folder"));
-        }
-    }
-}
-
 /// Makes one field of a valid prediction invalid.
 type Breaker = fn(&mut NewPrediction);
-
-fn rand_suffix() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
-}
 
 fn sample(request_id: &str, digit: i16) -> NewPrediction {
     let mut probabilities = [0.0f32; 10];

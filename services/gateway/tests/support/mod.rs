@@ -15,8 +15,9 @@ use digits_gateway::config::Config;
 use digits_gateway::discovery::Resolve;
 use digits_gateway::startup::Application;
 use digits_test_postgres::TestDatabase;
+pub use digits_test_support::loopback;
+use digits_test_support::{Running, TempDir};
 use tokio::runtime::Runtime;
-use tokio::sync::oneshot;
 
 /// A server on a runtime of its own; dropping it kills it abruptly.
 pub struct Backend {
@@ -114,18 +115,16 @@ pub struct Gateway {
     pub http: SocketAddr,
     pub grpc: SocketAddr,
     pub queue: Arc<digits_gateway::log_queue::LogQueue>,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    running: Running,
+    /// The gateway's own spool folder, unless the test gave one.
+    _spool: Option<TempDir>,
 }
 
 impl Gateway {
     pub async fn start(config: Config, resolver: TestResolver) -> Self {
         // Each gateway has its own spool, unless the test shares one on purpose.
-        let log_spool_dir = if config.log_spool_dir == Config::default().log_spool_dir {
-            std::env::temp_dir().join(format!("digits-gateway-spool-{}", uuid::Uuid::new_v4()))
-        } else {
-            config.log_spool_dir.clone()
-        };
+        let spool = (config.log_spool_dir == Config::default().log_spool_dir).then(|| TempDir::new("gateway-spool"));
+        let log_spool_dir = spool.as_ref().map_or_else(|| config.log_spool_dir.clone(), |d| d.path().to_path_buf());
         // Tests send faster than any person; the rate tests set their own.
         let fast = |value, default| {
             if value == default { std::num::NonZeroU32::new(100_000).expect("non-zero") } else { value }
@@ -136,15 +135,8 @@ impl Gateway {
             Config { http_addr: loopback(), grpc_addr: loopback(), log_spool_dir, rate_limit, rate_burst, ..config };
         let app = Application::build_with_resolver(config, resolver).await.expect("gateway starts");
         let (http, grpc, queue) = (app.http_addr().expect("http"), app.grpc_addr().expect("grpc"), app.log_queue());
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            app.run_until_stopped(async {
-                let _ = stopped.await;
-            })
-            .await
-            .expect("gateway runs");
-        });
-        let gateway = Self { http, grpc, queue, stop: Some(stop), task: Some(task) };
+        let running = Running::spawn(|stop| app.run_until_stopped(stop));
+        let gateway = Self { http, grpc, queue, running, _spool: spool };
         gateway.wait_ready().await;
         gateway
     }
@@ -168,13 +160,8 @@ impl Gateway {
     }
 
     /// Graceful shutdown: waits until the servers stopped and the queue drained.
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.await.expect("gateway stops cleanly");
-        }
+    pub async fn stop(self) {
+        self.running.stop().await;
     }
 }
 
@@ -212,10 +199,6 @@ pub async fn grpc_client(
 /// An HTTP client that keeps its cookies, as a browser does: one visitor.
 pub fn visitor() -> reqwest::Client {
     reqwest::Client::builder().cookie_store(true).build().expect("client")
-}
-
-pub fn loopback() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], 0))
 }
 
 /// One inference server, the logging service on a fresh PostgreSQL
@@ -279,13 +262,7 @@ impl Stack {
 
 /// An MNIST test digit drawn as a 280x280 canvas (black ink on white) in PNG.
 pub fn canvas_png(digit: &[u8; 784]) -> Vec<u8> {
-    let pixels = canvas_gray(digit);
-    let image = image::GrayImage::from_raw(280, 280, pixels).expect("size");
-    let mut out = Vec::new();
-    image::DynamicImage::from(image)
-        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
-        .expect("encodes");
-    out
+    digits_test_support::png::gray(280, 280, &canvas_gray(digit))
 }
 
 /// The digit scaled 10x (nearest neighbour) with the ink dark on white.
