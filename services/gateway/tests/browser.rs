@@ -159,13 +159,35 @@ async fn text(client: &Client, css: &str) -> Option<String> {
     client.find(Locator::Css(css)).await.ok()?.text().await.ok()
 }
 
+/// The 28x28 preview as the page painted it, read back from its canvas
+/// (ink high, as hex): what the user sees, not a copy kept for tests.
+async fn preview_pixels(client: &Client) -> Option<String> {
+    const READ_CANVAS: &str = "const canvas = document.getElementById('preview'); \
+        if (!canvas) return null; \
+        const rgba = canvas.getContext('2d').getImageData(0, 0, 28, 28).data; \
+        let hex = ''; \
+        for (let i = 0; i < rgba.length; i += 4) hex += (255 - rgba[i]).toString(16).padStart(2, '0'); \
+        return hex;";
+    client.execute(READ_CANVAS, vec![]).await.ok()?.as_str().map(str::to_owned)
+}
+
+/// The input the server stored for prediction `id`, fetched by the page
+/// itself through the public API (with the visitor's cookie), as hex.
+async fn stored_input(client: &Client, id: &str) -> Option<String> {
+    const FETCH_INPUT: &str = "const [id, done] = arguments; \
+        fetch('/api/predictions/' + encodeURIComponent(id)) \
+            .then(r => (r.ok ? r.json() : null)) \
+            .then(j => done(j && j.input.map(v => v.toString(16).padStart(2, '0')).join('')), () => done(null));";
+    client.execute_async(FETCH_INPUT, vec![json!(id)]).await.ok()?.as_str().map(str::to_owned)
+}
+
 /// Waits for the logged answer of the drawing; returns (id, digit, preview, server input).
 async fn logged_answer(client: &Client) -> (String, u8, String, String) {
     wait_until("a logged prediction with the server's input", || async {
         let id = attr(client, "#prediction-digit", "data-id").await?;
         let digit = text(client, "#prediction-digit").await?.trim().parse().ok()?;
-        let preview = attr(client, "#preview", "data-pixels").await?;
-        let server = attr(client, "figure.preview", "data-server-pixels").await?;
+        let preview = preview_pixels(client).await?;
+        let server = stored_input(client, &id).await?;
         Some((id, digit, preview, server))
     })
     .await

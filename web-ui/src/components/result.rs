@@ -6,7 +6,7 @@ use std::rc::Rc;
 use yew::prelude::*;
 
 use crate::api::Prediction;
-use crate::components::thumbnail::{Thumbnail, hex};
+use crate::components::thumbnail::Thumbnail;
 
 /// Props of [`ResultPanel`].
 #[derive(Properties, PartialEq)]
@@ -60,9 +60,8 @@ pub fn ResultPanel(props: &ResultProps) -> Html {
             Some(false) => html! { <span id="preview-match" class="badge warn">{"differs from the server's"}</span> },
             None => html! {},
         };
-        let server = props.answer.as_ref().map(|a| hex(&a.input));
         html! {
-            <figure class="preview" data-server-pixels={server}>
+            <figure class="preview">
                 <Thumbnail id="preview" pixels={pixels.clone()} class="large" label="The 28 by 28 image the model sees" />
                 <figcaption>{"What the model sees (28×28)"} {badge}</figcaption>
             </figure>

@@ -7,11 +7,6 @@ use yew::prelude::*;
 
 use crate::drawing;
 
-/// Pixels as lowercase hex, for `data-*` attributes that tests compare.
-pub fn hex(pixels: &[u8]) -> String {
-    pixels.iter().map(|v| format!("{v:02x}")).collect()
-}
-
 /// Props of [`Thumbnail`].
 #[derive(Properties, PartialEq)]
 pub struct ThumbnailProps {
@@ -39,10 +34,9 @@ pub fn Thumbnail(props: &ThumbnailProps) -> Html {
             }
         });
     }
-    let hex = hex(&props.pixels);
     html! {
         <canvas ref={canvas} id={props.id.clone()} width="28" height="28" role="img"
-            aria-label={props.label.clone()} data-pixels={hex}
+            aria-label={props.label.clone()}
             class={classes!("mnist", props.class.clone())} />
     }
 }
