@@ -6,21 +6,10 @@ use digits_proto::logging::v1 as pb;
 use crate::checks::{self, invalid};
 use crate::error::StoreError;
 use crate::predictions::{NewPrediction, Prediction, PredictionKey, Stats};
+use crate::source::Source;
 
 fn unix_ms(t: NaiveDateTime) -> i64 {
     t.and_utc().timestamp_millis()
-}
-
-fn source_name(source: i32) -> Result<&'static str, StoreError> {
-    match pb::Source::try_from(source) {
-        Ok(pb::Source::Web) => Ok("web"),
-        Ok(pb::Source::Grpc) => Ok("grpc"),
-        _ => Err(invalid("source", "must be SOURCE_WEB or SOURCE_GRPC")),
-    }
-}
-
-fn source_enum(name: &str) -> pb::Source {
-    if name == "grpc" { pb::Source::Grpc } else { pb::Source::Web }
 }
 
 /// A digit from the wire: 0-9.
@@ -69,7 +58,7 @@ pub fn new_prediction(r: pb::LogPredictionRequest) -> Result<NewPrediction, Stor
         probabilities: r.probabilities.iter().flat_map(|p| p.to_le_bytes()).collect(),
         model_version: r.model_version,
         input: r.input,
-        source: source_name(r.source)?.to_owned(),
+        source: Source::try_from(r.source).map_err(|e| invalid("source", e.to_string()))?,
         latency_us: i64::try_from(r.latency_us).map_err(|_| invalid("latency_us", "too large"))?,
         owner: r.owner,
     };
@@ -88,7 +77,7 @@ pub fn stored(p: Prediction) -> pb::StoredPrediction {
         probabilities: p.probabilities.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
         model_version: p.model_version,
         input: p.input,
-        source: source_enum(&p.source) as i32,
+        source: pb::Source::from(p.source) as i32,
         latency_us: u64::try_from(p.latency_us).unwrap_or_default(),
         true_label: p.true_label.and_then(|l| u32::try_from(l).ok()),
         feedback_at_unix_ms: p.feedback_at.map(unix_ms),

@@ -42,7 +42,7 @@ mod connection {
     }
 }
 
-pub use connection::DbConnection;
+pub use connection::{DbConnection, MultiBackend};
 
 /// Which backend a URL names.
 #[derive(Debug, Clone, PartialEq, Eq)]

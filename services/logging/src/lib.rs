@@ -24,4 +24,5 @@ pub mod predictions;
 pub mod retention;
 pub mod schema;
 pub mod service;
+pub mod source;
 pub mod startup;

@@ -13,9 +13,7 @@ use crate::db::DbConnection;
 use crate::error::StoreError;
 pub use crate::key::PredictionKey;
 use crate::schema::predictions;
-
-/// Where a prediction came from.
-pub const SOURCES: [&str; 2] = ["web", "grpc"];
+pub use crate::source::Source;
 
 /// A prediction to log.
 #[derive(Debug, Clone, Insertable)]
@@ -35,8 +33,8 @@ pub struct NewPrediction {
     pub model_version: String,
     /// The 28x28 input (784 bytes).
     pub input: Vec<u8>,
-    /// "web" or "grpc".
-    pub source: String,
+    /// Where it was requested.
+    pub source: Source,
     /// Latency in microseconds.
     pub latency_us: i64,
     /// Whose prediction it is; empty for nobody.
@@ -67,8 +65,8 @@ pub struct Prediction {
     pub model_version: String,
     /// The 28x28 input.
     pub input: Vec<u8>,
-    /// "web" or "grpc".
-    pub source: String,
+    /// Where it was requested.
+    pub source: Source,
     /// Latency in microseconds.
     pub latency_us: i64,
     /// Whose prediction it is; empty for nobody.
@@ -107,9 +105,6 @@ impl NewPrediction {
         }
         if self.model_version.is_empty() || self.model_version.len() > 64 {
             return Err(invalid("model_version", "must be 1 to 64 bytes"));
-        }
-        if !SOURCES.contains(&self.source.as_str()) {
-            return Err(invalid("source", format!("{:?} is not one of {SOURCES:?}", self.source)));
         }
         if self.latency_us < 0 {
             return Err(invalid("latency_us", "must not be negative"));
