@@ -20,16 +20,35 @@ pub fn digit(field: &'static str, value: u32) -> Result<i16, StoreError> {
     checks::digit(field, i64::from(value))
 }
 
-/// The prediction a request names by exactly one of `id` and `request_id`.
+impl From<pb::record_feedback_request::Prediction> for PredictionKey {
+    fn from(named: pb::record_feedback_request::Prediction) -> Self {
+        use pb::record_feedback_request::Prediction;
+        match named {
+            Prediction::Id(id) => Self::Id(id),
+            Prediction::RequestId(request_id) => Self::RequestId(request_id),
+        }
+    }
+}
+
+impl From<pb::get_prediction_request::Prediction> for PredictionKey {
+    fn from(named: pb::get_prediction_request::Prediction) -> Self {
+        use pb::get_prediction_request::Prediction;
+        match named {
+            Prediction::Id(id) => Self::Id(id),
+            Prediction::RequestId(request_id) => Self::RequestId(request_id),
+        }
+    }
+}
+
+/// The prediction a request names in its `prediction` oneof.
 ///
 /// # Errors
-/// [`StoreError::Invalid`] when both or neither are set.
-pub fn key(id: i64, request_id: String) -> Result<PredictionKey, StoreError> {
-    match (id, request_id.is_empty()) {
-        (0, false) => Ok(PredictionKey::RequestId(request_id)),
-        (id, true) if id != 0 => Ok(PredictionKey::Id(id)),
-        (0, true) => Err(invalid("id", "set id or request_id")),
-        _ => Err(invalid("id", "set id or request_id, not both")),
+/// [`StoreError::Invalid`] when it names none, or an empty request id.
+pub fn key(named: Option<impl Into<PredictionKey>>) -> Result<PredictionKey, StoreError> {
+    match named.map(Into::into) {
+        None => Err(invalid("prediction", "set id or request_id")),
+        Some(PredictionKey::RequestId(id)) if id.is_empty() => Err(invalid("request_id", "must not be empty")),
+        Some(key) => Ok(key),
     }
 }
 

@@ -65,7 +65,7 @@ impl pb::logging_server::Logging for LoggingService {
     ) -> Result<Response<pb::StoredPrediction>, Status> {
         let r = request.into_inner();
         let label = convert::digit("true_label", r.true_label)?;
-        let key = convert::key(r.id, r.request_id)?;
+        let key = convert::key(r.prediction)?;
         let owner = r.owner;
         let row = self.with_conn(move |c| predictions::record_feedback(c, key, owner.as_deref(), label)).await?;
         Ok(Response::new(convert::stored(row)))
@@ -76,7 +76,7 @@ impl pb::logging_server::Logging for LoggingService {
         request: Request<pb::GetPredictionRequest>,
     ) -> Result<Response<pb::StoredPrediction>, Status> {
         let r = request.into_inner();
-        let key = convert::key(r.id, r.request_id)?;
+        let key = convert::key(r.prediction)?;
         let owner = r.owner;
         let row = self.with_conn(move |c| predictions::get(c, key, owner.as_deref())).await?;
         Ok(Response::new(convert::stored(row)))

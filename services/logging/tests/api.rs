@@ -8,6 +8,8 @@ use digits_logging::startup::{Application, SERVICE_NAME};
 use digits_proto::logging::v1 as pb;
 use digits_test_postgres::{Cluster, TestDatabase};
 use digits_test_support::{Running, TempDir, loopback};
+use pb::get_prediction_request::Prediction as Lookup;
+use pb::record_feedback_request::Prediction as Feedback;
 use tonic::Code;
 use tonic::transport::Channel;
 
@@ -104,13 +106,16 @@ async fn a_scoped_call_sees_only_its_owners_predictions() {
         client.log_prediction(theirs).await.expect("log");
         let me = Some("visitor-a".to_owned());
 
-        let feedback =
-            pb::RecordFeedbackRequest { request_id: "theirs".into(), true_label: 1, owner: me.clone(), id: 0 };
+        let feedback = pb::RecordFeedbackRequest {
+            prediction: Some(Feedback::RequestId("theirs".into())),
+            true_label: 1,
+            owner: me.clone(),
+        };
         let refused = client.record_feedback(feedback).await.expect_err("not mine");
         assert_eq!(refused.code(), Code::NotFound, "{url}");
-        let get = pb::GetPredictionRequest { request_id: "theirs".into(), owner: me.clone(), id: 0 };
+        let get = pb::GetPredictionRequest { prediction: Some(Lookup::RequestId("theirs".into())), owner: me.clone() };
         assert_eq!(client.get_prediction(get).await.expect_err("not mine").code(), Code::NotFound);
-        let own = pb::GetPredictionRequest { request_id: "mine".into(), owner: me.clone(), id: 0 };
+        let own = pb::GetPredictionRequest { prediction: Some(Lookup::RequestId("mine".into())), owner: me.clone() };
         assert_eq!(client.get_prediction(own).await.expect("mine").into_inner().owner, "visitor-a");
 
         let list = pb::ListPredictionsRequest { owner: me.clone(), ..Default::default() };
@@ -138,12 +143,20 @@ async fn feedback_listing_stats_and_export_work_end_to_end() {
         }
         // "Correct" on the first, a correction on the second.
         let correct = client
-            .record_feedback(pb::RecordFeedbackRequest { id: ids[0], true_label: 0, ..Default::default() })
+            .record_feedback(pb::RecordFeedbackRequest {
+                prediction: Some(Feedback::Id(ids[0])),
+                true_label: 0,
+                ..Default::default()
+            })
             .await
             .expect("ok");
         assert_eq!(correct.into_inner().true_label, Some(0));
         // By request id, as the gateway does.
-        let by_request_id = pb::RecordFeedbackRequest { request_id: "e-1".into(), true_label: 7, ..Default::default() };
+        let by_request_id = pb::RecordFeedbackRequest {
+            prediction: Some(Feedback::RequestId("e-1".into())),
+            true_label: 7,
+            ..Default::default()
+        };
         let fixed = client.record_feedback(by_request_id).await.expect("ok");
         let fixed = fixed.into_inner();
         assert_eq!((fixed.predicted_digit, fixed.true_label), (1, Some(7)));
@@ -172,7 +185,8 @@ async fn feedback_listing_stats_and_export_work_end_to_end() {
         let cell = pb::ListPredictionsRequest { digit: Some(1), true_label: Some(7), ..Default::default() };
         let cell = client.list_predictions(cell).await.expect("list").into_inner();
         assert_eq!(cell.predictions.iter().map(|p| p.id).collect::<Vec<_>>(), vec![ids[1]]);
-        let fetched = pb::GetPredictionRequest { request_id: "e-1".into(), ..Default::default() };
+        let fetched =
+            pb::GetPredictionRequest { prediction: Some(Lookup::RequestId("e-1".into())), ..Default::default() };
         assert_eq!(client.get_prediction(fetched).await.expect("get").into_inner().id, ids[1]);
 
         let stats = client.get_stats(pb::GetStatsRequest::default()).await.expect("stats").into_inner();
@@ -225,26 +239,38 @@ async fn bad_requests_are_rejected_with_the_right_codes() {
         }
         for label in [10, 99] {
             let status = client
-                .record_feedback(pb::RecordFeedbackRequest { id: stored.id, true_label: label, ..Default::default() })
+                .record_feedback(pb::RecordFeedbackRequest {
+                    prediction: Some(Feedback::Id(stored.id)),
+                    true_label: label,
+                    ..Default::default()
+                })
                 .await
                 .expect_err("bad label");
             assert_eq!(status.code(), Code::InvalidArgument);
         }
         let status = client
-            .record_feedback(pb::RecordFeedbackRequest { id: 424_242, true_label: 3, ..Default::default() })
+            .record_feedback(pb::RecordFeedbackRequest {
+                prediction: Some(Feedback::Id(424_242)),
+                true_label: 3,
+                ..Default::default()
+            })
             .await
             .expect_err("x");
         assert_eq!(status.code(), Code::NotFound);
         let status = client
-            .get_prediction(pb::GetPredictionRequest { id: 424_242, ..Default::default() })
+            .get_prediction(pb::GetPredictionRequest { prediction: Some(Lookup::Id(424_242)), ..Default::default() })
             .await
             .expect_err("unknown");
         assert_eq!(status.code(), Code::NotFound);
-        let by_request_id =
-            pb::RecordFeedbackRequest { request_id: "nobody".into(), true_label: 3, ..Default::default() };
+        let by_request_id = pb::RecordFeedbackRequest {
+            prediction: Some(Feedback::RequestId("nobody".into())),
+            true_label: 3,
+            ..Default::default()
+        };
         assert_eq!(client.record_feedback(by_request_id).await.expect_err("x").code(), Code::NotFound);
-        let both = pb::GetPredictionRequest { id: stored.id, request_id: stored.request_id.clone(), owner: None };
-        assert_eq!(client.get_prediction(both).await.expect_err("both").code(), Code::InvalidArgument);
+        // (Both at once cannot be sent: they are one oneof.) An empty request id is refused.
+        let empty = pb::GetPredictionRequest { prediction: Some(Lookup::RequestId(String::new())), owner: None };
+        assert_eq!(client.get_prediction(empty).await.expect_err("empty").code(), Code::InvalidArgument);
         let neither = pb::GetPredictionRequest::default();
         assert_eq!(client.get_prediction(neither).await.expect_err("neither").code(), Code::InvalidArgument);
         let status = client
@@ -254,7 +280,7 @@ async fn bad_requests_are_rejected_with_the_right_codes() {
         assert_eq!(status.code(), Code::InvalidArgument);
         // Nothing stored was touched.
         let again = client
-            .get_prediction(pb::GetPredictionRequest { id: stored.id, ..Default::default() })
+            .get_prediction(pb::GetPredictionRequest { prediction: Some(Lookup::Id(stored.id)), ..Default::default() })
             .await
             .expect("get")
             .into_inner();

@@ -152,10 +152,9 @@ pub async fn feedback(
     }
     flush_pending(&state, &id).await?;
     let request = logging::RecordFeedbackRequest {
-        request_id: id,
+        prediction: Some(logging::record_feedback_request::Prediction::RequestId(id)),
         true_label: u32::from(true_label),
         owner: caller.scope(),
-        id: 0,
     };
     let stored = state.logging.clone().record_feedback(request).await.map_err(|s| ApiError::from_logging(&s))?;
     Ok(Json(views::record(stored.into_inner())))
@@ -169,7 +168,10 @@ pub async fn get_one(
 ) -> Result<Json<Record>, ApiError> {
     let id = prediction_id(&id)?;
     flush_pending(&state, &id).await?;
-    let request = logging::GetPredictionRequest { request_id: id, owner: caller.scope(), id: 0 };
+    let request = logging::GetPredictionRequest {
+        prediction: Some(logging::get_prediction_request::Prediction::RequestId(id)),
+        owner: caller.scope(),
+    };
     let stored = state.logging.clone().get_prediction(request).await.map_err(|s| ApiError::from_logging(&s))?;
     Ok(Json(views::record(stored.into_inner())))
 }
