@@ -1,7 +1,7 @@
 //! The gateway's JSON API, called with the browser's `fetch`.
 
 use digits_web_api::{ErrorBody, Feedback};
-pub use digits_web_api::{ModelInfo, Page, Prediction, Record, Stats};
+pub use digits_web_api::{ListQuery, ModelInfo, Page, Prediction, Record, Stats};
 use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -62,9 +62,9 @@ pub async fn feedback(id: &str, true_label: u8) -> Result<Record, ApiError> {
     call("PUT", &format!("/api/predictions/{id}/feedback"), Some(("application/json", &body))).await
 }
 
-/// Recent predictions; `query` is the query string without `?`.
-pub async fn history(query: &str) -> Result<Page, ApiError> {
-    call("GET", &format!("/api/predictions?{query}"), None).await
+/// The page of the visitor's predictions that `query` asks for.
+pub async fn history(query: &ListQuery) -> Result<Page, ApiError> {
+    call("GET", &format!("/api/predictions?{}", query.to_query_string()), None).await
 }
 
 /// Accuracy figures.

@@ -3,6 +3,7 @@
 //! (identity, rate and concurrency limits) first.
 
 mod admin;
+mod extract;
 mod guard;
 mod health;
 pub mod predictions;

@@ -5,7 +5,7 @@ use std::rc::Rc;
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
-use crate::api::{self, Record};
+use crate::api::{self, ListQuery, Record};
 use crate::components::thumbnail::Thumbnail;
 use digits_web_api::Source;
 
@@ -57,7 +57,10 @@ pub fn History(props: &HistoryProps) -> Html {
         let page = page.clone();
         use_effect_with(props.refresh, move |_| {
             spawn_local(async move {
-                let result = api::history("limit=15").await.map(|p| Rc::new(p.predictions)).map_err(|e| e.0);
+                let result = api::history(&ListQuery { limit: Some(15), ..ListQuery::default() })
+                    .await
+                    .map(|p| Rc::new(p.predictions))
+                    .map_err(|e| e.0);
                 page.set(Some(result));
             });
         });

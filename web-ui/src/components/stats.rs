@@ -6,7 +6,7 @@ use std::rc::Rc;
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
-use crate::api::{self, Record, Stats};
+use crate::api::{self, ListQuery, Record, Stats};
 use crate::components::thumbnail::Thumbnail;
 
 /// Props of [`StatsPanel`].
@@ -43,7 +43,12 @@ pub fn StatsPanel(props: &StatsProps) -> Html {
             cell.set(Some(Cell { true_label, predicted, examples: None }));
             let cell = cell.clone();
             spawn_local(async move {
-                let query = format!("digit={predicted}&true_label={true_label}&limit=24");
+                let query = ListQuery {
+                    digit: u32::try_from(predicted).ok(),
+                    true_label: u32::try_from(true_label).ok(),
+                    limit: Some(24),
+                    ..ListQuery::default()
+                };
                 let examples = api::history(&query).await.map(|p| Rc::new(p.predictions)).map_err(|e| e.0);
                 cell.set(Some(Cell { true_label, predicted, examples: Some(examples) }));
             });

@@ -3,8 +3,7 @@
 //! operators' token.)
 
 use axum::body::{Body, Bytes};
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Extension, Query, State};
+use axum::extract::{Extension, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use digits_proto::logging::v1 as logging;
@@ -14,6 +13,7 @@ use tokio_stream::StreamExt;
 
 use crate::error::ApiError;
 use crate::identity::Caller;
+use crate::routes::extract::ApiQuery;
 use crate::state::AppState;
 
 /// Query of `GET /api/admin/export`.
@@ -41,10 +41,9 @@ pub fn require_admin(state: &AppState, caller: &Caller) -> Result<(), ApiError> 
 pub async fn export(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    params: Result<Query<ExportParams>, QueryRejection>,
+    ApiQuery(params): ApiQuery<ExportParams>,
 ) -> Result<Response, ApiError> {
     require_admin(&state, &caller)?;
-    let Query(params) = params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     if params.after < 0 {
         return Err(ApiError::unprocessable("invalid_argument", "after must be 0 or more"));
     }

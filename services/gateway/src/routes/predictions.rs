@@ -5,9 +5,7 @@
 use std::time::Instant;
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use digits_proto::inference::metadata;
@@ -19,9 +17,10 @@ use crate::error::ApiError;
 use crate::identity::Caller;
 use crate::image_body;
 use crate::log_queue;
+use crate::routes::extract::{ApiQuery, Body};
 use crate::state::AppState;
 use crate::views;
-use digits_web_api::{Feedback, Page, Prediction, Record};
+use digits_web_api::{Feedback, ListQuery, Page, Prediction, Record};
 
 /// The response header that passes on the inference replica that answered.
 pub const REPLICA_HEADER: &str = "x-digits-replica";
@@ -38,36 +37,16 @@ fn default_log() -> bool {
     true
 }
 
-fn body_error(rejection: &BytesRejection) -> ApiError {
-    // A body that did not arrive within DIGITS_HTTP_READ_TIMEOUT_S.
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(rejection);
-    while let Some(error) = cause {
-        if error.is::<tower_http::timeout::TimeoutError>() {
-            return ApiError::new(StatusCode::REQUEST_TIMEOUT, "body_timeout", "the request body was not sent in time");
-        }
-        cause = error.source();
-    }
-    let status = rejection.status();
-    let code = if status == StatusCode::PAYLOAD_TOO_LARGE { "body_too_large" } else { "bad_body" };
-    ApiError::new(status, code, rejection.body_text())
-}
-
-fn query_error(rejection: &QueryRejection) -> ApiError {
-    ApiError::bad_request("invalid_query", rejection.body_text())
-}
-
 /// `POST /api/predictions`: recognises the image in the body. The answer
 /// does not wait for the log write, which is queued.
 pub async fn create(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    params: Result<Query<CreateParams>, QueryRejection>,
+    ApiQuery(params): ApiQuery<CreateParams>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    Body(body): Body,
 ) -> Result<impl IntoResponse, ApiError> {
     let started = Instant::now();
-    let Query(params) = params.map_err(|e| query_error(&e))?;
-    let body = body.map_err(|e| body_error(&e))?;
     let image = image_body::parse(&headers, body.to_vec())?;
     let deadline = state.inference.deadline(None);
     let response = state
@@ -136,10 +115,9 @@ pub async fn feedback(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
+    Body(body): Body,
 ) -> Result<Json<Record>, ApiError> {
     let id = prediction_id(&id)?;
-    let body = body.map_err(|e| body_error(&e))?;
     let Feedback { true_label } = serde_json::from_slice(&body).map_err(|e| {
         if e.is_data() {
             ApiError::unprocessable("invalid_label", "the body must be {\"true_label\": 0-9}")
@@ -176,32 +154,13 @@ pub async fn get_one(
     Ok(Json(views::record(stored.into_inner())))
 }
 
-/// Query of `GET /api/predictions`.
-#[derive(Debug, Deserialize)]
-pub struct ListParams {
-    /// Page size, 1-500 (default 50).
-    limit: Option<u32>,
-    /// The previous page's `next_before`.
-    before: Option<i64>,
-    /// Only predictions the feedback marked wrong.
-    #[serde(default)]
-    wrong_only: bool,
-    /// Only predictions of this digit.
-    digit: Option<u32>,
-    /// Only predictions whose true label is this digit.
-    true_label: Option<u32>,
-    /// Only predictions with (`true`) or without (`false`) feedback.
-    has_feedback: Option<bool>,
-}
-
 /// `GET /api/predictions`: the caller's recent predictions (everyone's for
 /// the operators), newest first.
 pub async fn list(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    params: Result<Query<ListParams>, QueryRejection>,
+    ApiQuery(p): ApiQuery<ListQuery>,
 ) -> Result<Json<Page>, ApiError> {
-    let Query(p) = params.map_err(|e| query_error(&e))?;
     if p.limit == Some(0) {
         return Err(ApiError::unprocessable("invalid_argument", "limit must be 1-500"));
     }

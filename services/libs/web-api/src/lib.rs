@@ -1,7 +1,8 @@
 //! The JSON shapes of the Digits HTTP API. The gateway serialises them and
 //! the web app deserialises them, so the two cannot drift apart; the field
 //! names are the contract documented in `services/gateway/openapi.json`.
-//! No dependencies beyond serde: the crate builds for wasm too.
+//! No dependencies beyond serde (and its URL-query format): the crate builds
+//! for wasm too.
 
 use serde::{Deserialize, Serialize};
 
@@ -50,6 +51,39 @@ pub struct Prediction {
 pub struct Feedback {
     /// The digit that was drawn, 0-9.
     pub true_label: u8,
+}
+
+/// The query of `GET /api/predictions`: which page of whose predictions.
+/// The web app writes it with [`ListQuery::to_query_string`], the gateway
+/// reads it; unset fields are left out of the URL.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListQuery {
+    /// Page size, 1-500 (the gateway's default is 50).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// The previous page's `next_before`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<i64>,
+    /// Only predictions the feedback marked wrong.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub wrong_only: bool,
+    /// Only predictions of this digit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digit: Option<u32>,
+    /// Only predictions whose true label is this digit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub true_label: Option<u32>,
+    /// Only predictions with (`true`) or without (`false`) feedback.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub has_feedback: Option<bool>,
+}
+
+impl ListQuery {
+    /// The query string, without the `?`.
+    pub fn to_query_string(&self) -> String {
+        // Numbers and booleans only: serialising them cannot fail.
+        serde_urlencoded::to_string(self).unwrap_or_default()
+    }
 }
 
 /// A stored prediction, with its feedback.
@@ -191,6 +225,22 @@ mod tests {
     fn sources_are_lowercase_words_on_the_wire() {
         assert_eq!(serde_json::to_string(&Source::Grpc).ok().as_deref(), Some("\"grpc\""));
         assert_eq!(serde_json::from_str::<Source>("\"web\"").ok(), Some(Source::Web));
+    }
+
+    #[test]
+    fn a_list_query_round_trips_through_its_query_string_and_leaves_out_what_is_unset() {
+        assert_eq!(ListQuery::default().to_query_string(), "");
+        let cell = ListQuery { digit: Some(1), true_label: Some(7), limit: Some(24), ..ListQuery::default() };
+        assert_eq!(cell.to_query_string(), "limit=24&digit=1&true_label=7");
+        let all = ListQuery {
+            limit: Some(5),
+            before: Some(42),
+            wrong_only: true,
+            digit: Some(3),
+            true_label: Some(8),
+            has_feedback: Some(false),
+        };
+        assert_eq!(serde_urlencoded::from_str::<ListQuery>(&all.to_query_string()).ok(), Some(all));
     }
 
     #[test]
