@@ -1,25 +1,14 @@
-//! Configuration of the inference service. Every setting is an environment
-//! variable with a default that suits a single machine:
-//!
-//! | variable | default | meaning |
-//! |---|---|---|
-//! | `DIGITS_INFERENCE_ADDR` | `0.0.0.0:50051` | address the gRPC server listens on |
-//! | `DIGITS_MODEL_DIR` | *(embedded model)* | folder with `model.onnx` and `model.json`; unset serves the model built into the binary |
-//! | `DIGITS_INFERENCE_WORKERS` | number of cores | worker threads, each with its own model state |
-//! | `DIGITS_INFERENCE_QUEUE` | `256` | jobs that may wait for a worker; beyond it calls get `RESOURCE_EXHAUSTED` |
-//! | `DIGITS_MAX_IMAGE_PIXELS` | `4194304` | most pixels in one image (decoded or raw) |
-//! | `DIGITS_MAX_IMAGE_SIDE` | `4096` | longest side of one image |
-//! | `DIGITS_MAX_BATCH` | `256` | most images in one `PredictBatch` |
-//! | `DIGITS_MAX_MESSAGE_BYTES` | `16777216` | largest request message |
-//! | `DIGITS_INFERENCE_REPLICA` | `$HOSTNAME`, else `inference` | this replica's name, sent in the `digits-replica` response metadata |
-//!
-//! Logging is set by `RUST_LOG` and `DIGITS_LOG_FORMAT` (see `digits_service_kit::telemetry`).
+//! Configuration of the inference service: each setting is one clap argument
+//! with its environment variable, default and help (see `digits-inference
+//! --help`; README's table is checked against it). The defaults suit a
+//! single machine.
 
 use std::net::SocketAddr;
+use std::num::{NonZeroU32, NonZeroU64, NonZeroUsize};
 use std::path::PathBuf;
 
 use digits_preprocess::Limits;
-use digits_service_kit::env::{self, EnvError};
+use digits_service_kit::cli;
 
 /// Where the model comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +17,38 @@ pub enum ModelSource {
     Embedded,
     /// A folder holding `model.onnx` and `model.json`.
     Dir(PathBuf),
+}
+
+/// The inference server's settings, as the command line and the environment give them.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Settings {
+    /// Address the gRPC server listens on
+    #[arg(long, env = "DIGITS_INFERENCE_ADDR", default_value = "0.0.0.0:50051", value_name = "ADDR")]
+    pub addr: SocketAddr,
+    /// Folder with `model.onnx` and `model.json` of another release; unset serves the model built into the binary
+    #[arg(long, env = "DIGITS_MODEL_DIR", value_name = "DIR")]
+    pub model_dir: Option<PathBuf>,
+    /// Worker threads, each with its own model state; unset means one per core
+    #[arg(long, env = "DIGITS_INFERENCE_WORKERS", value_name = "N")]
+    pub workers: Option<NonZeroUsize>,
+    /// Jobs that may wait for a worker; beyond it calls get `RESOURCE_EXHAUSTED`
+    #[arg(long, env = "DIGITS_INFERENCE_QUEUE", default_value = "256", value_name = "N")]
+    pub queue: NonZeroUsize,
+    /// Most pixels in one image (decoded or raw)
+    #[arg(long, env = "DIGITS_MAX_IMAGE_PIXELS", default_value = "4194304", value_name = "N")]
+    pub max_image_pixels: NonZeroU64,
+    /// Longest side of one image, in pixels
+    #[arg(long, env = "DIGITS_MAX_IMAGE_SIDE", default_value = "4096", value_name = "N")]
+    pub max_image_side: NonZeroU32,
+    /// Most images in one `PredictBatch`
+    #[arg(long, env = "DIGITS_MAX_BATCH", default_value = "256", value_name = "N")]
+    pub max_batch: NonZeroUsize,
+    /// Largest request message, in bytes
+    #[arg(long, env = "DIGITS_MAX_MESSAGE_BYTES", default_value = "16777216", value_name = "BYTES")]
+    pub max_message_bytes: NonZeroUsize,
+    /// This replica's name, sent in the `digits-replica` response metadata; unset means `$HOSTNAME`, else `inference`
+    #[arg(long, env = "DIGITS_INFERENCE_REPLICA", value_name = "NAME")]
+    pub replica: Option<String>,
 }
 
 /// Settings of one inference server.
@@ -51,40 +72,43 @@ pub struct Config {
     pub replica: String,
 }
 
-impl Config {
-    /// Reads the configuration from the environment.
-    ///
-    /// # Errors
-    /// When a variable is set to an unusable value.
-    pub fn from_env() -> Result<Self, EnvError> {
-        let defaults = Self::default();
-        Ok(Self {
-            addr: env::var_or("DIGITS_INFERENCE_ADDR", defaults.addr)?,
-            model: env::var("DIGITS_MODEL_DIR").map_or(ModelSource::Embedded, |d| ModelSource::Dir(d.into())),
-            workers: env::positive_or("DIGITS_INFERENCE_WORKERS", defaults.workers)?,
-            queue: env::positive_or("DIGITS_INFERENCE_QUEUE", defaults.queue)?,
-            limits: Limits {
-                max_side: env::positive_or("DIGITS_MAX_IMAGE_SIDE", defaults.limits.max_side)?,
-                max_pixels: env::positive_or("DIGITS_MAX_IMAGE_PIXELS", defaults.limits.max_pixels)?,
-            },
-            max_batch: env::positive_or("DIGITS_MAX_BATCH", defaults.max_batch)?,
-            max_message_bytes: env::positive_or("DIGITS_MAX_MESSAGE_BYTES", defaults.max_message_bytes)?,
-            replica: env::var("DIGITS_INFERENCE_REPLICA").or_else(|| env::var("HOSTNAME")).unwrap_or(defaults.replica),
-        })
+impl From<Settings> for Config {
+    fn from(s: Settings) -> Self {
+        Self {
+            addr: s.addr,
+            model: s.model_dir.map_or(ModelSource::Embedded, ModelSource::Dir),
+            workers: s.workers.map_or_else(|| std::thread::available_parallelism().map_or(1, usize::from), usize::from),
+            queue: s.queue.get(),
+            limits: Limits { max_side: s.max_image_side.get(), max_pixels: s.max_image_pixels.get() },
+            max_batch: s.max_batch.get(),
+            max_message_bytes: s.max_message_bytes.get(),
+            replica: s
+                .replica
+                .or_else(|| std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()))
+                .unwrap_or_else(|| "inference".into()),
+        }
     }
 }
 
 impl Default for Config {
+    /// The defaults of [`Settings`], whatever the environment says (but the
+    /// replica name, which follows `$HOSTNAME`).
     fn default() -> Self {
-        Self {
-            addr: SocketAddr::from(([0, 0, 0, 0], 50051)),
-            model: ModelSource::Embedded,
-            workers: std::thread::available_parallelism().map_or(1, usize::from),
-            queue: 256,
-            limits: Limits::default(),
-            max_batch: 256,
-            max_message_bytes: 16 * 1024 * 1024,
-            replica: "inference".into(),
-        }
+        cli::defaults::<Settings>().into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_the_documented_ones() {
+        let config = Config::default();
+        assert_eq!(config.addr, SocketAddr::from(([0, 0, 0, 0], 50051)));
+        assert_eq!(config.model, ModelSource::Embedded);
+        assert_eq!((config.queue, config.max_batch, config.max_message_bytes), (256, 256, 16 << 20));
+        assert_eq!(config.limits, Limits::default(), "the preprocessing crate's limits");
+        assert!(config.workers >= 1);
     }
 }

@@ -3,13 +3,14 @@
 //! A tonic gRPC server (`digits.inference.v1.Inference`) that turns images into
 //! MNIST form with [`digits_preprocess`] and runs the released CNN with tract.
 //!
-//! - [`config`]: environment variables.
+//! - [`cli`], [`config`]: the command line and the settings (environment variables).
 //! - [`model`]: the model card and loading the ONNX file into an optimised plan.
 //! - [`engine`]: the worker pool; each worker thread owns one tract state.
 //! - [`decode`]: request images (PNG/JPEG, raw pixels, ready MNIST) to MNIST form.
 //! - [`service`]: the gRPC methods.
 //! - [`startup`]: [`startup::Application`], which binds, serves and shuts down.
 
+pub mod cli;
 pub mod config;
 pub mod decode;
 pub mod engine;

@@ -1,20 +1,41 @@
-//! Configuration of the logging service, from environment variables:
-//!
-//! | variable | default | meaning |
-//! |---|---|---|
-//! | `DIGITS_LOGGING_ADDR` | `0.0.0.0:50052` | address the gRPC server listens on |
-//! | `DATABASE_URL` | `sqlite://digits.db` | `postgres://user:password@host/db`, or `sqlite://PATH` (file created if missing) |
-//! | `DIGITS_DB_POOL_SIZE` | `16` | most PostgreSQL connections (SQLite always uses one) |
-//! | `DIGITS_DB_TIMEOUT_MS` | `2000` | how long a call waits for a connection before `UNAVAILABLE` |
-//! | `DIGITS_DB_STARTUP_TIMEOUT_S` | `60` | how long start-up waits for the database to come up |
-//! | `DIGITS_RETENTION_DAYS` | `0` (keep) | delete predictions without feedback once older than this many days; labelled ones are kept for training |
-//!
-//! Logging is set by `RUST_LOG` and `DIGITS_LOG_FORMAT` (see `digits_service_kit::telemetry`).
+//! Configuration of the logging service: each setting is one clap argument
+//! with its environment variable, default and help (see `digits-logging
+//! --help`; README's table is checked against it).
 
 use std::net::SocketAddr;
+use std::num::{NonZeroU32, NonZeroU64};
 use std::time::Duration;
 
-use digits_service_kit::env::{self, EnvError};
+use digits_service_kit::cli;
+
+/// The logging server's settings, as the command line and the environment give them.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Settings {
+    /// Address the gRPC server listens on
+    #[arg(long, env = "DIGITS_LOGGING_ADDR", default_value = "0.0.0.0:50052", value_name = "ADDR")]
+    pub addr: SocketAddr,
+    /// `postgres://user:password@host:5432/db`, or `sqlite://PATH` (the file is created if missing)
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://digits.db",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database_url: String,
+    /// Most PostgreSQL connections (SQLite always uses one)
+    #[arg(long, env = "DIGITS_DB_POOL_SIZE", default_value = "16", value_name = "N")]
+    pub db_pool_size: NonZeroU32,
+    /// How long a call waits for a connection before `UNAVAILABLE`, in milliseconds
+    #[arg(long, env = "DIGITS_DB_TIMEOUT_MS", default_value = "2000", value_name = "MS")]
+    pub db_timeout_ms: NonZeroU64,
+    /// How long start-up waits for the database to come up, in seconds
+    #[arg(long, env = "DIGITS_DB_STARTUP_TIMEOUT_S", default_value = "60", value_name = "S")]
+    pub db_startup_timeout_s: NonZeroU64,
+    /// Delete predictions without feedback once older than this many days, hourly (0 keeps them); labelled ones are kept for training
+    #[arg(long, env = "DIGITS_RETENTION_DAYS", default_value = "0", value_name = "DAYS")]
+    pub retention_days: u64,
+}
 
 /// Settings of one logging server.
 #[derive(Debug, Clone)]
@@ -33,36 +54,22 @@ pub struct Config {
     pub retention: Option<Duration>,
 }
 
-impl Config {
-    /// Reads the configuration from the environment.
-    ///
-    /// # Errors
-    /// When a variable is set to an unusable value.
-    pub fn from_env() -> Result<Self, EnvError> {
-        let defaults = Self::default();
-        Ok(Self {
-            addr: env::var_or("DIGITS_LOGGING_ADDR", defaults.addr)?,
-            database_url: env::var("DATABASE_URL").unwrap_or(defaults.database_url),
-            pool_size: env::positive_or("DIGITS_DB_POOL_SIZE", defaults.pool_size)?,
-            db_timeout: Duration::from_millis(env::positive_or("DIGITS_DB_TIMEOUT_MS", 2000u64)?),
-            startup_timeout: Duration::from_secs(env::positive_or("DIGITS_DB_STARTUP_TIMEOUT_S", 60u64)?),
-            retention: match env::var_or("DIGITS_RETENTION_DAYS", 0u64)? {
-                0 => None,
-                days => Some(Duration::from_secs(days * 86_400)),
-            },
-        })
+impl From<Settings> for Config {
+    fn from(s: Settings) -> Self {
+        Self {
+            addr: s.addr,
+            database_url: s.database_url,
+            pool_size: s.db_pool_size.get(),
+            db_timeout: Duration::from_millis(s.db_timeout_ms.get()),
+            startup_timeout: Duration::from_secs(s.db_startup_timeout_s.get()),
+            retention: (s.retention_days > 0).then(|| Duration::from_secs(s.retention_days.saturating_mul(86_400))),
+        }
     }
 }
 
 impl Default for Config {
+    /// The defaults of [`Settings`], whatever the environment says.
     fn default() -> Self {
-        Self {
-            addr: SocketAddr::from(([0, 0, 0, 0], 50052)),
-            database_url: "sqlite://digits.db".into(),
-            pool_size: 16,
-            db_timeout: Duration::from_millis(2000),
-            startup_timeout: Duration::from_secs(60),
-            retention: None,
-        }
+        cli::defaults::<Settings>().into()
     }
 }

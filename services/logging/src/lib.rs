@@ -3,7 +3,7 @@
 //! default), chosen by the `DATABASE_URL` scheme, and served over gRPC
 //! (`digits.logging.v1.Logging`).
 //!
-//! - [`config`]: environment variables.
+//! - [`cli`], [`config`]: the command line and the settings (environment variables).
 //! - [`checks`]: the rules a stored value keeps (digits, ids), written once.
 //! - [`key`]: how a caller names one prediction.
 //! - [`db`]: connecting, the connection pool and the embedded migrations.
@@ -15,6 +15,7 @@
 //! - [`startup`]: [`startup::Application`], which connects, serves and shuts down.
 
 pub mod checks;
+pub mod cli;
 pub mod config;
 pub mod convert;
 pub mod db;

@@ -1,35 +1,32 @@
-//! `digits-logging`: the logging gRPC server.
-//!
-//! ```text
-//! digits-logging                      serve (configured by DATABASE_URL and DIGITS_* variables)
-//! digits-logging healthcheck [ADDR]   exit 0 if the server at ADDR is SERVING
-//! ```
+//! `digits-logging`: the logging gRPC server; `digits-logging --help` lists
+//! the subcommands and settings.
 
+use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
+use digits_logging::cli::{ABOUT, Cli, NAME};
 use digits_logging::config::Config;
 use digits_logging::startup::{Application, SERVICE_NAME};
+use digits_service_kit::cli::{self, ServiceCommand};
 use digits_service_kit::{healthcheck, shutdown, telemetry};
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        None | Some("serve") => {
-            telemetry::init();
-            let app = Application::build(Config::from_env()?).await.context("starting the logging server")?;
+async fn main() -> ExitCode {
+    cli::report(run(cli::parse(NAME, ABOUT)).await)
+}
+
+async fn run(Cli { command, settings, telemetry }: Cli) -> anyhow::Result<()> {
+    match command {
+        None | Some(ServiceCommand::Serve) => {
+            telemetry::init(&telemetry);
+            let app = Application::build(Config::from(settings)).await.context("starting the logging server")?;
             app.run_until_stopped(shutdown::signal()).await?;
-            Ok(())
         }
-        Some("healthcheck") => {
-            let addr = args
-                .get(1)
-                .cloned()
-                .unwrap_or_else(|| healthcheck::local_url("DIGITS_LOGGING_ADDR", Config::default().addr));
+        Some(ServiceCommand::Healthcheck { addr }) => {
+            let addr = addr.unwrap_or_else(|| format!("http://127.0.0.1:{}", settings.addr.port()));
             healthcheck::check(&addr, SERVICE_NAME, Duration::from_secs(3)).await?;
-            Ok(())
         }
-        Some(other) => bail!("unknown command {other:?}; use no argument to serve, or `healthcheck [ADDR]`"),
     }
+    Ok(())
 }

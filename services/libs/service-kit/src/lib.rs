@@ -1,5 +1,7 @@
 //! Shared plumbing of the Digits services, so each concern has one definition:
 //!
+//! - [`cli`]: the command line of every binary (clap): settings from
+//!   environment variables, defaults, and the README tables;
 //! - [`env`]: reading configuration from environment variables;
 //! - [`telemetry`]: the one tracing setup (env filter, text or JSON);
 //! - [`shutdown`]: the one graceful-shutdown signal (Ctrl-C or SIGTERM);
@@ -9,6 +11,7 @@
 //! - [`healthcheck`]: the gRPC health probe behind each binary's `healthcheck`
 //!   subcommand, used by container health checks.
 
+pub mod cli;
 pub mod env;
 pub mod grpc;
 pub mod healthcheck;
