@@ -1,34 +1,78 @@
-//! Gateway configuration, from environment variables only:
-//!
-//! | variable | default | meaning |
-//! |---|---|---|
-//! | `DIGITS_GATEWAY_ADDR` | `0.0.0.0:8080` | HTTP address: the web app and the JSON API |
-//! | `DIGITS_GATEWAY_GRPC_ADDR` | `0.0.0.0:50050` | gRPC address: the inference API, forwarded to the replicas |
-//! | `DIGITS_INFERENCE_URL` | `http://127.0.0.1:50051` | the inference service; its host name is re-resolved to find every replica |
-//! | `DIGITS_INFERENCE_REFRESH_MS` | `2000` | how often the replicas are re-resolved and probed |
-//! | `DIGITS_LOGGING_URL` | `http://127.0.0.1:50052` | the logging service |
-//! | `DIGITS_GRPC_TIMEOUT_MS` | `5000` | deadline of one call to a backend |
-//! | `DIGITS_MAX_BODY_BYTES` | `2097152` | largest image body of `POST /api/predictions` (2 MiB); feedback takes at most 1 KiB |
-//! | `DIGITS_HTTP_READ_TIMEOUT_S` | `10` | time a client has to send its request headers, and then its body |
-//! | `DIGITS_MAX_CONCURRENT` | `128` | requests in progress at once, HTTP API and gRPC together; beyond it, 503 / `UNAVAILABLE` at once |
-//! | `DIGITS_RATE_LIMIT` | `30` | requests per second per client address (API and gRPC) |
-//! | `DIGITS_RATE_BURST` | `60` | requests a client may send at once before its rate applies |
-//! | `DIGITS_TRUSTED_PROXIES` | (none) | comma-separated IPs or CIDRs of reverse proxies whose `X-Forwarded-For` names the client |
-//! | `DIGITS_API_KEYS` | (none) | comma-separated `name:key` or `name:key:per_second`: developers' keys (`authorization: Bearer KEY`), each with its own rate (default `DIGITS_RATE_LIMIT`) |
-//! | `DIGITS_ADMIN_TOKEN` | (none) | the operators' bearer token for the global history and the export; those views are off when unset |
-//! | `DIGITS_PUBLIC_MAX_BATCH` | `16` | most images in one `PredictBatch` on the public gRPC port |
-//! | `DIGITS_LOG_QUEUE` | `10000` | predictions waiting to be logged, at most |
-//! | `DIGITS_LOG_SPOOL_DIR` | `digits-spool` | folder where queued predictions are kept on disk until stored, so a crash loses none |
-//! | `DIGITS_LOG_FLUSH_TIMEOUT_S` | `10` | how long a shutdown waits for the queue to drain |
-//! | `DIGITS_WEB_DIR` | `web-ui/dist` | the built web app |
-//! | `DIGITS_CORS_ORIGINS` | (none) | comma-separated origins allowed to call the API from other sites; closed when unset |
+//! Gateway configuration: each setting is one clap argument with its
+//! environment variable, default and help (see `digits-gateway --help`;
+//! README's table is checked against it).
 
 use std::net::SocketAddr;
-use std::num::NonZeroU32;
+use std::num::{NonZeroU32, NonZeroU64, NonZeroUsize};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use digits_service_kit::env::{self, EnvError};
+use digits_service_kit::cli;
+
+/// The gateway's settings, as the command line and the environment give them.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Settings {
+    /// HTTP address: the web app and the JSON API
+    #[arg(long, env = "DIGITS_GATEWAY_ADDR", default_value = "0.0.0.0:8080", value_name = "ADDR")]
+    pub http_addr: SocketAddr,
+    /// gRPC address: the inference API, forwarded to the replicas
+    #[arg(long, env = "DIGITS_GATEWAY_GRPC_ADDR", default_value = "0.0.0.0:50050", value_name = "ADDR")]
+    pub grpc_addr: SocketAddr,
+    /// The inference service; its host name is re-resolved to find every replica
+    #[arg(long, env = "DIGITS_INFERENCE_URL", default_value = "http://127.0.0.1:50051", value_name = "URL")]
+    pub inference_url: String,
+    /// How often the replicas are re-resolved and probed, in milliseconds
+    #[arg(long, env = "DIGITS_INFERENCE_REFRESH_MS", default_value = "2000", value_name = "MS")]
+    pub inference_refresh_ms: NonZeroU64,
+    /// The logging service
+    #[arg(long, env = "DIGITS_LOGGING_URL", default_value = "http://127.0.0.1:50052", value_name = "URL")]
+    pub logging_url: String,
+    /// Deadline of one call to a backend, in milliseconds
+    #[arg(long, env = "DIGITS_GRPC_TIMEOUT_MS", default_value = "5000", value_name = "MS")]
+    pub grpc_timeout_ms: NonZeroU64,
+    /// Largest image body of `POST /api/predictions`, in bytes (2 MiB); feedback takes at most 1 KiB
+    #[arg(long, env = "DIGITS_MAX_BODY_BYTES", default_value = "2097152", value_name = "BYTES")]
+    pub max_body_bytes: NonZeroUsize,
+    /// Time a client has to send its request headers, and then its body, in seconds
+    #[arg(long, env = "DIGITS_HTTP_READ_TIMEOUT_S", default_value = "10", value_name = "S")]
+    pub http_read_timeout_s: NonZeroU64,
+    /// Requests in progress at once, HTTP API and gRPC together; beyond it, 503 / `UNAVAILABLE` at once
+    #[arg(long, env = "DIGITS_MAX_CONCURRENT", default_value = "128", value_name = "N")]
+    pub max_concurrent: NonZeroUsize,
+    /// Requests per second per client address (API and gRPC)
+    #[arg(long, env = "DIGITS_RATE_LIMIT", default_value = "30", value_name = "N")]
+    pub rate_limit: NonZeroU32,
+    /// Requests a client may send at once before its rate applies
+    #[arg(long, env = "DIGITS_RATE_BURST", default_value = "60", value_name = "N")]
+    pub rate_burst: NonZeroU32,
+    /// Comma-separated IPs or CIDRs of reverse proxies whose `X-Forwarded-For` names the client
+    #[arg(long, env = "DIGITS_TRUSTED_PROXIES", value_name = "LIST")]
+    pub trusted_proxies: Option<String>,
+    /// Comma-separated `name:key` or `name:key:per_second`: developers' keys (`authorization: Bearer KEY`), each with its own rate (default `DIGITS_RATE_LIMIT`)
+    #[arg(long, env = "DIGITS_API_KEYS", value_name = "LIST", hide_env_values = true)]
+    pub api_keys: Option<String>,
+    /// The operators' bearer token for the global history and the export; those views are off when unset
+    #[arg(long, env = "DIGITS_ADMIN_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// Most images in one `PredictBatch` on the public gRPC port
+    #[arg(long, env = "DIGITS_PUBLIC_MAX_BATCH", default_value = "16", value_name = "N")]
+    pub public_max_batch: NonZeroUsize,
+    /// Predictions waiting to be logged, at most
+    #[arg(long, env = "DIGITS_LOG_QUEUE", default_value = "10000", value_name = "N")]
+    pub log_queue: NonZeroUsize,
+    /// Folder where queued predictions are kept on disk until stored, so a crash loses none
+    #[arg(long, env = "DIGITS_LOG_SPOOL_DIR", default_value = "digits-spool", value_name = "DIR")]
+    pub log_spool_dir: PathBuf,
+    /// How long a shutdown waits for the queue to drain, in seconds
+    #[arg(long, env = "DIGITS_LOG_FLUSH_TIMEOUT_S", default_value = "10", value_name = "S")]
+    pub log_flush_timeout_s: u64,
+    /// The built web app
+    #[arg(long, env = "DIGITS_WEB_DIR", default_value = "web-ui/dist", value_name = "DIR")]
+    pub web_dir: PathBuf,
+    /// Comma-separated origins allowed to call the API from other sites; closed when unset
+    #[arg(long, env = "DIGITS_CORS_ORIGINS", value_name = "LIST")]
+    pub cors_origins: Option<String>,
+}
 
 /// Everything the gateway needs to start.
 #[derive(Debug, Clone)]
@@ -75,62 +119,41 @@ pub struct Config {
     pub cors_origins: Vec<String>,
 }
 
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            http_addr: SocketAddr::from(([0, 0, 0, 0], 8080)),
-            grpc_addr: SocketAddr::from(([0, 0, 0, 0], 50050)),
-            inference_url: "http://127.0.0.1:50051".into(),
-            inference_refresh: Duration::from_millis(2000),
-            logging_url: "http://127.0.0.1:50052".into(),
-            grpc_timeout: Duration::from_millis(5000),
-            max_body_bytes: 2 << 20,
-            read_timeout: Duration::from_secs(10),
-            max_concurrent: 128,
-            rate_limit: NonZeroU32::new(30).unwrap_or(NonZeroU32::MIN),
-            rate_burst: NonZeroU32::new(60).unwrap_or(NonZeroU32::MIN),
-            trusted_proxies: Vec::new(),
-            api_keys: Vec::new(),
-            admin_token: None,
-            public_max_batch: 16,
-            log_queue: 10_000,
-            log_spool_dir: PathBuf::from("digits-spool"),
-            log_flush_timeout: Duration::from_secs(10),
-            web_dir: PathBuf::from("web-ui/dist"),
-            cors_origins: Vec::new(),
-        }
+impl TryFrom<Settings> for Config {
+    type Error = ConfigError;
+
+    fn try_from(s: Settings) -> Result<Self, ConfigError> {
+        let rate_limit = s.rate_limit;
+        Ok(Self {
+            http_addr: s.http_addr,
+            grpc_addr: s.grpc_addr,
+            inference_url: s.inference_url,
+            inference_refresh: Duration::from_millis(s.inference_refresh_ms.get()),
+            logging_url: s.logging_url,
+            grpc_timeout: Duration::from_millis(s.grpc_timeout_ms.get()),
+            max_body_bytes: s.max_body_bytes.get(),
+            read_timeout: Duration::from_secs(s.http_read_timeout_s.get()),
+            max_concurrent: s.max_concurrent.get(),
+            rate_limit,
+            rate_burst: s.rate_burst,
+            trusted_proxies: list("DIGITS_TRUSTED_PROXIES", s.trusted_proxies.as_deref(), parse_proxy)?,
+            api_keys: list("DIGITS_API_KEYS", s.api_keys.as_deref(), |entry| ApiKey::parse(entry, rate_limit))?,
+            admin_token: s.admin_token.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).map(Secret),
+            public_max_batch: s.public_max_batch.get(),
+            log_queue: s.log_queue.get(),
+            log_spool_dir: s.log_spool_dir,
+            log_flush_timeout: Duration::from_secs(s.log_flush_timeout_s),
+            web_dir: s.web_dir,
+            cors_origins: list("DIGITS_CORS_ORIGINS", s.cors_origins.as_deref(), |o| Ok(o.to_owned()))?,
+        })
     }
 }
 
-impl Config {
-    /// Reads the environment.
-    ///
-    /// # Errors
-    /// When a variable is set to something unusable.
-    pub fn from_env() -> Result<Self, EnvError> {
-        let d = Self::default();
-        Ok(Self {
-            http_addr: env::var_or("DIGITS_GATEWAY_ADDR", d.http_addr)?,
-            grpc_addr: env::var_or("DIGITS_GATEWAY_GRPC_ADDR", d.grpc_addr)?,
-            inference_url: env::var("DIGITS_INFERENCE_URL").unwrap_or(d.inference_url),
-            inference_refresh: Duration::from_millis(env::positive_or("DIGITS_INFERENCE_REFRESH_MS", 2000u64)?),
-            logging_url: env::var("DIGITS_LOGGING_URL").unwrap_or(d.logging_url),
-            grpc_timeout: Duration::from_millis(env::positive_or("DIGITS_GRPC_TIMEOUT_MS", 5000u64)?),
-            max_body_bytes: env::positive_or("DIGITS_MAX_BODY_BYTES", d.max_body_bytes)?,
-            read_timeout: Duration::from_secs(env::positive_or("DIGITS_HTTP_READ_TIMEOUT_S", 10u64)?),
-            max_concurrent: env::positive_or("DIGITS_MAX_CONCURRENT", d.max_concurrent)?,
-            rate_limit: env::var_or("DIGITS_RATE_LIMIT", d.rate_limit)?,
-            rate_burst: env::var_or("DIGITS_RATE_BURST", d.rate_burst)?,
-            trusted_proxies: list("DIGITS_TRUSTED_PROXIES", parse_proxy)?,
-            api_keys: list("DIGITS_API_KEYS", |entry| ApiKey::parse(entry, d.rate_limit))?,
-            admin_token: env::var("DIGITS_ADMIN_TOKEN").map(|t| Secret(t.trim().to_owned())),
-            public_max_batch: env::positive_or("DIGITS_PUBLIC_MAX_BATCH", d.public_max_batch)?,
-            log_queue: env::positive_or("DIGITS_LOG_QUEUE", d.log_queue)?,
-            log_spool_dir: env::var("DIGITS_LOG_SPOOL_DIR").map_or(d.log_spool_dir, PathBuf::from),
-            log_flush_timeout: Duration::from_secs(env::var_or("DIGITS_LOG_FLUSH_TIMEOUT_S", 10u64)?),
-            web_dir: env::var("DIGITS_WEB_DIR").map_or(d.web_dir, PathBuf::from),
-            cors_origins: list("DIGITS_CORS_ORIGINS", |o| Ok(o.to_owned()))?,
-        })
+impl Default for Config {
+    /// The defaults of [`Settings`], whatever the environment says.
+    fn default() -> Self {
+        // The defaults hold no list, so they always convert.
+        Self::try_from(cli::defaults::<Settings>()).unwrap_or_else(|error| panic!("the default settings: {error}"))
     }
 }
 
@@ -191,20 +214,28 @@ fn parse_proxy(entry: &str) -> Result<ipnet::IpNet, String> {
         .map_err(|e| format!("{entry:?} is not an IP address or CIDR block: {e}"))
 }
 
-/// A comma-separated variable, each entry parsed by `parse`.
-fn list<T>(name: &str, parse: impl Fn(&str) -> Result<T, String>) -> Result<Vec<T>, EnvError> {
-    let Some(value) = env::var(name) else { return Ok(Vec::new()) };
+/// A setting is unusable. The message names the variable but never echoes
+/// the value, which may hold secrets (API keys).
+#[derive(Debug, thiserror::Error)]
+#[error("{name}: {reason}")]
+pub struct ConfigError {
+    /// The variable.
+    pub name: &'static str,
+    /// Why it was refused.
+    pub reason: String,
+}
+
+/// The comma-separated entries of `value`, each parsed by `parse`.
+fn list<T>(
+    name: &'static str,
+    value: Option<&str>,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<Vec<T>, ConfigError> {
     value
+        .unwrap_or_default()
         .split(',')
         .map(str::trim)
         .filter(|entry| !entry.is_empty())
-        .map(|entry| {
-            parse(entry).map_err(|reason| EnvError {
-                name: name.to_owned(),
-                // The value may hold secrets (API keys): never echo it.
-                value: "(hidden)".into(),
-                reason,
-            })
-        })
+        .map(|entry| parse(entry).map_err(|reason| ConfigError { name, reason }))
         .collect()
 }

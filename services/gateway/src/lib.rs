@@ -5,6 +5,7 @@
 //! gRPC API on its own port for developers.
 
 pub mod admission;
+pub mod cli;
 pub mod client_addr;
 pub mod config;
 pub mod discovery;

@@ -1,42 +1,35 @@
-//! `digits-gateway`: the HTTP + gRPC front door of Digits.
-//!
-//! ```text
-//! digits-gateway                      serve (configured by DIGITS_* variables)
-//! digits-gateway healthcheck [ADDR]   exit 0 if the gateway at ADDR (its gRPC port) is SERVING
-//! ```
+//! `digits-gateway`: the HTTP + gRPC front door of Digits; `digits-gateway
+//! --help` lists the subcommands and settings.
 
+use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
+use digits_gateway::cli::{ABOUT, Cli, NAME};
 use digits_gateway::config::Config;
 use digits_gateway::startup::Application;
+use digits_service_kit::cli::{self, ServiceCommand};
 use digits_service_kit::{healthcheck, shutdown, telemetry};
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        None | Some("serve") => {
-            telemetry::init();
-            let config = Config::from_env()?;
+async fn main() -> ExitCode {
+    cli::report(run(cli::parse(NAME, ABOUT)).await)
+}
+
+async fn run(Cli { command, settings, telemetry }: Cli) -> anyhow::Result<()> {
+    match command {
+        None | Some(ServiceCommand::Serve) => {
+            telemetry::init(&telemetry);
+            let config = Config::try_from(settings)?;
             let app = Application::build(config).await.context("starting the gateway")?;
             app.run_until_stopped(shutdown::signal()).await?;
-            Ok(())
         }
-        Some("healthcheck") => {
-            let addr = args
-                .get(1)
-                .cloned()
-                .unwrap_or_else(|| healthcheck::local_url("DIGITS_GATEWAY_GRPC_ADDR", Config::default().grpc_addr));
+        Some(ServiceCommand::Healthcheck { addr }) => {
+            let addr = addr.unwrap_or_else(|| healthcheck::local_url(settings.grpc_addr));
             // The whole server (""), not the upstream: the gateway is healthy
             // even while it waits for inference replicas.
             healthcheck::check(&addr, "", Duration::from_secs(3)).await?;
-            Ok(())
         }
-        Some("-h" | "--help" | "help") => {
-            println!("usage: digits-gateway [serve | healthcheck [http://HOST:PORT]]\nConfiguration: see README.md");
-            Ok(())
-        }
-        Some(other) => bail!("unknown command {other:?}; try --help"),
     }
+    Ok(())
 }

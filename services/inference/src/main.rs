@@ -20,7 +20,7 @@ async fn main() -> ExitCode {
 
 async fn run(Cli { command, settings, telemetry }: Cli) -> anyhow::Result<()> {
     // A local client reaches the server's port on loopback by default.
-    let local = format!("http://127.0.0.1:{}", settings.addr.port());
+    let local = healthcheck::local_url(settings.addr);
     match command {
         None | Some(Command::Service(ServiceCommand::Serve)) => {
             telemetry::init(&telemetry);

@@ -24,7 +24,7 @@ async fn run(Cli { command, settings, telemetry }: Cli) -> anyhow::Result<()> {
             app.run_until_stopped(shutdown::signal()).await?;
         }
         Some(ServiceCommand::Healthcheck { addr }) => {
-            let addr = addr.unwrap_or_else(|| format!("http://127.0.0.1:{}", settings.addr.port()));
+            let addr = addr.unwrap_or_else(|| healthcheck::local_url(settings.addr));
             healthcheck::check(&addr, SERVICE_NAME, Duration::from_secs(3)).await?;
         }
     }

@@ -12,11 +12,10 @@ use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
 use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
 use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
 
-/// The loopback URL of a local server whose listen address is the variable
-/// `var` (or `default`): what a health probe in the same container calls.
-pub fn local_url(var: &str, default: std::net::SocketAddr) -> String {
-    let port = crate::env::var_or(var, default).map_or(default.port(), |a| a.port());
-    format!("http://127.0.0.1:{port}")
+/// The loopback URL of a local server listening on `listen`: what a health
+/// probe in the same container calls.
+pub fn local_url(listen: std::net::SocketAddr) -> String {
+    format!("http://127.0.0.1:{}", listen.port())
 }
 
 /// Why a server is not healthy.

@@ -2,7 +2,6 @@
 //!
 //! - [`cli`]: the command line of every binary (clap): settings from
 //!   environment variables, defaults, and the README tables;
-//! - [`env`]: reading configuration from environment variables;
 //! - [`telemetry`]: the one tracing setup (env filter, text or JSON);
 //! - [`shutdown`]: the one graceful-shutdown signal (Ctrl-C or SIGTERM);
 //! - [`grpc`]: [`grpc::GrpcServer`], the one way every gRPC service is
@@ -12,7 +11,6 @@
 //!   subcommand, used by container health checks.
 
 pub mod cli;
-pub mod env;
 pub mod grpc;
 pub mod healthcheck;
 pub mod shutdown;
