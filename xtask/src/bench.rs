@@ -5,7 +5,7 @@ use std::process::Command;
 
 use crate::setup;
 
-pub fn bench(_args: &[String]) -> anyhow::Result<()> {
+pub fn bench() -> anyhow::Result<()> {
     let mnist = setup::mnist_dir()?;
     setup::run(
         Command::new("cargo")

@@ -30,9 +30,7 @@ pub use engine::Engine;
 /// The image tag of the images under test.
 const TAG: &str = "test";
 
-pub fn containers(args: &[String]) -> anyhow::Result<()> {
-    let from_source = args.iter().any(|a| a == "--from-source");
-    let build_only = args.iter().any(|a| a == "--build-only");
+pub fn containers(from_source: bool, build_only: bool) -> anyhow::Result<()> {
     if !from_source {
         web::build()?;
         deploy::release_builds()?;

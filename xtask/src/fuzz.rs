@@ -7,12 +7,9 @@
 
 use std::process::Command;
 
-use anyhow::Context;
-
 use crate::setup;
 
-pub fn fuzz(args: &[String]) -> anyhow::Result<()> {
-    let seconds: u64 = args.first().map_or(Ok(300), |s| s.parse()).context("SECONDS")?;
+pub fn fuzz(seconds: u64) -> anyhow::Result<()> {
     if setup::on_path("cargo-fuzz").is_none() {
         setup::run(Command::new("cargo").args(["install", "cargo-fuzz", "--version", "0.13.2", "--locked"]))?;
     }

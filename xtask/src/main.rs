@@ -1,10 +1,5 @@
-//! The project's commands, run as `cargo xtask <command>` from anywhere in the repository:
-//!
-//! - `run`: builds and starts the services locally with the embedded defaults.
-//! - `test`: installs what is missing, then runs every check and test suite.
-//! - `web`: builds the web app into `web-ui/dist`.
-//! - `bench`: the inference benchmark beside the onnxruntime/PyTorch one.
-//! - `containers`: builds the images and runs the compose scenarios.
+//! The project's commands, run as `cargo xtask <command>` from anywhere in
+//! the repository; [`Task`] lists them (`cargo xtask --help`).
 //!
 //! Each command sets up what it needs itself (the wasm target, the Python
 //! venv) so that a fresh machine needs nothing but Rust and Python.
@@ -22,32 +17,98 @@ mod soak;
 mod test;
 mod web;
 
-use anyhow::bail;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// The project's developer commands, run as `cargo xtask <COMMAND>`.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    command: Task,
+}
+
+/// One developer command.
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Build and start Digits locally on the embedded defaults
+    Run,
+    /// Install what is missing and run every check and test suite
+    Test {
+        /// Leave out the training (Python) tests
+        #[arg(long)]
+        skip_python: bool,
+    },
+    /// Build the web app into web-ui/dist
+    Web,
+    /// The inference benchmark beside onnxruntime and PyTorch
+    Bench,
+    /// Build the images and run the compose scenarios
+    Containers {
+        /// Build everything inside Docker, as an operator's `docker compose build` does
+        #[arg(long)]
+        from_source: bool,
+        /// Build the images, run no scenario
+        #[arg(long)]
+        build_only: bool,
+    },
+    /// Schemathesis against the served OpenAPI (release binaries already built)
+    Contract,
+    /// Mixed load on a local stack, with each service's memory at start and end
+    Soak {
+        /// How long, in seconds
+        #[arg(default_value_t = 60)]
+        seconds: u64,
+        /// Requests in flight at once
+        #[arg(default_value_t = 64)]
+        concurrency: usize,
+    },
+    /// Decoding and preprocessing under libFuzzer for a fixed time (nightly toolchain)
+    Fuzz {
+        /// How long, in seconds
+        #[arg(default_value_t = 300)]
+        seconds: u64,
+    },
+}
 
 /// Runs the command; a failure prints its chain of causes, not a backtrace
 /// of xtask's own frames, and exits 1.
-fn main() {
-    if let Err(error) = command() {
-        eprintln!("error: {error:#}");
-        std::process::exit(1);
+fn main() -> ExitCode {
+    let outcome = match Cli::parse().command {
+        Task::Run => run::run(),
+        Task::Test { skip_python } => test::test(skip_python),
+        Task::Web => web::web(),
+        Task::Bench => bench::bench(),
+        Task::Containers { from_source, build_only } => containers::containers(from_source, build_only),
+        Task::Contract => contract::contract(),
+        Task::Soak { seconds, concurrency } => soak::soak(seconds, concurrency),
+        Task::Fuzz { seconds } => fuzz::fuzz(seconds),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 
-fn command() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let rest = &args[args.len().min(1)..];
-    match args.first().map(String::as_str) {
-        Some("run") => run::run(rest),
-        Some("test") => test::test(rest),
-        Some("bench") => bench::bench(rest),
-        Some("web") => web::web(rest),
-        Some("containers") => containers::containers(rest),
-        Some("soak") => soak::soak(rest),
-        Some("contract") => contract::contract(),
-        Some("fuzz") => fuzz::fuzz(rest),
-        _ => bail!(
-            "usage: cargo xtask <command>\n\n  run     build and start Digits locally\n  test    \
-             install what is missing and run every test\n  web     build the web app into web-ui/dist\n  bench   inference benchmarks (tract vs onnxruntime)\n  containers  build the images and run the compose scenarios (--from-source, --build-only)\n  contract  schemathesis against the served OpenAPI (release binaries already built)\n  soak    60 s of mixed load at concurrency 64 on a local stack, with each service's memory ([SECONDS] [CONCURRENCY])\n  fuzz    decoding and preprocessing under libFuzzer for a fixed time ([SECONDS], nightly)"
-        ),
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed_and_parses_each_task() {
+        Cli::command().debug_assert();
+        let soak = Cli::try_parse_from(["xtask", "soak", "5"]).expect("soak");
+        assert!(matches!(soak.command, Task::Soak { seconds: 5, concurrency: 64 }));
+        assert!(Cli::try_parse_from(["xtask", "soak", "five"]).is_err());
+        assert!(matches!(
+            Cli::try_parse_from(["xtask", "test", "--skip-python"]).expect("test").command,
+            Task::Test { skip_python: true }
+        ));
     }
 }

@@ -21,7 +21,7 @@ fn var_or(name: &str, default: &str) -> String {
     std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_owned())
 }
 
-pub fn run(_args: &[String]) -> anyhow::Result<()> {
+pub fn run() -> anyhow::Result<()> {
     let dist = web::build()?;
     // One build per service, as the Dockerfiles do (and `cargo xtask test`, so they share the output).
     deploy::release_builds()?;

@@ -11,9 +11,7 @@ use anyhow::Context;
 use crate::local_stack::LocalStack;
 use crate::{deploy, setup};
 
-pub fn soak(args: &[String]) -> anyhow::Result<()> {
-    let seconds: u64 = args.first().map_or(Ok(60), |s| s.parse()).context("SECONDS")?;
-    let concurrency: usize = args.get(1).map_or(Ok(64), |s| s.parse()).context("CONCURRENCY")?;
+pub fn soak(seconds: u64, concurrency: usize) -> anyhow::Result<()> {
     deploy::release_builds()?;
     setup::run(Command::new("cargo").args(["build", "--release", "-p", "digits-loadgen", "--bin", "soak"]))?;
     // One machine sends everything: the per-client rate would stop it.

@@ -16,8 +16,7 @@ use crate::{containers, contract, deploy, setup, web};
 /// A named step of the test run.
 type Step<'a> = (&'static str, Box<dyn Fn() -> anyhow::Result<()> + 'a>);
 
-pub fn test(args: &[String]) -> anyhow::Result<()> {
-    let skip_python = args.iter().any(|a| a == "--skip-python");
+pub fn test(skip_python: bool) -> anyhow::Result<()> {
     setup::rust_tools()?;
     setup::postgres()?;
     setup::browser()?;

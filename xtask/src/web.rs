@@ -14,7 +14,7 @@ use crate::setup;
 /// The crate and its wasm file name.
 const CRATE: &str = "digits-web-ui";
 
-pub fn web(_args: &[String]) -> anyhow::Result<()> {
+pub fn web() -> anyhow::Result<()> {
     build().map(|_| ())
 }
 
