@@ -16,6 +16,7 @@ pub mod identity;
 pub mod image_body;
 pub mod inference;
 pub mod log_queue;
+pub mod openapi;
 pub mod routes;
 pub mod spool;
 pub mod startup;

@@ -2,10 +2,10 @@
 //! for every other path. Everything but the probes passes the [`guard`]
 //! (identity, rate and concurrency limits) first.
 
-mod admin;
+pub(crate) mod admin;
 mod extract;
 mod guard;
-mod health;
+pub(crate) mod health;
 pub mod predictions;
 pub mod stats;
 
@@ -36,12 +36,10 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wa
 /// feedback is `{"true_label": 7}`.
 pub const SMALL_BODY_BYTES: usize = 1024;
 
-/// The API's OpenAPI 3 description.
-pub const OPENAPI: &str = include_str!("../openapi.json");
-
 /// The gateway's router.
 pub fn router(state: AppState, config: &Config) -> Router {
     let max_body = config.max_body_bytes;
+    let openapi = axum::body::Bytes::from(crate::openapi::json(config));
     let api = Router::new()
         .route(
             "/predictions",
@@ -53,7 +51,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/stats/global", get(stats::global))
         .route("/model", get(stats::model))
         .route("/admin/export", get(admin::export))
-        .route("/openapi.json", get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }))
+        .route("/openapi.json", get(move || async move { ([(header::CONTENT_TYPE, "application/json")], openapi) }))
         .fallback(|| async { ApiError::not_found("no such API endpoint; see /api/openapi.json") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

@@ -7,7 +7,7 @@ use axum::extract::{Extension, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use digits_proto::logging::v1 as logging;
-use digits_web_api::Example;
+use digits_web_api::{ErrorBody, Example};
 use serde::Deserialize;
 use tokio_stream::StreamExt;
 
@@ -17,10 +17,12 @@ use crate::routes::extract::ApiQuery;
 use crate::state::AppState;
 
 /// Query of `GET /api/admin/export`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExportParams {
     /// Only rows with an id above this, to resume an export.
     #[serde(default)]
+    #[param(minimum = 0)]
     after: i64,
 }
 
@@ -38,6 +40,23 @@ pub fn require_admin(state: &AppState, caller: &Caller) -> Result<(), ApiError> 
 
 /// `GET /api/admin/export`: every labelled prediction, oldest first, one
 /// JSON [`Example`] per line, streamed as the database is read.
+#[utoipa::path(
+    get,
+    path = "/api/admin/export",
+    operation_id = "exportLabelled",
+    tag = "admin",
+    summary = "Export the labelled data (operators)",
+    description = "Every prediction with feedback, oldest first, one JSON object per line. Needs the operators' \
+                   token; 404 while DIGITS_ADMIN_TOKEN is unset.",
+    params(ExportParams),
+    security(("token" = [])),
+    responses(
+        (status = 200, description = "Newline-delimited JSON, one Example per line", content_type = "application/x-ndjson", body = Example),
+        (status = 400, description = "A malformed query", body = ErrorBody),
+        (status = 404, description = "Not the operators' token, or the export is off", body = ErrorBody),
+        (status = 422, description = "after is negative", body = ErrorBody),
+    )
+)]
 pub async fn export(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

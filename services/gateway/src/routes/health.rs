@@ -15,6 +15,15 @@ use crate::state::AppState;
 const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// `GET /healthz`.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "healthz",
+    tag = "probes",
+    summary = "The gateway process answers",
+    security(()),
+    responses((status = 200, description = "{\"status\":\"ok\"}"))
+)]
 pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
@@ -22,6 +31,18 @@ pub async fn healthz() -> Json<Value> {
 /// `GET /readyz`: 200 when at least one inference replica and the logging
 /// service are serving, 503 otherwise; the body also shows the log queue,
 /// including how many entries were ever dropped.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    operation_id = "readyz",
+    tag = "probes",
+    summary = "Both backends answer",
+    description = "200 when at least one inference replica and the logging service are serving, else 503. The \
+                   body shows the replicas and the log queue (pending, capacity, dropped since start, written since \
+                   start, and replayed: entries a previous run left in the spool and sent after this start).",
+    security(()),
+    responses((status = 200, description = "Ready"), (status = 503, description = "Not ready"))
+)]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let replicas = state.inference.replicas().addresses();
     let logging_ready =

@@ -20,7 +20,7 @@ use crate::log_queue;
 use crate::routes::extract::{ApiQuery, Body};
 use crate::state::AppState;
 use crate::views;
-use digits_web_api::{Feedback, ListQuery, Page, Prediction, Record};
+use digits_web_api::{ErrorBody, Feedback, ListQuery, Page, PixelImage, Prediction, Record};
 
 /// The response header that passes on the inference replica that answered.
 pub const REPLICA_HEADER: &str = "x-digits-replica";
@@ -39,6 +39,37 @@ fn default_log() -> bool {
 
 /// `POST /api/predictions`: recognises the image in the body. The answer
 /// does not wait for the log write, which is queued.
+#[utoipa::path(
+    post,
+    path = "/api/predictions",
+    operation_id = "createPrediction",
+    tag = "predictions",
+    summary = "Recognise a drawing",
+    description = "The answer is returned as soon as the model has spoken; the prediction is logged \
+                   asynchronously (and retried) unless log=false. The body is an encoded image (PNG or JPEG: \
+                   dark-on-light, light-on-dark or ink on a transparent background) or grey pixels as JSON.",
+    params(("log" = Option<bool>, Query,
+        description = "false for a draft (e.g. a live preview while drawing): answered, not logged, id is null. Default true.")),
+    request_body(content((PixelImage = "application/json"))),
+    responses(
+        (status = 201, description = "Recognised and queued for logging", body = Prediction,
+            headers(("x-digits-replica" = String, description = "The inference replica that answered.")),
+            links(
+                ("GetPrediction" = (operation_id = "getPrediction",
+                    parameters(("id" = "$response.body#/id")), description = "The stored prediction.")),
+                ("RecordFeedback" = (operation_id = "recordFeedback",
+                    parameters(("id" = "$response.body#/id")), description = "Feedback on it.")),
+            )),
+        (status = 200, description = "Recognised, not logged (log=false)", body = Prediction,
+            headers(("x-digits-replica" = String, description = "The inference replica that answered."))),
+        (status = 400, description = "Not an image, or a bad query", body = ErrorBody),
+        (status = 408, description = "The body was not sent in time", body = ErrorBody),
+        (status = 413, description = "The body or the image is too large", body = ErrorBody),
+        (status = 415, description = "Neither PNG, JPEG nor JSON", body = ErrorBody),
+        (status = 422, description = "An empty drawing or pixels that do not match the size", body = ErrorBody),
+        (status = 504, description = "The model did not answer in time", body = ErrorBody),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -111,6 +142,25 @@ async fn flush_pending(state: &AppState, id: &str) -> Result<(), ApiError> {
 /// `PUT /api/predictions/{id}/feedback` with `{"true_label": 0-9}`: records
 /// the user's answer on one of their own predictions and returns the updated
 /// record. Synchronous, so the user learns whether it was saved.
+#[utoipa::path(
+    put,
+    path = "/api/predictions/{id}/feedback",
+    operation_id = "recordFeedback",
+    tag = "predictions",
+    summary = "Give the true digit",
+    description = "Feedback on one of the caller's own predictions; the body is at most 1 KiB. \
+                   Another caller's prediction is 404.",
+    params(("id" = String, Path, description = "The prediction's id, as returned by POST /api/predictions.")),
+    request_body(content = Feedback),
+    responses(
+        (status = 200, description = "The updated prediction", body = Record),
+        (status = 400, description = "Not JSON", body = ErrorBody),
+        (status = 404, description = "No such prediction of the caller's", body = ErrorBody),
+        (status = 408, description = "The body was not sent in time", body = ErrorBody),
+        (status = 413, description = "The body is over 1 KiB", body = ErrorBody),
+        (status = 422, description = "true_label is not a digit 0-9", body = ErrorBody),
+    )
+)]
 pub async fn feedback(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -139,6 +189,19 @@ pub async fn feedback(
 }
 
 /// `GET /api/predictions/{id}`: one of the caller's predictions with its feedback.
+#[utoipa::path(
+    get,
+    path = "/api/predictions/{id}",
+    operation_id = "getPrediction",
+    tag = "predictions",
+    summary = "One prediction",
+    description = "One of the caller's predictions; another caller's, a missing one and a malformed id are all 404.",
+    params(("id" = String, Path, description = "The prediction's id, as returned by POST /api/predictions.")),
+    responses(
+        (status = 200, description = "The prediction", body = Record),
+        (status = 404, description = "No such prediction of the caller's", body = ErrorBody),
+    )
+)]
 pub async fn get_one(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -156,6 +219,20 @@ pub async fn get_one(
 
 /// `GET /api/predictions`: the caller's recent predictions (everyone's for
 /// the operators), newest first.
+#[utoipa::path(
+    get,
+    path = "/api/predictions",
+    operation_id = "listPredictions",
+    tag = "predictions",
+    summary = "Recent predictions with their feedback, newest first",
+    description = "The caller's own predictions, newest first (every caller's for the operators' token).",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "One page", body = Page),
+        (status = 400, description = "A malformed query", body = ErrorBody),
+        (status = 422, description = "A query value out of range", body = ErrorBody),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

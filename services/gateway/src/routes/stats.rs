@@ -25,6 +25,15 @@ const GLOBAL_TTL: Duration = Duration::from_secs(1);
 pub struct GlobalStats(Mutex<Option<(Instant, Stats)>>);
 
 /// `GET /api/stats`: accuracy from the caller's own feedback.
+#[utoipa::path(
+    get,
+    path = "/api/stats",
+    operation_id = "getStats",
+    tag = "stats",
+    summary = "Your live accuracy",
+    description = "Accuracy from the caller's own feedback: per digit, per model version and the confusion matrix.",
+    responses((status = 200, description = "The figures", body = Stats))
+)]
 pub async fn stats(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -33,6 +42,16 @@ pub async fn stats(
 }
 
 /// `GET /api/stats/global`: every visitor's predictions counted together; no drawings.
+#[utoipa::path(
+    get,
+    path = "/api/stats/global",
+    operation_id = "getGlobalStats",
+    tag = "stats",
+    summary = "Everyone's live accuracy",
+    description = "Every visitor's predictions counted together: counts only, no drawings. Public; refreshed at \
+                   most once a second.",
+    responses((status = 200, description = "The figures", body = Stats))
+)]
 pub async fn global(State(state): State<AppState>) -> Result<Json<Stats>, ApiError> {
     let mut cached = state.global_stats.0.lock().await;
     if let Some((at, stats)) = cached.as_ref()
@@ -56,6 +75,14 @@ async fn fetch(state: &AppState, owner: Option<String>) -> Result<Stats, ApiErro
 }
 
 /// `GET /api/model`: the serving model's card.
+#[utoipa::path(
+    get,
+    path = "/api/model",
+    operation_id = "getModel",
+    tag = "stats",
+    summary = "The serving model's card",
+    responses((status = 200, description = "Name, version, test accuracy, size", body = ModelInfo))
+)]
 pub async fn model(State(state): State<AppState>) -> Result<Json<ModelInfo>, ApiError> {
     let info = state.inference.model_info().await.map_err(|s| ApiError::from_inference(&s))?.into_inner();
     Ok(Json(views::model(info)))

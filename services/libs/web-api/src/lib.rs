@@ -1,6 +1,7 @@
 //! The JSON shapes of the Digits HTTP API. The gateway serialises them and
-//! the web app deserialises them, so the two cannot drift apart; the field
-//! names are the contract documented in `services/gateway/openapi.json`.
+//! the web app deserialises them, so the two cannot drift apart. With the
+//! `openapi` feature (the gateway's) they also describe themselves, limits
+//! included, for the OpenAPI document served at `/api/openapi.json`.
 //! No dependencies beyond serde (and its URL-query format): the crate builds
 //! for wasm too.
 
@@ -8,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// An error answer: `{"error": "...", "code": "..."}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Error))]
 pub struct ErrorBody {
     /// What went wrong, for people.
     pub error: String,
@@ -18,27 +20,36 @@ pub struct ErrorBody {
 /// A JSON image body of `POST /api/predictions`: grey values, row by row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PixelImage {
     /// Width in pixels.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 4096))]
     pub width: u32,
     /// Height in pixels.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 4096))]
     pub height: u32,
     /// `width * height` values 0-255.
+    #[cfg_attr(feature = "openapi", schema(max_items = 4_194_304))]
     pub pixels: Vec<u8>,
 }
 
 /// The answer to `POST /api/predictions`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Prediction {
     /// The id to give feedback on; `None` when the prediction was not logged.
     pub id: Option<String>,
     /// The predicted digit.
+    #[cfg_attr(feature = "openapi", schema(maximum = 9))]
     pub digit: u8,
     /// Its probability.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 1.0))]
     pub confidence: f32,
     /// The probabilities of digits 0-9.
+    #[cfg_attr(feature = "openapi", schema(min_items = 10, max_items = 10))]
     pub probabilities: Vec<f32>,
     /// The 28x28 image the model saw, 784 grey values (ink high), row by row.
+    #[cfg_attr(feature = "openapi", schema(min_items = 784, max_items = 784))]
     pub input: Vec<u8>,
     /// The model's version.
     pub model_version: String,
@@ -48,8 +59,10 @@ pub struct Prediction {
 
 /// The body of `PUT /api/predictions/{id}/feedback`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Feedback {
     /// The digit that was drawn, 0-9.
+    #[cfg_attr(feature = "openapi", schema(maximum = 9))]
     pub true_label: u8,
 }
 
@@ -57,9 +70,11 @@ pub struct Feedback {
 /// The web app writes it with [`ListQuery::to_query_string`], the gateway
 /// reads it; unset fields are left out of the URL.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct ListQuery {
     /// Page size, 1-500 (the gateway's default is 50).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 500))]
     pub limit: Option<u32>,
     /// The previous page's `next_before`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -69,9 +84,11 @@ pub struct ListQuery {
     pub wrong_only: bool,
     /// Only predictions of this digit.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(maximum = 9))]
     pub digit: Option<u32>,
     /// Only predictions whose true label is this digit.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(maximum = 9))]
     pub true_label: Option<u32>,
     /// Only predictions with (`true`) or without (`false`) feedback.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -88,18 +105,23 @@ impl ListQuery {
 
 /// A stored prediction, with its feedback.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Record {
     /// The prediction's id.
     pub id: String,
     /// When it was made, Unix milliseconds.
     pub created_at_ms: i64,
     /// The predicted digit.
+    #[cfg_attr(feature = "openapi", schema(maximum = 9))]
     pub digit: u8,
     /// Its probability.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 1.0))]
     pub confidence: f32,
     /// The probabilities of digits 0-9.
+    #[cfg_attr(feature = "openapi", schema(min_items = 10, max_items = 10))]
     pub probabilities: Vec<f32>,
     /// The 28x28 input.
+    #[cfg_attr(feature = "openapi", schema(min_items = 784, max_items = 784))]
     pub input: Vec<u8>,
     /// The model's version.
     pub model_version: String,
@@ -108,6 +130,7 @@ pub struct Record {
     /// Latency in milliseconds.
     pub latency_ms: f64,
     /// The user's true label, once given.
+    #[cfg_attr(feature = "openapi", schema(maximum = 9))]
     pub true_label: Option<u8>,
     /// When feedback was given, Unix milliseconds.
     pub feedback_at_ms: Option<i64>,
@@ -118,6 +141,7 @@ pub struct Record {
 /// Where a prediction was requested.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Source {
     /// The web app or the JSON API.
     Web,
@@ -127,6 +151,7 @@ pub enum Source {
 
 /// One page of `GET /api/predictions`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page {
     /// Newest first.
     pub predictions: Vec<Record>,
@@ -137,22 +162,27 @@ pub struct Page {
 /// One line of `GET /api/admin/export`: a prediction with the user's label,
 /// for retraining.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Example {
     /// The prediction's row id (export order, for resuming with `after`).
     pub id: i64,
     /// The digit the user said was drawn.
+    #[cfg_attr(feature = "openapi", schema(maximum = 9))]
     pub true_label: u8,
     /// What the model predicted.
+    #[cfg_attr(feature = "openapi", schema(maximum = 9))]
     pub predicted_digit: u8,
     /// The model's version.
     pub model_version: String,
     /// The 28x28 input, 784 grey values (ink high), row by row.
+    #[cfg_attr(feature = "openapi", schema(min_items = 784, max_items = 784))]
     pub input: Vec<u8>,
 }
 
 /// The answer to `GET /api/stats` (the caller's own predictions) and
 /// `GET /api/stats/global` (everyone's, counts only).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Stats {
     /// All logged predictions.
     pub total: i64,
@@ -163,8 +193,10 @@ pub struct Stats {
     /// `correct / labeled`; `None` before any feedback.
     pub accuracy: Option<f64>,
     /// Per digit 0-9.
+    #[cfg_attr(feature = "openapi", schema(min_items = 10, max_items = 10))]
     pub per_digit: Vec<DigitStats>,
     /// `confusion[true][predicted]`: counts of labelled predictions.
+    #[cfg_attr(feature = "openapi", schema(min_items = 10, max_items = 10))]
     pub confusion: Vec<Vec<i64>>,
     /// The totals per model version.
     pub by_model_version: Vec<VersionStats>,
@@ -172,8 +204,10 @@ pub struct Stats {
 
 /// The figures of one digit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DigitStats {
     /// The digit.
+    #[cfg_attr(feature = "openapi", schema(maximum = 9))]
     pub digit: u8,
     /// Labelled drawings of this digit.
     pub drawn: i64,
@@ -185,6 +219,7 @@ pub struct DigitStats {
 
 /// The totals of one model version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VersionStats {
     /// The version.
     pub model_version: String,
@@ -200,6 +235,7 @@ pub struct VersionStats {
 
 /// The answer to `GET /api/model`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModelInfo {
     /// The model's name.
     pub name: String,
@@ -208,6 +244,7 @@ pub struct ModelInfo {
     /// Accuracy on the 10,000 MNIST test images.
     pub test_accuracy: f64,
     /// The same per digit 0-9.
+    #[cfg_attr(feature = "openapi", schema(min_items = 10, max_items = 10))]
     pub per_digit_accuracy: Vec<f64>,
     /// Trainable parameters.
     pub parameters: u64,
