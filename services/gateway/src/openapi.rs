@@ -75,7 +75,36 @@ pub fn document(config: &Config) -> Document {
 
 /// The document as the JSON the gateway serves.
 pub fn json(config: &Config) -> String {
-    document(config).to_pretty_json().unwrap_or_else(|error| format!("{{\"error\": \"{error}\"}}"))
+    let mut value = serde_json::to_value(document(config)).unwrap_or_default();
+    camel_case_links(&mut value);
+    serde_json::to_string_pretty(&value).unwrap_or_default()
+}
+
+/// utoipa 5.5 writes a Link Object's fields in snake case (`operation_id`);
+/// OpenAPI names them in camel case (`operationId`), and clients that follow
+/// links (schemathesis's stateful tests) look for those names.
+fn camel_case_links(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::Object(links)) = map.get_mut("links") {
+                for link in links.values_mut().filter_map(Value::as_object_mut) {
+                    for (snake, camel) in [
+                        ("operation_id", "operationId"),
+                        ("operation_ref", "operationRef"),
+                        ("request_body", "requestBody"),
+                    ] {
+                        if let Some(field) = link.remove(snake) {
+                            link.insert(camel.to_owned(), field);
+                        }
+                    }
+                }
+            }
+            map.values_mut().for_each(camel_case_links);
+        }
+        Value::Array(items) => items.iter_mut().for_each(camel_case_links),
+        _ => {}
+    }
 }
 
 /// Identities, the shared error answers and the description.
@@ -199,5 +228,7 @@ mod tests {
         let limit = list["parameters"].as_array().expect("parameters").iter().find(|p| p["name"] == "limit");
         assert_eq!(limit.expect("limit")["schema"]["maximum"], 500);
         assert_eq!(doc["components"]["securitySchemes"]["visitor"]["in"], "cookie");
+        let links = &doc["paths"]["/api/predictions"]["post"]["responses"]["201"]["links"];
+        assert_eq!(links["RecordFeedback"]["operationId"], "recordFeedback", "{links}");
     }
 }

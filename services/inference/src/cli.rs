@@ -44,10 +44,8 @@ mod tests {
 
     #[test]
     fn the_command_line_is_well_formed_and_readme_documents_every_variable() {
-        let command = cli::command::<Cli>(NAME, ABOUT);
-        command.clone().debug_assert();
         let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).expect("README");
-        cli::check_readme(&readme, NAME, &command).unwrap_or_else(|error| panic!("{error}"));
+        cli::check_service::<Cli>(NAME, ABOUT, &readme).unwrap_or_else(|error| panic!("{error}"));
         assert!(Cli::command().get_subcommands().any(|c| c.get_name() == "healthcheck"));
     }
 

@@ -1,5 +1,7 @@
-//! The queries on `predictions`: log a prediction (idempotent on its request
-//! id), record feedback, fetch one, list, count, and forget old ones.
+//! The rows of `predictions` ([`NewPrediction`], [`Prediction`]) and every
+//! query on them: log a prediction (idempotent on its request id), fetch
+//! one, record feedback, list a page, compute the statistics, read the
+//! labelled rows for the export, and forget old unlabelled ones.
 //!
 //! Reads and feedback take an [`Owner`] scope: with `Some(owner)`, another
 //! owner's prediction is [`StoreError::NotFound`], exactly like a missing one.

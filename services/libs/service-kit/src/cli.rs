@@ -117,6 +117,17 @@ pub fn env_table(command: &Command) -> String {
     table
 }
 
+/// Checks a service's command line: clap's own consistency checks (which
+/// panic), and README's table of its variables.
+///
+/// # Errors
+/// See [`check_readme`].
+pub fn check_service<P: CommandFactory>(name: &'static str, about: &'static str, readme: &str) -> Result<(), String> {
+    let command = command::<P>(name, about);
+    command.clone().debug_assert();
+    check_readme(readme, name, &command)
+}
+
 /// Checks that README's table for `binary` is [`env_table`] of its command.
 ///
 /// # Errors
