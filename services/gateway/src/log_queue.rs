@@ -21,8 +21,8 @@ use tonic::transport::Channel;
 
 use crate::spool::Spool;
 
-/// Entries sent to the logging service at once.
-const BATCH: usize = 32;
+/// Entries sent to the logging service in one call (it takes up to 1,000).
+const BATCH: usize = 256;
 /// The longest pause between retries while the logging service is down.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
@@ -248,40 +248,29 @@ pub async fn run_writer(
     }
 }
 
-/// Sends a batch concurrently; returns the request ids that failed.
+/// Sends a batch in one `LogPredictions` call (stored in one transaction);
+/// returns the request ids to try again: all of them when the call failed.
 async fn write_batch(
     queue: &Arc<LogQueue>,
     client: &LoggingClient<Channel>,
     batch: Vec<pb::LogPredictionRequest>,
 ) -> Vec<String> {
-    let mut calls = tokio::task::JoinSet::new();
-    for entry in batch {
-        let mut client = client.clone();
-        let queue = queue.clone();
-        calls.spawn(async move {
-            let id = entry.request_id.clone();
-            match client.log_prediction(entry).await {
-                Ok(_) => {
-                    queue.written(&id);
-                    None
-                }
-                Err(status) if status.code() == tonic::Code::InvalidArgument => {
-                    // A retry can never succeed: drop it, loudly.
-                    tracing::error!(request_id = %id, error = %status.message(), "log entry rejected");
-                    queue.rejected(&id);
-                    None
-                }
-                Err(_) => Some(id),
+    let ids: Vec<String> = batch.iter().map(|entry| entry.request_id.clone()).collect();
+    match client.clone().log_predictions(pb::LogPredictionsRequest { entries: batch }).await {
+        Ok(answer) => {
+            let rejected = answer.into_inner().rejected;
+            for entry in &rejected {
+                // A retry can never succeed: drop it, loudly.
+                tracing::error!(request_id = %entry.request_id, error = %entry.reason, "log entry rejected");
+                queue.rejected(&entry.request_id);
             }
-        });
-    }
-    let mut failed = Vec::new();
-    while let Some(result) = calls.join_next().await {
-        if let Ok(Some(id)) = result {
-            failed.push(id);
+            for id in &ids {
+                queue.written(id);
+            }
+            Vec::new()
         }
+        Err(_) => ids,
     }
-    failed
 }
 
 /// The log entry of one prediction by `owner`, made `latency` after the request arrived.

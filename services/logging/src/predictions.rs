@@ -135,6 +135,41 @@ pub fn log(conn: &mut DbConnection, new: &NewPrediction) -> Result<(Prediction, 
     Ok((row, created))
 }
 
+/// Stores every row of `rows` whose request id is not stored yet, in one
+/// transaction and one multi-row INSERT; returns how many it stored. The
+/// rows must be valid ([`NewPrediction::validate`]). A retry never duplicates.
+///
+/// # Errors
+/// A database error; then nothing of the batch is stored.
+pub fn log_many(conn: &mut DbConnection, rows: &[NewPrediction]) -> Result<usize, StoreError> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    // diesel's multi-backend connection has no ON CONFLICT, so each backend
+    // is addressed on its own: PostgreSQL takes one multi-row statement;
+    // SQLite (whose batch INSERT diesel cannot combine with ON CONFLICT)
+    // takes one prepared statement per row in one transaction, a single
+    // commit either way. A failed SQLite statement leaves the transaction
+    // usable, so a row already stored is skipped without losing the others.
+    let created = match conn {
+        DbConnection::Postgresql(pg) => {
+            diesel::insert_into(predictions::table).values(rows).on_conflict_do_nothing().execute(pg)?
+        }
+        DbConnection::Sqlite(sqlite) => sqlite.transaction(|sqlite| {
+            let mut created = 0;
+            for row in rows {
+                match diesel::insert_into(predictions::table).values(row).execute(sqlite) {
+                    Ok(n) => created += n,
+                    Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(created)
+        })?,
+    };
+    Ok(created)
+}
+
 /// Fetches one prediction, if `owner` may see it.
 ///
 /// # Errors

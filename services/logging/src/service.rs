@@ -15,6 +15,9 @@ use crate::predictions::{self, ListFilter};
 /// Rows read from the database per page of an export.
 const EXPORT_PAGE: i64 = 256;
 
+/// Most entries in one `LogPredictions` call.
+pub const MAX_LOG_BATCH: usize = 1000;
+
 /// The service over a connection pool.
 #[derive(Clone)]
 pub struct LoggingService {
@@ -57,6 +60,27 @@ impl pb::logging_server::Logging for LoggingService {
         let new = convert::new_prediction(request.into_inner())?;
         let (row, created) = self.with_conn(move |c| predictions::log(c, &new)).await?;
         Ok(Response::new(pb::LogPredictionResponse { prediction: Some(convert::stored(row)), created }))
+    }
+
+    async fn log_predictions(
+        &self,
+        request: Request<pb::LogPredictionsRequest>,
+    ) -> Result<Response<pb::LogPredictionsResponse>, Status> {
+        let entries = request.into_inner().entries;
+        if entries.is_empty() || entries.len() > MAX_LOG_BATCH {
+            return Err(Status::invalid_argument(format!("entries: 1 to {MAX_LOG_BATCH}, not {}", entries.len())));
+        }
+        let mut rows = Vec::with_capacity(entries.len());
+        let mut rejected = Vec::new();
+        for entry in entries {
+            let request_id = entry.request_id.clone();
+            match convert::new_prediction(entry).and_then(|row| row.validate().map(|()| row)) {
+                Ok(row) => rows.push(row),
+                Err(error) => rejected.push(pb::RejectedEntry { request_id, reason: error.to_string() }),
+            }
+        }
+        let created = self.with_conn(move |c| predictions::log_many(c, &rows)).await?;
+        Ok(Response::new(pb::LogPredictionsResponse { created: u32::try_from(created).unwrap_or(u32::MAX), rejected }))
     }
 
     async fn record_feedback(

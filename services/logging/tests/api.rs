@@ -63,6 +63,37 @@ fn backends() -> (TestDatabase, TempDir, Vec<String>) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_of_logs_is_stored_at_once_and_its_bad_entries_are_named() {
+    let (_pg, _dir, urls) = backends();
+    for url in urls {
+        let server = start(url.clone()).await;
+        let mut client = server.client.clone();
+        let mut entries: Vec<_> = (0..300).map(|i| request(&format!("batch-{i}"), i % 10)).collect();
+        entries.push(pb::LogPredictionRequest { input: vec![1; 10], ..request("bad-input", 3) });
+        let answer = client
+            .log_predictions(pb::LogPredictionsRequest { entries: entries.clone() })
+            .await
+            .expect("batch")
+            .into_inner();
+        assert_eq!(answer.created, 300, "{url}");
+        assert_eq!(answer.rejected.len(), 1);
+        assert_eq!(answer.rejected[0].request_id, "bad-input");
+        assert!(answer.rejected[0].reason.contains("input"), "{}", answer.rejected[0].reason);
+        // The same batch again: every entry is already stored.
+        let again = client.log_predictions(pb::LogPredictionsRequest { entries }).await.expect("retry").into_inner();
+        assert_eq!(again.created, 0);
+        let stats = client.get_stats(pb::GetStatsRequest::default()).await.expect("stats").into_inner();
+        assert_eq!(stats.overall.expect("overall").total, 300);
+        for size in [0, 1001] {
+            let entries = (0..size).map(|i| request(&format!("x-{i}"), 1)).collect();
+            let status = client.log_predictions(pb::LogPredictionsRequest { entries }).await.expect_err("size");
+            assert_eq!(status.code(), Code::InvalidArgument, "{size} entries");
+        }
+        server.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_concurrent_logs_are_each_stored_exactly_once() {
     let (_pg, _dir, urls) = backends();
     for url in urls {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::Utc;
 use digits_logging::db::{self, DbConnection, Pool};
 use digits_logging::error::StoreError;
-use digits_logging::predictions::{self, ListFilter, NewPrediction, Source};
+use digits_logging::predictions::{self, ListFilter, NewPrediction, PredictionKey, Source};
 use digits_test_postgres::TestDatabase;
 use digits_test_support::TempDir;
 
@@ -99,6 +99,25 @@ fn each_source_is_stored_and_read_back_as_itself() {
 struct SourceName {
     #[diesel(sql_type = diesel::sql_types::Text)]
     name: String,
+}
+
+#[test]
+fn a_batch_is_stored_in_one_call_and_skips_what_is_already_stored() {
+    for backend in Backend::all() {
+        let pool = backend.pool();
+        let mut conn = pool.get().expect("connection");
+        predictions::log(&mut conn, &sample("b-0", 1)).expect("log one first");
+        // b-0 is stored already and b-3 comes twice: 5 distinct new rows.
+        let batch: Vec<_> = ["b-0", "b-1", "b-2", "b-3", "b-3", "b-4", "b-5"].iter().map(|id| sample(id, 2)).collect();
+        assert_eq!(predictions::log_many(&mut conn, &batch).expect("batch"), 5, "{}", backend.url());
+        assert_eq!(count(&mut conn), 6);
+        // A retry of the whole batch stores nothing and changes nothing.
+        assert_eq!(predictions::log_many(&mut conn, &batch).expect("retry"), 0);
+        assert_eq!(count(&mut conn), 6);
+        let first = predictions::get(&mut conn, PredictionKey::RequestId("b-0".into()), None).expect("b-0");
+        assert_eq!(first.predicted_digit, 1, "the first write of b-0 stands");
+        assert_eq!(predictions::log_many(&mut conn, &[]).expect("empty"), 0);
+    }
 }
 
 #[test]
