@@ -264,7 +264,7 @@ async fn write_batch(
                 tracing::error!(request_id = %entry.request_id, error = %entry.reason, "log entry rejected");
                 queue.rejected(&entry.request_id);
             }
-            for id in &ids {
+            for id in ids.iter().filter(|id| !rejected.iter().any(|r| &r.request_id == *id)) {
                 queue.written(id);
             }
             Vec::new()

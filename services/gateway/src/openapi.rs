@@ -36,7 +36,7 @@ beyond); a body not sent within DIGITS_HTTP_READ_TIMEOUT_S is 408.";
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Digits API", description = "(set by Describe)"),
+    info(title = "Digits API", version = "1.1.0", description = DESCRIPTION),
     paths(
         predictions::create,
         predictions::list,
@@ -107,13 +107,11 @@ fn camel_case_links(value: &mut serde_json::Value) {
     }
 }
 
-/// Identities, the shared error answers and the description.
+/// Identities and the error answers every `/api` route shares.
 struct Describe;
 
 impl Modify for Describe {
     fn modify(&self, doc: &mut Document) {
-        doc.info.description = Some(DESCRIPTION.to_owned());
-        doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
         let components = doc.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "visitor",

@@ -135,13 +135,39 @@ pub fn log(conn: &mut DbConnection, new: &NewPrediction) -> Result<(Prediction, 
     Ok((row, created))
 }
 
-/// Stores every row of `rows` whose request id is not stored yet, in one
-/// transaction and one multi-row INSERT; returns how many it stored. The
-/// rows must be valid ([`NewPrediction::validate`]). A retry never duplicates.
+/// What [`log_many`] did with a batch.
+#[derive(Debug, Default)]
+pub struct Logged {
+    /// Rows stored by this call (the others were stored before, or rejected).
+    pub created: usize,
+    /// The request ids of the rows that break a rule, each with the rule.
+    pub rejected: Vec<(String, StoreError)>,
+}
+
+/// Stores every valid row of `rows` whose request id is not stored yet, in
+/// one transaction (one multi-row INSERT on PostgreSQL); a row that breaks a
+/// rule is returned in [`Logged::rejected`] and the others are stored. A
+/// retry never duplicates.
 ///
 /// # Errors
 /// A database error; then nothing of the batch is stored.
-pub fn log_many(conn: &mut DbConnection, rows: &[NewPrediction]) -> Result<usize, StoreError> {
+pub fn log_many(conn: &mut DbConnection, rows: Vec<NewPrediction>) -> Result<Logged, StoreError> {
+    let mut rejected = Vec::new();
+    let rows: Vec<NewPrediction> = rows
+        .into_iter()
+        .filter_map(|row| match row.validate() {
+            Ok(()) => Some(row),
+            Err(error) => {
+                rejected.push((row.request_id, error));
+                None
+            }
+        })
+        .collect();
+    Ok(Logged { created: insert_new(conn, &rows)?, rejected })
+}
+
+/// Inserts the rows whose request id is not stored yet; returns how many.
+fn insert_new(conn: &mut DbConnection, rows: &[NewPrediction]) -> Result<usize, StoreError> {
     if rows.is_empty() {
         return Ok(0);
     }

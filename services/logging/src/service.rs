@@ -74,13 +74,20 @@ impl pb::logging_server::Logging for LoggingService {
         let mut rejected = Vec::new();
         for entry in entries {
             let request_id = entry.request_id.clone();
-            match convert::new_prediction(entry).and_then(|row| row.validate().map(|()| row)) {
+            match convert::new_prediction(entry) {
                 Ok(row) => rows.push(row),
                 Err(error) => rejected.push(pb::RejectedEntry { request_id, reason: error.to_string() }),
             }
         }
-        let created = self.with_conn(move |c| predictions::log_many(c, &rows)).await?;
-        Ok(Response::new(pb::LogPredictionsResponse { created: u32::try_from(created).unwrap_or(u32::MAX), rejected }))
+        let logged = self.with_conn(move |c| predictions::log_many(c, rows)).await?;
+        rejected.extend(
+            logged
+                .rejected
+                .into_iter()
+                .map(|(request_id, error)| pb::RejectedEntry { request_id, reason: error.to_string() }),
+        );
+        let created = u32::try_from(logged.created).unwrap_or(u32::MAX);
+        Ok(Response::new(pb::LogPredictionsResponse { created, rejected }))
     }
 
     async fn record_feedback(

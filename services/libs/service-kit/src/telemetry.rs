@@ -10,17 +10,18 @@ use crate::cli::{LogFormat, TelemetryArgs};
 /// Installs the global subscriber. Call once, at the top of `main`.
 /// Calling it again (e.g. from several tests) is harmless.
 pub fn init(args: &TelemetryArgs) {
-    let filter = EnvFilter::try_new(&args.filter);
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter.as_ref().map_or_else(|_| EnvFilter::new("info"), Clone::clone))
-        .with_writer(std::io::stderr);
+    let (filter, bad_filter) = match EnvFilter::try_new(&args.filter) {
+        Ok(filter) => (filter, None),
+        Err(error) => (EnvFilter::new("info"), Some(error)),
+    };
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let result = match args.format {
         LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).try_init(),
         LogFormat::Text => builder.try_init(),
     };
     // Already initialised: keep the first subscriber.
     drop(result);
-    if let Err(error) = filter {
+    if let Some(error) = bad_filter {
         tracing::warn!(filter = %args.filter, %error, "RUST_LOG does not parse; logging at info");
     }
 }
