@@ -48,20 +48,78 @@ CREATE TABLE predictions (
 
 -- Newest-first listing filtered by predicted digit.
 CREATE INDEX predictions_digit_id ON predictions (predicted_digit, id);
--- Listing of labelled rows and the stats, which only read labelled rows.
+-- Listing of labelled rows, and the export for retraining.
 CREATE INDEX predictions_labelled_id ON predictions (id) WHERE true_label IS NOT NULL;
--- Stats per model version.
-CREATE INDEX predictions_model_version ON predictions (model_version);
 -- A visitor's own history, newest first.
 CREATE INDEX predictions_owner_id ON predictions (owner, id);
 -- Retention (DIGITS_RETENTION_DAYS) removes old unlabelled rows.
 CREATE INDEX predictions_unlabelled_created ON predictions (created_at) WHERE true_label IS NULL;
+
+-- The statistics (GET /api/stats) without scanning predictions: how many
+-- predictions there are per owner, model version, predicted digit and true
+-- label. The triggers below keep the counts in the same transaction as every
+-- insert, feedback and delete. Each row is counted twice: under its owner,
+-- and under everyone (everyone = true, owner = '').
+CREATE TABLE prediction_counts (
+    everyone        BOOLEAN  NOT NULL,
+    owner           TEXT     NOT NULL,
+    model_version   TEXT     NOT NULL,
+    predicted_digit SMALLINT NOT NULL,
+    -- -1: no feedback yet.
+    true_label      SMALLINT NOT NULL,
+    -- How many predictions have this key.
+    n               BIGINT   NOT NULL,
+    PRIMARY KEY (everyone, owner, model_version, predicted_digit, true_label)
+);
+
+-- Adds each changed row's count (+1 as inserted, -1 as deleted; an update is
+-- both) under its owner and under everyone. Ordered, so concurrent writers
+-- take the counters' row locks in the same order.
+CREATE FUNCTION count_predictions() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO prediction_counts AS c
+        SELECT s.everyone, s.owner, r.model_version, r.predicted_digit, coalesce(r.true_label, -1), count(*)
+          FROM new_rows r CROSS JOIN LATERAL (VALUES (false, r.owner), (true, '')) AS s (everyone, owner)
+         GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+            ON CONFLICT (everyone, owner, model_version, predicted_digit, true_label)
+            DO UPDATE SET n = c.n + excluded.n;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO prediction_counts AS c
+        SELECT s.everyone, s.owner, r.model_version, r.predicted_digit, coalesce(r.true_label, -1), -count(*)
+          FROM old_rows r CROSS JOIN LATERAL (VALUES (false, r.owner), (true, '')) AS s (everyone, owner)
+         GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+            ON CONFLICT (everyone, owner, model_version, predicted_digit, true_label)
+            DO UPDATE SET n = c.n + excluded.n;
+    ELSE
+        INSERT INTO prediction_counts AS c
+        SELECT s.everyone, s.owner, r.model_version, r.predicted_digit, r.true_label, sum(r.delta)
+          FROM (SELECT owner, model_version, predicted_digit, coalesce(true_label, -1) AS true_label, -1 AS delta
+                  FROM old_rows
+                UNION ALL
+                SELECT owner, model_version, predicted_digit, coalesce(true_label, -1), 1
+                  FROM new_rows) AS r
+               CROSS JOIN LATERAL (VALUES (false, r.owner), (true, '')) AS s (everyone, owner)
+         GROUP BY 1, 2, 3, 4, 5 HAVING sum(r.delta) <> 0 ORDER BY 1, 2, 3, 4, 5
+            ON CONFLICT (everyone, owner, model_version, predicted_digit, true_label)
+            DO UPDATE SET n = c.n + excluded.n;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER predictions_counted_insert AFTER INSERT ON predictions
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION count_predictions();
+CREATE TRIGGER predictions_counted_update AFTER UPDATE ON predictions
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION count_predictions();
+CREATE TRIGGER predictions_counted_delete AFTER DELETE ON predictions
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION count_predictions();
 
 -- Mark the migrations as applied, as diesel_migrations would.
 CREATE TABLE IF NOT EXISTS __diesel_schema_migrations (
     version VARCHAR(50) PRIMARY KEY NOT NULL,
     run_on  TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
 );
-INSERT INTO __diesel_schema_migrations (version) VALUES ('20261126000001'), ('20261127000001');
+INSERT INTO __diesel_schema_migrations (version) VALUES ('20261126000001'), ('20261127000001'), ('20261127000002');
 
 COMMIT;

@@ -332,50 +332,33 @@ impl Stats {
 }
 
 /// The stats over the predictions `owner` may see, overall and per model
-/// version (sorted by version).
+/// version (sorted by version). They are read from `prediction_counts`,
+/// which triggers keep in step with every write, so the cost does not grow
+/// with the number of predictions.
 ///
 /// # Errors
 /// A database error.
 pub fn stats(conn: &mut DbConnection, owner: Owner) -> Result<(Stats, Vec<(String, Stats)>), StoreError> {
-    use diesel::dsl::count_star;
-    use predictions::dsl;
+    use crate::schema::prediction_counts::dsl;
     if owner.is_some_and(|o| !storable(o, 128)) {
         return Ok((Stats::default(), Vec::new()));
     }
-    let mut totals =
-        dsl::predictions.group_by(dsl::model_version).select((dsl::model_version, count_star())).into_boxed();
-    let mut cells = dsl::predictions
-        .filter(dsl::true_label.is_not_null())
-        .group_by((dsl::model_version, dsl::predicted_digit, dsl::true_label))
-        .select((dsl::model_version, dsl::predicted_digit, dsl::true_label, count_star()))
-        .into_boxed();
-    if let Some(owner) = owner {
-        totals = totals.filter(dsl::owner.eq(owner.to_owned()));
-        cells = cells.filter(dsl::owner.eq(owner.to_owned()));
-    }
-    let totals: Vec<(String, i64)> = totals.load(conn)?;
-    let cells: Vec<(String, i16, Option<i16>, i64)> = cells.load(conn)?;
+    let counts: Vec<(String, i16, i16, i64)> = dsl::prediction_counts
+        .filter(dsl::everyone.eq(owner.is_none()).and(dsl::owner.eq(owner.unwrap_or_default())))
+        .filter(dsl::n.gt(0))
+        .select((dsl::model_version, dsl::predicted_digit, dsl::true_label, dsl::n))
+        .load(conn)?;
     let mut by_version: std::collections::BTreeMap<String, Stats> = std::collections::BTreeMap::new();
-    for (version, total) in totals {
-        by_version.entry(version).or_default().total = total;
-    }
-    for (version, predicted, label, count) in cells {
-        let (Ok(p), Some(Ok(t))) = (usize::try_from(predicted), label.map(usize::try_from)) else { continue };
-        let stats = by_version.entry(version).or_default();
-        stats.confusion[t][p] += count;
-        stats.labelled += count;
-        if t == p {
-            stats.correct += count;
-        }
-    }
     let mut overall = Stats::default();
-    for stats in by_version.values() {
-        overall.total += stats.total;
-        overall.labelled += stats.labelled;
-        overall.correct += stats.correct;
-        for t in 0..10 {
-            for p in 0..10 {
-                overall.confusion[t][p] += stats.confusion[t][p];
+    for (version, predicted, label, count) in counts {
+        let stats = by_version.entry(version).or_default();
+        for stats in [stats, &mut overall] {
+            stats.total += count;
+            let (Ok(p), Ok(t)) = (usize::try_from(predicted), usize::try_from(label)) else { continue };
+            stats.confusion[t][p] += count;
+            stats.labelled += count;
+            if t == p {
+                stats.correct += count;
             }
         }
     }

@@ -32,3 +32,23 @@ diesel::table! {
         owner -> Text,
     }
 }
+
+diesel::table! {
+    /// How many predictions there are per owner, model version, predicted
+    /// digit and true label; kept by triggers on `predictions` (see the
+    /// `prediction_counts` migration), read by the statistics.
+    prediction_counts (everyone, owner, model_version, predicted_digit, true_label) {
+        /// True for the counts over every owner (then `owner` is '').
+        everyone -> Bool,
+        /// Whose predictions these are.
+        owner -> Text,
+        /// The model's version.
+        model_version -> Text,
+        /// The predicted digit, 0-9.
+        predicted_digit -> SmallInt,
+        /// The true label, 0-9, or -1 before feedback.
+        true_label -> SmallInt,
+        /// How many predictions.
+        n -> BigInt,
+    }
+}

@@ -5,15 +5,20 @@ use std::time::Duration;
 
 use digits_test_postgres::TestDatabase;
 
-/// Columns, constraints, indexes and applied migrations, as text.
+/// Columns, constraints, indexes, triggers, functions and applied
+/// migrations, as text.
 const DESCRIBE: &str = "
-SELECT 'column ' || column_name || ' ' || data_type || ' null=' || is_nullable || ' default=' || coalesce(column_default, '-')
-  FROM information_schema.columns WHERE table_name = 'predictions'
+SELECT 'column ' || table_name || '.' || column_name || ' ' || data_type || ' null=' || is_nullable || ' default=' || coalesce(column_default, '-')
+  FROM information_schema.columns WHERE table_schema = 'public' AND table_name <> '__diesel_schema_migrations'
 UNION ALL
-SELECT 'constraint ' || contype::text || ' ' || pg_get_constraintdef(oid)
-  FROM pg_constraint WHERE conrelid = 'predictions'::regclass
+SELECT 'constraint ' || conrelid::regclass::text || ' ' || contype::text || ' ' || pg_get_constraintdef(oid)
+  FROM pg_constraint WHERE conrelid IN ('predictions'::regclass, 'prediction_counts'::regclass)
 UNION ALL
-SELECT 'index ' || indexdef FROM pg_indexes WHERE tablename = 'predictions'
+SELECT 'index ' || indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename <> '__diesel_schema_migrations'
+UNION ALL
+SELECT 'trigger ' || pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = 'predictions'::regclass AND NOT tgisinternal
+UNION ALL
+SELECT 'function ' || proname || ' ' || md5(prosrc) FROM pg_proc WHERE pronamespace = 'public'::regnamespace
 UNION ALL
 SELECT 'migration ' || version FROM __diesel_schema_migrations
 ORDER BY 1";

@@ -472,5 +472,132 @@ fn replicas_starting_together_on_an_empty_database_all_migrate_cleanly() {
         }
     });
     let applied = database.psql("SELECT count(*) FROM __diesel_schema_migrations").expect("psql");
-    assert_eq!(applied.trim(), "2");
+    let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../../sql/migrations/postgres"))
+        .expect("migrations")
+        .count();
+    assert_eq!(applied.trim(), migrations.to_string());
+}
+
+/// The statistics straight from `predictions`, by a full scan: what the
+/// counts the triggers keep must always equal.
+fn scanned_stats(conn: &mut DbConnection, owner: Option<&str>) -> (i64, i64, i64, [[i64; 10]; 10]) {
+    use diesel::prelude::*;
+    use digits_logging::schema::predictions::dsl;
+    let mut query = dsl::predictions.select((dsl::predicted_digit, dsl::true_label)).into_boxed();
+    if let Some(owner) = owner {
+        query = query.filter(dsl::owner.eq(owner.to_owned()));
+    }
+    let rows: Vec<(i16, Option<i16>)> = query.load(conn).expect("scan");
+    let (mut labelled, mut correct, mut confusion) = (0, 0, [[0i64; 10]; 10]);
+    for (predicted, label) in &rows {
+        if let Some(label) = label {
+            labelled += 1;
+            correct += i64::from(label == predicted);
+            confusion[*label as usize][*predicted as usize] += 1;
+        }
+    }
+    (rows.len() as i64, labelled, correct, confusion)
+}
+
+fn counted_stats(conn: &mut DbConnection, owner: Option<&str>) -> (i64, i64, i64, [[i64; 10]; 10]) {
+    let (stats, by_version) = predictions::stats(conn, owner).expect("stats");
+    let summed: i64 = by_version.iter().map(|(_, s)| s.total).sum();
+    assert_eq!(summed, stats.total, "the versions add up to the whole");
+    (stats.total, stats.labelled, stats.correct, stats.confusion)
+}
+
+#[test]
+fn the_counts_behind_the_stats_follow_every_insert_feedback_and_deletion() {
+    let owners = ["visitor-a", "visitor-b", ""];
+    for backend in Backend::all() {
+        let pool = backend.pool();
+        // Four writers at once: batches, single logs, labels and
+        // corrections, from several owners and model versions.
+        std::thread::scope(|scope| {
+            for writer in 0..4u64 {
+                let pool = pool.clone();
+                scope.spawn(move || {
+                    let mut conn = pool.get().expect("connection");
+                    let mut seed = writer * 7919 + 1;
+                    let mut next = move |n: u64| {
+                        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                        (seed >> 33) % n
+                    };
+                    for round in 0..15 {
+                        let batch: Vec<NewPrediction> = (0..20)
+                            .map(|i| NewPrediction {
+                                owner: owners[next(3) as usize].to_owned(),
+                                model_version: ["1.0.0", "1.1.0"][next(2) as usize].to_owned(),
+                                created_at: Utc::now().naive_utc() - chrono::Duration::days(next(2) as i64 * 60),
+                                ..sample(&format!("w{writer}-r{round}-{i}"), next(10) as i16)
+                            })
+                            .collect();
+                        predictions::log_many(&mut conn, batch.clone()).expect("batch");
+                        // A retried batch changes nothing.
+                        predictions::log_many(&mut conn, batch[..5].to_vec()).expect("retry");
+                        predictions::log(&mut conn, &sample(&format!("w{writer}-r{round}-single"), 4)).expect("log");
+                        for i in 0..8 {
+                            let key = PredictionKey::RequestId(format!("w{writer}-r{round}-{}", next(20)));
+                            let label = if i % 3 == 0 { 4 } else { next(10) as i16 };
+                            predictions::record_feedback(&mut conn, key, None, label).expect("feedback");
+                        }
+                    }
+                });
+            }
+        });
+        let mut conn = pool.get().expect("connection");
+        for scope in [None, Some("visitor-a"), Some("visitor-b"), Some("nobody-here")] {
+            assert_eq!(counted_stats(&mut conn, scope), scanned_stats(&mut conn, scope), "{scope:?} {}", backend.url());
+        }
+        assert_eq!(counted_stats(&mut conn, None).0, 4 * 15 * 21);
+
+        drop(conn);
+        let deleted = digits_logging::retention::sweep(&pool, Duration::from_secs(30 * 86_400)).expect("sweep");
+        assert!(deleted > 100, "about half of the unlabelled rows are old: {deleted}");
+        let mut conn = pool.get().expect("connection");
+        for scope in [None, Some("visitor-a"), Some("visitor-b")] {
+            assert_eq!(counted_stats(&mut conn, scope), scanned_stats(&mut conn, scope), "{scope:?} after retention");
+        }
+        assert_eq!(counted_stats(&mut conn, None).0, 4 * 15 * 21 - deleted as i64);
+    }
+}
+
+#[test]
+fn upgrading_counts_the_predictions_stored_before_the_counts_existed() {
+    use diesel::connection::SimpleConnection;
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../sql/migrations");
+    let (postgres, dir) = (TestDatabase::new(), TempDir::new("store-upgrade"));
+    let backends =
+        [("postgres", postgres.url().to_owned()), ("sqlite", format!("sqlite://{}", dir.join("old.db").display()))];
+    for (name, url) in &backends {
+        // The schema as it was before the counts: the first two migrations.
+        let mut conn = db::DatabaseUrl::parse(url).connect().expect("connect");
+        for migration in ["2026-11-26-000001_create_predictions", "2026-11-27-000001_add_owner"] {
+            let sql = std::fs::read_to_string(format!("{root}/{name}/{migration}/up.sql")).expect("migration");
+            conn.batch_execute(&sql).expect("old migration");
+        }
+        conn.batch_execute(
+            "CREATE TABLE __diesel_schema_migrations (version VARCHAR(50) PRIMARY KEY NOT NULL, \
+             run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP); \
+             INSERT INTO __diesel_schema_migrations (version) VALUES ('20261126000001'), ('20261127000001');",
+        )
+        .expect("applied");
+        for i in 0..30 {
+            let new = NewPrediction { owner: ["a", "b"][i % 2].into(), ..sample(&format!("old-{i}"), (i % 10) as i16) };
+            diesel::RunQueryDsl::execute(
+                diesel::insert_into(digits_logging::schema::predictions::table).values(&new),
+                &mut conn,
+            )
+            .expect("old row");
+        }
+        conn.batch_execute("UPDATE predictions SET true_label = 3, feedback_at = created_at WHERE id % 4 = 0")
+            .expect("old labels");
+        drop(conn);
+
+        let mut conn = db::pool(url, 1, Duration::from_secs(5)).expect("upgrade").get().expect("connection");
+        for scope in [None, Some("a"), Some("b")] {
+            assert_eq!(counted_stats(&mut conn, scope), scanned_stats(&mut conn, scope), "{name} {scope:?}");
+        }
+        assert_eq!(counted_stats(&mut conn, None).0, 30, "{name}");
+    }
 }
