@@ -15,8 +15,23 @@ pub(crate) struct Fitted {
     pub values: Vec<f32>,
 }
 
-/// For each of `dst` outputs, the `(source index, weight)` pairs that make it.
-pub(crate) fn axis_weights(src: usize, dst: usize) -> Vec<Vec<(usize, f32)>> {
+/// How one output value is made: the sources from `first` on, one weight each.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Taps {
+    pub first: usize,
+    pub weights: Vec<f32>,
+}
+
+impl Taps {
+    /// The weighted sum of the sources, in source order.
+    #[inline]
+    fn apply(&self, source: &[f32]) -> f32 {
+        source[self.first..][..self.weights.len()].iter().zip(&self.weights).map(|(v, w)| v * w).sum()
+    }
+}
+
+/// For each of `dst` outputs, the consecutive sources that make it.
+pub(crate) fn axis_weights(src: usize, dst: usize) -> Vec<Taps> {
     let ratio = src as f64 / dst as f64;
     (0..dst)
         .map(|i| {
@@ -24,18 +39,21 @@ pub(crate) fn axis_weights(src: usize, dst: usize) -> Vec<Vec<(usize, f32)>> {
                 let (start, end) = (i as f64 * ratio, (i + 1) as f64 * ratio);
                 let first = start.floor() as usize;
                 let last = (end.ceil() as usize).min(src);
-                (first..last)
-                    .filter_map(|j| {
-                        let overlap = end.min(j as f64 + 1.0) - start.max(j as f64);
-                        (overlap > 0.0).then(|| (j, (overlap / ratio) as f32))
-                    })
-                    .collect()
+                let overlap = |j: usize| end.min(j as f64 + 1.0) - start.max(j as f64);
+                // Only sources the output covers: trim any edge it merely touches.
+                let first = (first..last).find(|&j| overlap(j) > 0.0).unwrap_or(first);
+                let last = (first..last).rev().find(|&j| overlap(j) > 0.0).map_or(first, |j| j + 1);
+                Taps { first, weights: (first..last).map(|j| (overlap(j) / ratio) as f32).collect() }
             } else {
                 let centre = ((i as f64 + 0.5) * ratio - 0.5).clamp(0.0, (src - 1) as f64);
                 let j0 = centre.floor() as usize;
                 let j1 = (j0 + 1).min(src - 1);
                 let frac = (centre - j0 as f64) as f32;
-                if j0 == j1 { vec![(j0, 1.0)] } else { vec![(j0, 1.0 - frac), (j1, frac)] }
+                if j0 == j1 {
+                    Taps { first: j0, weights: vec![1.0] }
+                } else {
+                    Taps { first: j0, weights: vec![1.0 - frac, frac] }
+                }
             }
         })
         .collect()
@@ -60,14 +78,14 @@ pub(crate) fn fit_box(ink: &Ink<'_>, bounds: Bounds) -> Fitted {
     let mut horizontal = vec![0f32; h * out_w];
     for y in 0..h {
         ink.row(bounds.y0 + y, bounds.x0, &mut row);
-        for (out, weights) in horizontal[y * out_w..(y + 1) * out_w].iter_mut().zip(&wx) {
-            *out = weights.iter().map(|&(j, wgt)| row[j] * wgt).sum();
+        for (out, taps) in horizontal[y * out_w..(y + 1) * out_w].iter_mut().zip(&wx) {
+            *out = taps.apply(&row);
         }
     }
     // Vertical pass.
     let mut values = vec![0f32; out_h * out_w];
-    for (k, weights) in wy.iter().enumerate() {
-        for &(j, wgt) in weights {
+    for (k, taps) in wy.iter().enumerate() {
+        for (j, &wgt) in (taps.first..).zip(&taps.weights) {
             let src = &horizontal[j * out_w..(j + 1) * out_w];
             for (out, v) in values[k * out_w..(k + 1) * out_w].iter_mut().zip(src) {
                 *out += v * wgt;
@@ -84,8 +102,8 @@ mod tests {
     #[test]
     fn weights_of_every_output_sum_to_one() {
         for (src, dst) in [(100, 20), (21, 20), (20, 20), (7, 20), (1, 20), (3, 1), (1000, 13)] {
-            for (i, w) in axis_weights(src, dst).iter().enumerate() {
-                let sum: f32 = w.iter().map(|&(_, v)| v).sum();
+            for (i, taps) in axis_weights(src, dst).iter().enumerate() {
+                let sum: f32 = taps.weights.iter().sum();
                 assert!((sum - 1.0).abs() < 1e-5, "{src}->{dst} output {i} sums to {sum}");
             }
         }
@@ -93,15 +111,15 @@ mod tests {
 
     #[test]
     fn same_size_is_the_identity() {
-        for (i, w) in axis_weights(20, 20).iter().enumerate() {
-            assert_eq!(w, &vec![(i, 1.0)]);
+        for (i, taps) in axis_weights(20, 20).iter().enumerate() {
+            assert_eq!(taps, &Taps { first: i, weights: vec![1.0] });
         }
     }
 
     #[test]
     fn halving_averages_pairs() {
         let w = axis_weights(4, 2);
-        assert_eq!(w[0], vec![(0, 0.5), (1, 0.5)]);
-        assert_eq!(w[1], vec![(2, 0.5), (3, 0.5)]);
+        assert_eq!(w[0], Taps { first: 0, weights: vec![0.5, 0.5] });
+        assert_eq!(w[1], Taps { first: 2, weights: vec![0.5, 0.5] });
     }
 }
