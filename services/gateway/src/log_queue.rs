@@ -23,6 +23,12 @@ use crate::spool::Spool;
 
 /// Entries sent to the logging service in one call (it takes up to 1,000).
 const BATCH: usize = 256;
+/// How long the writer lets entries gather before a call that would carry
+/// less than a full batch. Every call costs the logging service and the
+/// database about the same whatever its size, so under load this turns many
+/// calls of a few entries into few calls of many; an entry is on disk (with
+/// a spool) before it waits, and feedback takes its entry out of turn.
+const LINGER: Duration = Duration::from_millis(5);
 /// The longest pause between retries while the logging service is down.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
@@ -212,6 +218,12 @@ pub async fn run_writer(
                 tracing::error!(pending, "shutdown: the logging service did not take every queued prediction");
             }
             return;
+        }
+        if deadline.is_none() && queue.stats().pending < BATCH {
+            tokio::select! {
+                () = tokio::time::sleep(LINGER) => {}
+                _ = stop.changed() => {}
+            }
         }
         let batch = queue.take(BATCH);
         if batch.is_empty() {
