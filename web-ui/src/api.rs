@@ -1,11 +1,11 @@
 //! The gateway's JSON API, called with the browser's `fetch`.
 
-use digits_web_api::{ErrorBody, Feedback};
+use digits_web_api::{ErrorBody, Feedback, MNIST_MEDIA_TYPE};
 pub use digits_web_api::{ListQuery, ModelInfo, Page, Prediction, Record, Stats};
 use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Blob, Request, RequestInit, Response};
+use web_sys::{Request, RequestInit, Response};
 
 /// A call failed; the message is fit to show.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,19 +40,13 @@ async fn call<T: DeserializeOwned>(method: &str, url: &str, body: Option<(&str, 
     }
 }
 
-/// The canvas as a PNG file.
-pub async fn canvas_png(canvas: &web_sys::HtmlCanvasElement) -> Result<Blob, ApiError> {
-    // A data URL is synchronous to make, and fetching it yields the PNG's bytes.
-    let url = canvas.to_data_url()?;
-    let window = web_sys::window().ok_or_else(|| ApiError("no window".into()))?;
-    let response: Response = JsFuture::from(window.fetch_with_str(&url)).await?.dyn_into()?;
-    Ok(JsFuture::from(response.blob()?).await?.dyn_into()?)
-}
-
-/// Recognises a PNG; `log` false for a draft that is not stored.
-pub async fn predict(png: &Blob, log: bool) -> Result<Prediction, ApiError> {
+/// Recognises the drawing's 28x28 input (the local preview, sent as it is,
+/// so the answer is for exactly the image shown); `log` false for a draft
+/// that is not stored.
+pub async fn predict(input: &[u8], log: bool) -> Result<Prediction, ApiError> {
     let url = if log { "/api/predictions" } else { "/api/predictions?log=false" };
-    call("POST", url, Some(("image/png", png.as_ref()))).await
+    let body = js_sys::Uint8Array::from(input);
+    call("POST", url, Some((MNIST_MEDIA_TYPE, body.as_ref()))).await
 }
 
 /// Records the true digit of a prediction.

@@ -89,21 +89,15 @@ async fn read_loop(canvas: NodeRef, live: SharedLive, session: UseReducerDispatc
             return;
         };
         let preview = local_preview(&el).map(Rc::new);
-        let empty = preview.is_none();
-        session.dispatch(Action::Preview { revision, preview });
-        if !empty {
-            match read(&el, false).await {
+        session.dispatch(Action::Preview { revision, preview: preview.clone() });
+        if let Some(input) = preview {
+            match api::predict(&input, false).await {
                 Ok(prediction) => session.dispatch(Action::Answer { revision, prediction: Rc::new(prediction) }),
                 Err(e) => session.dispatch(Action::Failed { revision, message: e.0 }),
             }
             sleep(DRAFT_GAP).await;
         }
     }
-}
-
-async fn read(canvas: &HtmlCanvasElement, log: bool) -> Result<api::Prediction, ApiError> {
-    let png = api::canvas_png(canvas).await?;
-    api::predict(&png, log).await
 }
 
 /// Logs the current drawing (once per revision) and returns its id.
@@ -132,10 +126,10 @@ async fn log_drawing(
     live.borrow_mut().logging = Some(revision);
     let logged = async {
         let el = canvas.cast::<HtmlCanvasElement>().ok_or_else(|| ApiError("the drawing pad is gone".into()))?;
-        if local_preview(&el).is_none() {
+        let Some(input) = local_preview(&el) else {
             return Err(ApiError("Draw a digit first.".into()));
-        }
-        let prediction = read(&el, true).await?;
+        };
+        let prediction = api::predict(&input, true).await?;
         let id = prediction.id.clone().ok_or_else(|| ApiError("the server did not log the drawing".into()))?;
         live.borrow_mut().logged = Some((revision, id.clone()));
         session.dispatch(Action::Answer { revision, prediction: Rc::new(prediction) });

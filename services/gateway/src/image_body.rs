@@ -1,11 +1,12 @@
-//! The body of `POST /api/predictions`: an encoded PNG or JPEG file, or JSON
+//! The body of `POST /api/predictions`: an encoded PNG or JPEG file, JSON
 //! `{"width": W, "height": H, "pixels": [...]}` with one 0-255 grey value per
-//! pixel, row by row.
+//! pixel, row by row, or the 784 bytes of a ready 28x28 input
+//! ([`MNIST_MEDIA_TYPE`]).
 
 use axum::http::HeaderMap;
 use axum::http::header::CONTENT_TYPE;
 use digits_proto::inference::v1 as pb;
-use digits_web_api::PixelImage;
+use digits_web_api::{MNIST_BYTES, MNIST_MEDIA_TYPE, PixelImage};
 
 use crate::error::ApiError;
 
@@ -25,12 +26,24 @@ pub fn parse(headers: &HeaderMap, body: Vec<u8>) -> Result<pb::Image, ApiError> 
             Ok(pb::Image { source: Some(pb::image::Source::Encoded(body)) })
         }
         "application/json" => from_json(&body),
+        MNIST_MEDIA_TYPE => {
+            if body.len() != MNIST_BYTES {
+                return Err(ApiError::unprocessable(
+                    "invalid_image",
+                    format!(
+                        "an {MNIST_MEDIA_TYPE} body is {MNIST_BYTES} bytes (28x28, row by row), not {}",
+                        body.len()
+                    ),
+                ));
+            }
+            Ok(pb::Image { source: Some(pb::image::Source::Mnist(body)) })
+        }
         _ => Err(ApiError::new(
             axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
             format!(
-                "content type {content_type:?} is not supported: send image/png, image/jpeg or \
-                 application/json {{\"width\",\"height\",\"pixels\"}}"
+                "content type {content_type:?} is not supported: send image/png, image/jpeg, \
+                 application/json {{\"width\",\"height\",\"pixels\"}} or {MNIST_MEDIA_TYPE} (784 bytes)"
             ),
         )),
     }

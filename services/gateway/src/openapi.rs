@@ -6,6 +6,7 @@
 //! Served at `/api/openapi.json`; the API contract test (schemathesis) holds
 //! the live answers to it.
 
+use digits_web_api::{MNIST_BYTES, MNIST_MEDIA_TYPE};
 use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::request_body::RequestBody;
@@ -177,8 +178,9 @@ fn images(doc: &mut Document, max_bytes: usize) {
     let body = operation.request_body.get_or_insert_with(RequestBody::new);
     body.required = Some(Required::True);
     body.description = Some(format!(
-        "An encoded image (PNG or JPEG, at most {max_bytes} bytes and within the pixel limits), or grey pixels as \
-         JSON. Other bodies are at most {SMALL_BODY_BYTES} bytes."
+        "An encoded image (PNG or JPEG, at most {max_bytes} bytes and within the pixel limits), grey pixels as \
+         JSON, or the model's 28x28 input itself as {MNIST_MEDIA_TYPE}: {MNIST_BYTES} bytes, row by row, ink \
+         high (what the web app sends). Other bodies are at most {SMALL_BODY_BYTES} bytes."
     ));
     let binary = ObjectBuilder::new()
         .schema_type(Type::String)
@@ -188,6 +190,13 @@ fn images(doc: &mut Document, max_bytes: usize) {
     for content_type in ["image/png", "image/jpeg"] {
         body.content.insert(content_type.to_owned(), ContentBuilder::new().schema(Some(binary.clone())).build());
     }
+    let mnist = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+        .min_length(Some(MNIST_BYTES))
+        .max_length(Some(MNIST_BYTES))
+        .build();
+    body.content.insert(MNIST_MEDIA_TYPE.to_owned(), ContentBuilder::new().schema(Some(mnist)).build());
 }
 
 #[cfg(test)]

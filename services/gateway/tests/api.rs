@@ -51,6 +51,24 @@ async fn a_drawn_digit_is_recognised_and_logged_with_everything_the_contract_pro
     assert_eq!(from_json["digit"], from_png["digit"]);
     assert_eq!(from_json["input"], from_png["input"]);
 
+    // The 28x28 input itself, as the web app sends its preview: the answer
+    // is for exactly those bytes, and the same as for the drawing.
+    let input: Vec<u8> =
+        from_png["input"].as_array().expect("input").iter().map(|v| v.as_u64().expect("byte") as u8).collect();
+    let response = stack
+        .http
+        .post(stack.url("/api/predictions"))
+        .header("content-type", digits_web_api::MNIST_MEDIA_TYPE)
+        .body(input.clone())
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let from_mnist = json_of(response).await;
+    assert_eq!(from_mnist["input"], from_png["input"]);
+    assert_eq!(from_mnist["digit"], from_png["digit"]);
+    assert_eq!(from_mnist["probabilities"], from_png["probabilities"]);
+
     // A draft is answered but not logged.
     let response = stack
         .http
@@ -64,7 +82,7 @@ async fn a_drawn_digit_is_recognised_and_logged_with_everything_the_contract_pro
     assert_eq!(json_of(response).await["id"], Value::Null);
 
     stack.drained().await;
-    assert_eq!(stack.rows(), 42, "40 + the PNG and JSON repeats, not the draft");
+    assert_eq!(stack.rows(), 43, "40 + the PNG, JSON and 28x28 repeats, not the draft");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -109,6 +109,7 @@ async fn the_bad_input_corpus_gets_4xx_json_errors_and_never_a_5xx_and_memory_st
         None,
     }
     let predict = "/api/predictions";
+    const MNIST: &str = digits_web_api::MNIST_MEDIA_TYPE;
     let feedback = format!("/api/predictions/{id}/feedback");
     let json_bytes = |v: Value| Body::Bytes("application/json", v.to_string().into_bytes());
     let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth)).into_bytes();
@@ -157,6 +158,10 @@ async fn the_bad_input_corpus_gets_4xx_json_errors_and_never_a_5xx_and_memory_st
         ),
         ("wrong content type", reqwest::Method::POST, predict.into(), Body::Bytes("text/plain", good_png.clone()), 415),
         ("no content type", reqwest::Method::POST, predict.into(), Body::None, 415),
+        ("28x28 input one byte short", reqwest::Method::POST, predict.into(), Body::Bytes(MNIST, vec![9; 783]), 422),
+        ("28x28 input one byte long", reqwest::Method::POST, predict.into(), Body::Bytes(MNIST, vec![9; 785]), 422),
+        ("empty 28x28 input", reqwest::Method::POST, predict.into(), Body::Bytes(MNIST, vec![]), 422),
+        ("oversized 28x28 input", reqwest::Method::POST, predict.into(), Body::Bytes(MNIST, vec![0; 3 << 20]), 413),
         ("oversized body", reqwest::Method::POST, predict.into(), Body::Bytes("image/png", vec![0; 3 << 20]), 413),
         (
             "blank canvas",

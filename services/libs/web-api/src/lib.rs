@@ -17,6 +17,16 @@ pub struct ErrorBody {
     pub code: String,
 }
 
+/// The media type of a `POST /api/predictions` body that is already the
+/// model's input: 784 bytes, the 28x28 MNIST-form image row by row, ink high
+/// (255) on 0. The web app sends its preview this way, so the answer is for
+/// exactly the image it shows, and the server skips decoding and
+/// preprocessing.
+pub const MNIST_MEDIA_TYPE: &str = "application/vnd.digits.mnist";
+
+/// The length of an [`MNIST_MEDIA_TYPE`] body.
+pub const MNIST_BYTES: usize = 28 * 28;
+
 /// A JSON image body of `POST /api/predictions`: grey values, row by row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
