@@ -32,8 +32,18 @@ def time_each(fn, runs: int) -> list[float]:
     return out
 
 
-def report(name: str, run, images: np.ndarray) -> None:
+def figure(name: str, seconds: float) -> None:
+    """Appends `name value` (µs) for the summary of `cargo xtask bench`."""
+    path = os.environ.get("DIGITS_BENCH_FIGURES")
+    if path:
+        with open(path, "a") as out:
+            out.write(f"{name} {seconds * 1e6}\n")
+
+
+def report(name: str, run, images: np.ndarray, key: str | None = None) -> None:
     single = time_each(lambda: run(images[:1]), 3000)
+    if key:
+        figure(key, percentile(single, 0.5))
     print(f"{name:<32} single image p50 {percentile(single, 0.5) * 1e6:8.1f} µs  p99 {percentile(single, 0.99) * 1e6:8.1f} µs")
     for batch in (1, 8, 32, 128):
         t = time_each(lambda: run(images[:batch]), max(4000 // batch, 30))
@@ -58,7 +68,12 @@ def main() -> None:
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
         session = ort.InferenceSession(str(args.model_dir / "model.onnx"), opts, providers=["CPUExecutionProvider"])
-        report(f"onnxruntime, {threads} thread{'s' if threads > 1 else ''}", lambda x, s=session: s.run(None, {"image": x}), images)
+        report(
+            f"onnxruntime, {threads} thread{'s' if threads > 1 else ''}",
+            lambda x, s=session: s.run(None, {"image": x}),
+            images,
+            "onnxruntime_single_us" if threads == 1 else None,
+        )
 
     import json
 

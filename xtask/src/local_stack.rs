@@ -15,6 +15,8 @@ use crate::setup;
 pub struct LocalStack {
     /// The gateway's HTTP base URL.
     pub url: String,
+    /// The inference service's gRPC URL.
+    pub inference_url: String,
     /// (name, process) of each service.
     pub services: Vec<(&'static str, Child)>,
     dir: PathBuf,
@@ -37,7 +39,12 @@ impl LocalStack {
         let log = |name: &str| -> anyhow::Result<Stdio> {
             Ok(std::fs::File::create(dir.join(format!("{name}.log")))?.into())
         };
-        let mut stack = Self { url: format!("http://{http}"), services: Vec::new(), dir: dir.clone() };
+        let mut stack = Self {
+            url: format!("http://{http}"),
+            inference_url: format!("http://{inference}"),
+            services: Vec::new(),
+            dir: dir.clone(),
+        };
         let spawn = |name: &'static str, cmd: &mut Command| -> anyhow::Result<(&'static str, Child)> {
             Ok((
                 name,

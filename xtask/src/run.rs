@@ -23,7 +23,7 @@ fn var_or(name: &str, default: &str) -> String {
 
 pub fn run() -> anyhow::Result<()> {
     let dist = web::build()?;
-    // One build per service, as the Dockerfiles do (and `cargo xtask test`, so they share the output).
+    // The same build as `cargo xtask test`'s, so the two share the output.
     deploy::release_builds()?;
     let bin = setup::root().join("target/release");
     let inference = var_or("DIGITS_INFERENCE_ADDR", "127.0.0.1:50051");

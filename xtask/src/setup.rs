@@ -109,6 +109,18 @@ pub fn browser() -> anyhow::Result<()> {
     bail!("the browser test needs Chromium and ChromeDriver: apt-get install chromium chromium-driver")
 }
 
+/// wrk, the HTTP load generator the stack benchmark uses (Debian's package,
+/// installed as root when missing).
+pub fn wrk() -> anyhow::Result<PathBuf> {
+    if let Some(path) = on_path("wrk") {
+        return Ok(path);
+    }
+    if apt_install(&["wrk"])? {
+        return on_path("wrk").context("wrk was installed but is not on PATH");
+    }
+    bail!("the stack benchmark needs wrk: apt-get install wrk")
+}
+
 /// A compose implementation that runs without a Docker engine, to validate
 /// the compose file: `docker-compose` (Debian's package, installed as root
 /// when missing).

@@ -61,7 +61,7 @@ pub fn test(skip_python: bool) -> anyhow::Result<()> {
             }),
         ),
     ];
-    steps.push(("release builds (as the Dockerfile)", Box::new(deploy::release_builds)));
+    steps.push(("release builds", Box::new(deploy::release_builds)));
     steps.push(("API contract (schemathesis)", Box::new(contract::contract)));
     steps.push(("containers (images, compose scenarios)", Box::new(containers::test_step)));
     if !skip_python {

@@ -1,0 +1,133 @@
+//! The gateway under wrk: one connection, then 32 on two threads for 10 s
+//! (`wrk -t2 -c32 -d10s`, the issue's yardstick), posting the canvas PNG and
+//! the 28x28 input, each logged and as a draft (`?log=false`).
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+use crate::setup;
+
+/// Sends the body in `DIGITS_WRK_BODY` with the content type in `DIGITS_WRK_TYPE`.
+const SCRIPT: &str = r#"
+local file = io.open(os.getenv("DIGITS_WRK_BODY"), "rb")
+wrk.method = "POST"
+wrk.body = file:read("*a")
+file:close()
+wrk.headers["Content-Type"] = os.getenv("DIGITS_WRK_TYPE")
+"#;
+
+/// One wrk run's figures.
+struct Run {
+    rate: f64,
+    p50_us: f64,
+    p99_us: f64,
+    failed: u64,
+}
+
+/// Runs every case against `base`, with the bodies `stack_bench` wrote to
+/// `dir`; prints a table and adds the figures.
+pub fn gateway(base: &str, dir: &Path, figures: &mut Vec<(String, f64)>) -> anyhow::Result<()> {
+    let wrk = setup::wrk()?;
+    let script = dir.join("post.lua");
+    std::fs::write(&script, SCRIPT)?;
+    let bodies = [
+        ("png", "PNG", "image/png", dir.join("canvas.png")),
+        ("mnist", "28x28 input", "application/vnd.digits.mnist", dir.join("input.bin")),
+    ];
+    for (clients, threads, seconds) in [(1, 1, 5), (32, 2, 10)] {
+        println!(
+            "\n{:<50} {:>11} {:>11} {:>9}",
+            format!("wrk, {clients} connection(s), {seconds} s"),
+            "p50",
+            "p99",
+            "req/s"
+        );
+        for (key, name, content_type, body) in &bodies {
+            for logged in [false, true] {
+                let url = format!("{base}/api/predictions{}", if logged { "" } else { "?log=false" });
+                let output = Command::new(&wrk)
+                    .args(["--latency", "-t", &threads.to_string(), "-c", &clients.to_string()])
+                    .args(["-d", &format!("{seconds}s"), "-s"])
+                    .arg(&script)
+                    .arg(&url)
+                    .env("DIGITS_WRK_BODY", body)
+                    .env("DIGITS_WRK_TYPE", content_type)
+                    .output()
+                    .context("running wrk")?;
+                let text = String::from_utf8_lossy(&output.stdout);
+                if !output.status.success() {
+                    bail!("wrk failed: {text}{}", String::from_utf8_lossy(&output.stderr));
+                }
+                let run = parse(&text).with_context(|| format!("reading wrk's output:\n{text}"))?;
+                let mode = if logged { "logged" } else { "draft" };
+                println!(
+                    "{:<50} {:>8.0} µs {:>8.0} µs {:>9.0}{}",
+                    format!("HTTP POST, {name}, {mode}"),
+                    run.p50_us,
+                    run.p99_us,
+                    run.rate,
+                    if run.failed > 0 { format!("  {} not 2xx", run.failed) } else { String::new() }
+                );
+                if clients == 1 {
+                    figures.push((format!("http_{key}_{mode}_p50_us"), run.p50_us));
+                } else {
+                    figures.push((format!("c32_{key}_{mode}_rps"), run.rate));
+                }
+                // Let the log writer catch up before the next run.
+                std::thread::sleep(std::time::Duration::from_secs(2));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn parse(text: &str) -> Option<Run> {
+    let field = |label: &str| text.lines().find_map(|line| line.trim().strip_prefix(label).map(str::trim));
+    let failed = field("Non-2xx or 3xx responses:").map_or(Some(0), |n| n.parse().ok())?;
+    Some(Run {
+        rate: field("Requests/sec:")?.parse().ok()?,
+        p50_us: micros(field("50%")?)?,
+        p99_us: micros(field("99%")?)?,
+        failed,
+    })
+}
+
+/// wrk's durations: `812.00us`, `1.23ms`, `1.02s`.
+fn micros(text: &str) -> Option<f64> {
+    let (number, scale) = if let Some(n) = text.strip_suffix("us") {
+        (n, 1.0)
+    } else if let Some(n) = text.strip_suffix("ms") {
+        (n, 1e3)
+    } else {
+        (text.strip_suffix('s')?, 1e6)
+    };
+    Some(number.parse::<f64>().ok()? * scale)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_what_wrk_prints() {
+        let text = "Running 10s test @ http://127.0.0.1:8080/api/predictions
+  2 threads and 32 connections
+  Latency Distribution
+     50%    9.47ms
+     75%   11.61ms
+     90%   13.92ms
+     99%  812.00us
+  32305 requests in 10.00s, 12.08MB read
+  Non-2xx or 3xx responses: 3
+Requests/sec:   3230.65
+";
+        let run = parse(text).expect("parsed");
+        assert_eq!(run.rate, 3230.65);
+        assert_eq!(run.p50_us, 9470.0);
+        assert_eq!(run.p99_us, 812.0);
+        assert_eq!(run.failed, 3);
+        assert_eq!(micros("1.5s"), Some(1.5e6));
+    }
+}

@@ -1,0 +1,155 @@
+//! `cargo xtask bench`: every performance figure of the product from one
+//! run, then a summary against the targets. In order: the inference path in
+//! process (decoding, preprocessing, tract) and the same model in
+//! onnxruntime and PyTorch; the whole stack (release binaries on loopback,
+//! SQLite) under one client and under 32; the statistics and history pages
+//! at a million rows on PostgreSQL and SQLite. Everything is built before
+//! anything is timed. Run it on an idle machine.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+use std::process::Command;
+
+mod load;
+
+use crate::local_stack::LocalStack;
+use crate::{deploy, setup};
+
+pub fn bench() -> anyhow::Result<()> {
+    let mnist = setup::mnist_dir()?;
+    let python = setup::python_venv()?;
+    setup::postgres()?;
+    deploy::release_builds()?;
+    setup::run(Command::new("cargo").args(["build", "--release", "-p", "digits-loadgen", "--bin", "stack_bench"]))?;
+    // Each bench built by the very command that runs it (another package
+    // set would unify features differently and build again).
+    let inference_bench = ["bench", "-p", "digits-inference", "--bench", "inference"];
+    let stats_bench = ["bench", "-p", "digits-logging", "--bench", "stats_at_scale"];
+    for bench in [&inference_bench, &stats_bench] {
+        setup::run(Command::new("cargo").args(bench).arg("--no-run"))?;
+    }
+
+    let figures_file = std::env::temp_dir().join(format!("digits-bench-{}.txt", std::process::id()));
+    let _ = std::fs::remove_file(&figures_file);
+    let with_figures = |cmd: &mut Command| {
+        cmd.env("DIGITS_BENCH_FIGURES", &figures_file).env("DIGITS_MNIST_DIR", &mnist);
+    };
+
+    heading("the inference path, in process");
+    let mut cmd = Command::new("cargo");
+    cmd.args(inference_bench);
+    with_figures(&mut cmd);
+    setup::run(&mut cmd)?;
+
+    heading("the same model in onnxruntime and PyTorch");
+    let mut cmd = Command::new(&python);
+    cmd.arg("bench.py").arg("--mnist-dir").arg(&mnist).current_dir(setup::root().join("training"));
+    with_figures(&mut cmd);
+    eprintln!("$ (cd training && python bench.py)");
+    anyhow::ensure!(cmd.status()?.success(), "training/bench.py failed");
+
+    heading("the whole stack: release binaries on loopback, logging to SQLite, wrk on the same cores");
+    {
+        let stack = LocalStack::start(&[("DIGITS_RATE_LIMIT", "1000000"), ("DIGITS_RATE_BURST", "1000000")])?;
+        let dir = std::env::temp_dir().join(format!("digits-bench-bodies-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let mut cmd = Command::new(setup::root().join("target/release/stack_bench"));
+        cmd.arg(&stack.url).arg(&stack.inference_url).arg(&dir);
+        with_figures(&mut cmd);
+        setup::run(&mut cmd)?;
+        let mut figures = Vec::new();
+        load::gateway(&stack.url, &dir, &mut figures)?;
+        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&figures_file)?;
+        for (name, value) in figures {
+            writeln!(file, "{name} {value}")?;
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    heading("statistics and history at a million rows");
+    let mut cmd = Command::new("cargo");
+    cmd.args(stats_bench);
+    with_figures(&mut cmd);
+    setup::run(&mut cmd)?;
+
+    let figures = read_figures(&figures_file)?;
+    let _ = std::fs::remove_file(&figures_file);
+    summary(&figures);
+    Ok(())
+}
+
+fn heading(title: &str) {
+    println!("\n=== {title}\n");
+}
+
+fn read_figures(path: &Path) -> anyhow::Result<BTreeMap<String, f64>> {
+    Ok(std::fs::read_to_string(path)?
+        .lines()
+        .filter_map(|line| {
+            let (name, value) = line.split_once(' ')?;
+            Some((name.to_owned(), value.trim().parse().ok()?))
+        })
+        .collect())
+}
+
+/// The figures side by side, each target with whether it is met.
+fn summary(f: &BTreeMap<String, f64>) {
+    let get = |name: &str| f.get(name).copied().unwrap_or(f64::NAN);
+    let verdict = |met: bool| if met { "met" } else { "NOT MET" };
+    println!("\n=== summary\n");
+
+    let (tract, ort) = (get("tract_single_us"), get("onnxruntime_single_us"));
+    println!("model, one image, one thread: tract {tract:.0} µs, onnxruntime {ort:.0} µs");
+    println!("  tract / onnxruntime = {:.2}  (target <= 1.30: {})", tract / ort, verdict(tract / ort <= 1.3));
+
+    let (decode_pre, pre) = (get("decode_preprocess_us"), get("preprocess_us"));
+    let (grpc_png, grpc_mnist) = (get("grpc_png_p50_us"), get("grpc_mnist_p50_us"));
+    let (draft, logged) = (get("http_png_draft_p50_us"), get("http_png_logged_p50_us"));
+    println!("\none request, one client, p50: where a logged PNG prediction's time goes");
+    let rows = [
+        ("gateway: HTTP, identity, rate limit, JSON answer, gRPC hop to inference", draft - grpc_png),
+        ("inference service: gRPC, queue, hand-off to a worker and back", grpc_mnist - tract),
+        ("PNG decode and preprocessing, in the service", grpc_png - grpc_mnist),
+        ("model (tract)", tract),
+        ("log entry: queued, and on disk in the spool, before the answer", logged - draft),
+    ];
+    for (step, us) in rows {
+        println!("  {step:<72} {us:>7.0} µs");
+    }
+    println!("  {:<72} {logged:>7.0} µs", "total, measured end to end");
+    println!(
+        "  (decode and preprocessing alone, in a hot loop: {decode_pre:.0} µs, of which preprocessing {pre:.0} µs)"
+    );
+    let mnist_logged = get("http_mnist_logged_p50_us");
+    println!(
+        "  the web app's request (28x28 input, no decode or preprocessing), logged: {mnist_logged:.0} µs  (target p50 <= 800 µs: {})",
+        verdict(mnist_logged <= 800.0)
+    );
+    println!("  a PNG request, logged: {logged:.0} µs  (target p50 <= 800 µs: {})", verdict(logged <= 800.0));
+
+    println!("\n32 clients, every request logged vs drafts (?log=false)");
+    for (kind, name) in [("png", "PNG"), ("mnist", "28x28 input")] {
+        let (logged, draft) = (get(&format!("c32_{kind}_logged_rps")), get(&format!("c32_{kind}_draft_rps")));
+        println!(
+            "  {name:<12} logged {logged:>6.0} req/s (target >= 3,000: {}), drafts {draft:>6.0} req/s, ratio {:.0}% (target >= 90%: {})",
+            verdict(logged >= 3000.0),
+            100.0 * logged / draft,
+            verdict(logged / draft >= 0.9)
+        );
+    }
+
+    println!("\nat 1,000,000 rows, p50 (target <= 5 ms)");
+    for backend in ["postgresql", "sqlite"] {
+        let stats = get(&format!("{backend}_stats_everyone_p50_us")).max(get(&format!("{backend}_stats_owner_p50_us")));
+        let page =
+            get(&format!("{backend}_history_owner_p50_us")).max(get(&format!("{backend}_history_everyone_p50_us")));
+        println!(
+            "  {backend:<11} stats {:>6.2} ms ({}), history page {:>6.2} ms ({})",
+            stats / 1000.0,
+            verdict(stats <= 5000.0),
+            page / 1000.0,
+            verdict(page <= 5000.0)
+        );
+    }
+}
