@@ -13,6 +13,12 @@ use digits_proto::inference::v1 as pb;
 use digits_service_kit::cli::{self, ServiceCommand};
 use digits_service_kit::{healthcheck, shutdown, telemetry};
 
+/// mimalloc instead of the system allocator: a request's buffers (a decoded
+/// image is 313 KB) come from memory the thread already holds, where glibc
+/// maps and unmaps them afresh each time and pays a page fault per 4 KiB.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     cli::report(run(cli::parse(NAME, ABOUT)).await)
