@@ -71,7 +71,7 @@ impl ByteInk {
 
     /// The bytes that decide the ink of the pixels from pixel `start` on.
     fn bytes<'p>(&self, px: &'p [u8], start: usize) -> impl Iterator<Item = u8> + 'p {
-        px[start * self.stride + self.offset..].iter().step_by(self.stride).copied()
+        px.get(start * self.stride + self.offset..).unwrap_or_default().iter().step_by(self.stride).copied()
     }
 
     /// How many of the `width` pixels of the row starting at pixel `start`
