@@ -22,7 +22,7 @@ use tonic::transport::Channel;
 use crate::spool::Spool;
 
 /// Entries sent to the logging service in one call (it takes up to 1,000).
-const BATCH: usize = 256;
+pub(crate) const BATCH: usize = 256;
 /// How long the writer lets entries gather before a call that would carry
 /// less than a full batch. Every call costs the logging service and the
 /// database about the same whatever its size, so under load this turns many
@@ -141,6 +141,12 @@ impl LogQueue {
     /// The unwritten entry with this request id, if any.
     pub fn pending(&self, request_id: &str) -> Option<pb::LogPredictionRequest> {
         self.state().entries.get(request_id).cloned()
+    }
+
+    /// Up to `max` unwritten entries of `owner` (of every owner for `None`).
+    pub fn pending_of(&self, owner: Option<&str>, max: usize) -> Vec<pb::LogPredictionRequest> {
+        let state = self.state();
+        state.entries.values().filter(|entry| owner.is_none_or(|o| entry.owner == o)).take(max).cloned().collect()
     }
 
     /// Marks an entry as stored.

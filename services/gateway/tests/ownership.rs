@@ -79,7 +79,13 @@ async fn operators_see_everyone_and_export_the_labelled_data_with_the_admin_toke
     let stack = Stack::with_config(config).await;
     let (alice, bob) = (visitor(), visitor());
     let (_, a) = predict(&stack, &alice).await;
-    let (_, _b) = predict(&stack, &bob).await;
+    let (_, b) = predict(&stack, &bob).await;
+    // Read your writes: the prediction just answered (still in the log
+    // queue, no feedback to flush it) is in its owner's history and stats.
+    let (_, bobs) = call(&bob, bob.get(stack.url("/api/predictions"))).await;
+    assert_eq!(bobs["predictions"][0]["id"], b["id"], "{bobs}");
+    let (_, bob_stats) = call(&bob, bob.get(stack.url("/api/stats"))).await;
+    assert_eq!(bob_stats["total"], 1, "{bob_stats}");
     let a_id = a["id"].as_str().expect("id");
     let put = alice.put(stack.url(&format!("/api/predictions/{a_id}/feedback"))).json(&json!({ "true_label": 7 }));
     assert_eq!(call(&alice, put).await.0, StatusCode::OK);

@@ -139,6 +139,29 @@ async fn flush_pending(state: &AppState, id: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Writes the queued log entries of `owner` (everyone's for `None`, at most
+/// a batch) now, so a history or the statistics read right after a
+/// prediction include it. Entries the logging service rejects stay for the
+/// writer, which drops them.
+pub(crate) async fn flush_owner(state: &AppState, owner: Option<&str>) -> Result<(), ApiError> {
+    let entries = state.logs.pending_of(owner, crate::log_queue::BATCH);
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = entries.iter().map(|entry| entry.request_id.clone()).collect();
+    let answer = state
+        .logging
+        .clone()
+        .log_predictions(logging::LogPredictionsRequest { entries })
+        .await
+        .map_err(|s| ApiError::from_logging(&s))?
+        .into_inner();
+    for id in ids.iter().filter(|id| !answer.rejected.iter().any(|r| &r.request_id == *id)) {
+        state.logs.written(id);
+    }
+    Ok(())
+}
+
 /// `PUT /api/predictions/{id}/feedback` with `{"true_label": 0-9}`: records
 /// the user's answer on one of their own predictions and returns the updated
 /// record. Synchronous, so the user learns whether it was saved.
@@ -241,6 +264,8 @@ pub async fn list(
     if p.limit == Some(0) {
         return Err(ApiError::unprocessable("invalid_argument", "limit must be 1-500"));
     }
+    let owner = caller.scope();
+    flush_owner(&state, owner.as_deref()).await?;
     let request = logging::ListPredictionsRequest {
         limit: p.limit.unwrap_or(50),
         before: p.before,
@@ -248,7 +273,7 @@ pub async fn list(
         wrong_only: p.wrong_only,
         digit: p.digit,
         true_label: p.true_label,
-        owner: caller.scope(),
+        owner,
     };
     let page =
         state.logging.clone().list_predictions(request).await.map_err(|s| ApiError::from_logging(&s))?.into_inner();

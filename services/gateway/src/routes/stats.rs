@@ -38,7 +38,9 @@ pub async fn stats(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<Stats>, ApiError> {
-    Ok(Json(fetch(&state, caller.scope()).await?))
+    let owner = caller.scope();
+    super::predictions::flush_owner(&state, owner.as_deref()).await?;
+    Ok(Json(fetch(&state, owner).await?))
 }
 
 /// `GET /api/stats/global`: every visitor's predictions counted together; no drawings.
