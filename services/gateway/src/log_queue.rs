@@ -159,6 +159,30 @@ impl LogQueue {
         }
     }
 
+    /// Stores `batch` in one `LogPredictions` call (one transaction): what
+    /// the logging service took is marked written, what it rejected is
+    /// dropped (a retry could never succeed), loudly.
+    ///
+    /// # Errors
+    /// The call's status; then nothing of the batch is marked.
+    pub async fn store(
+        &self,
+        client: &LoggingClient<Channel>,
+        batch: Vec<pb::LogPredictionRequest>,
+    ) -> Result<(), tonic::Status> {
+        let ids: Vec<String> = batch.iter().map(|entry| entry.request_id.clone()).collect();
+        let rejected =
+            client.clone().log_predictions(pb::LogPredictionsRequest { entries: batch }).await?.into_inner().rejected;
+        for entry in &rejected {
+            tracing::error!(request_id = %entry.request_id, error = %entry.reason, "log entry rejected");
+            self.rejected(&entry.request_id);
+        }
+        for id in ids.iter().filter(|id| !rejected.iter().any(|r| &r.request_id == *id)) {
+            self.written(id);
+        }
+        Ok(())
+    }
+
     /// Forgets an entry the logging service can never take.
     fn rejected(&self, request_id: &str) {
         self.state().entries.remove(request_id);
@@ -274,19 +298,8 @@ async fn write_batch(
     batch: Vec<pb::LogPredictionRequest>,
 ) -> Vec<String> {
     let ids: Vec<String> = batch.iter().map(|entry| entry.request_id.clone()).collect();
-    match client.clone().log_predictions(pb::LogPredictionsRequest { entries: batch }).await {
-        Ok(answer) => {
-            let rejected = answer.into_inner().rejected;
-            for entry in &rejected {
-                // A retry can never succeed: drop it, loudly.
-                tracing::error!(request_id = %entry.request_id, error = %entry.reason, "log entry rejected");
-                queue.rejected(&entry.request_id);
-            }
-            for id in ids.iter().filter(|id| !rejected.iter().any(|r| &r.request_id == *id)) {
-                queue.written(id);
-            }
-            Vec::new()
-        }
+    match queue.store(client, batch).await {
+        Ok(()) => Vec::new(),
         Err(_) => ids,
     }
 }

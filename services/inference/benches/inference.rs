@@ -32,21 +32,6 @@ fn time_each(runs: usize, mut f: impl FnMut()) -> Vec<Duration> {
         .collect()
 }
 
-/// Appends `name value` to the file `cargo xtask bench` names in
-/// `DIGITS_BENCH_FIGURES`, for its summary.
-fn figure(name: &str, value: Duration) {
-    if let Some(path) = std::env::var_os("DIGITS_BENCH_FIGURES") {
-        use std::io::Write;
-        let line = format!("{name} {}\n", value.as_secs_f64() * 1e6);
-        let written = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .and_then(|mut f| f.write_all(line.as_bytes()));
-        written.expect("writing a figure");
-    }
-}
-
 fn rss_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -88,7 +73,7 @@ fn main() {
         percentile(&mut pre, 0.5),
         percentile(&mut pre, 0.99)
     );
-    figure("preprocess_us", percentile(&mut pre, 0.5));
+    digits_test_support::bench_figure("preprocess_us", percentile(&mut pre, 0.5));
     let mut png = Vec::new();
     image::RgbaImage::from_raw(280, 280, rgba.clone())
         .expect("size")
@@ -103,7 +88,7 @@ fn main() {
         percentile(&mut dec, 0.5),
         percentile(&mut dec, 0.99)
     );
-    figure("decode_preprocess_us", percentile(&mut dec, 0.5));
+    digits_test_support::bench_figure("decode_preprocess_us", percentile(&mut dec, 0.5));
 
     // The model alone, one state on one thread.
     let input: Vec<f32> = test.images[..128].iter().flat_map(|i| i.iter().map(|&p| f32::from(p) / 255.0)).collect();
@@ -116,7 +101,7 @@ fn main() {
         percentile(&mut single, 0.5),
         percentile(&mut single, 0.99)
     );
-    figure("tract_single_us", percentile(&mut single, 0.5));
+    digits_test_support::bench_figure("tract_single_us", percentile(&mut single, 0.5));
     println!("\n{:<28} {:>10} {:>14}", "tract, 1 thread, batch", "p50", "images/s");
     for batch in [1usize, 8, 32, 128] {
         let runs = (4000 / batch).max(30);

@@ -81,21 +81,6 @@ fn full_count(url: &str) -> Duration {
     started.elapsed()
 }
 
-/// Appends `name value` (µs) to the file `cargo xtask bench` names in
-/// `DIGITS_BENCH_FIGURES`, for its summary.
-fn figure(name: &str, value: Duration) {
-    if let Some(path) = std::env::var_os("DIGITS_BENCH_FIGURES") {
-        use std::io::Write;
-        let line = format!("{name} {}\n", value.as_secs_f64() * 1e6);
-        let written = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .and_then(|mut f| f.write_all(line.as_bytes()));
-        written.expect("writing a figure");
-    }
-}
-
 async fn percentiles<F, Fut>(mut call: F) -> (Duration, Duration)
 where
     F: FnMut() -> Fut,
@@ -175,7 +160,7 @@ async fn measure(name: &str, url: String, rows: usize) {
     for (case, figure_name) in
         [(0, "stats_everyone"), (1, "stats_owner"), (2, "history_owner"), (3, "history_everyone")]
     {
-        figure(&format!("{key}_{figure_name}_p50_us"), cases[case].1.0);
+        digits_test_support::bench_figure(&format!("{key}_{figure_name}_p50_us"), cases[case].1.0);
     }
     for (case, (p50, p99)) in cases {
         let target = if p50 <= Duration::from_millis(5) { "meets p50 <= 5 ms" } else { "MISSES p50 <= 5 ms" };

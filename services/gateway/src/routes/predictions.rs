@@ -141,25 +141,13 @@ async fn flush_pending(state: &AppState, id: &str) -> Result<(), ApiError> {
 
 /// Writes the queued log entries of `owner` (everyone's for `None`, at most
 /// a batch) now, so a history or the statistics read right after a
-/// prediction include it. Entries the logging service rejects stay for the
-/// writer, which drops them.
+/// prediction include it.
 pub(crate) async fn flush_owner(state: &AppState, owner: Option<&str>) -> Result<(), ApiError> {
     let entries = state.logs.pending_of(owner, crate::log_queue::BATCH);
     if entries.is_empty() {
         return Ok(());
     }
-    let ids: Vec<String> = entries.iter().map(|entry| entry.request_id.clone()).collect();
-    let answer = state
-        .logging
-        .clone()
-        .log_predictions(logging::LogPredictionsRequest { entries })
-        .await
-        .map_err(|s| ApiError::from_logging(&s))?
-        .into_inner();
-    for id in ids.iter().filter(|id| !answer.rejected.iter().any(|r| &r.request_id == *id)) {
-        state.logs.written(id);
-    }
-    Ok(())
+    state.logs.store(&state.logging, entries).await.map_err(|s| ApiError::from_logging(&s))
 }
 
 /// `PUT /api/predictions/{id}/feedback` with `{"true_label": 0-9}`: records

@@ -7,7 +7,8 @@
 //! - [`TempDir`], [`free_port`], [`loopback`];
 //! - [`png`]: images encoded as the files clients send;
 //! - [`init_test_log`]: `TEST_LOG=1 cargo test` shows the services' logs
-//!   (in the output of the tests that fail; `-- --nocapture` for all).
+//!   (in the output of the tests that fail; `-- --nocapture` for all);
+//! - [`bench_figure`]: a benchmark's figure for `cargo xtask bench`'s summary.
 
 pub mod png;
 pub mod process;
@@ -24,6 +25,24 @@ pub use server::Running;
 pub fn init_test_log() {
     if std::env::var_os("TEST_LOG").is_some() {
         digits_service_kit::telemetry::init_for_tests();
+    }
+}
+
+/// Appends `name value` (the duration in µs) to the file `cargo xtask bench`
+/// names in `DIGITS_BENCH_FIGURES`, for its summary; nothing without it.
+///
+/// # Panics
+/// When the file cannot be written.
+pub fn bench_figure(name: &str, value: std::time::Duration) {
+    if let Some(path) = std::env::var_os("DIGITS_BENCH_FIGURES") {
+        use std::io::Write;
+        let line = format!("{name} {}\n", value.as_secs_f64() * 1e6);
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|mut f| f.write_all(line.as_bytes()));
+        written.expect("writing a figure");
     }
 }
 
