@@ -16,6 +16,9 @@
 //! 4. **Centre**: place the box in the [`SIZE`]x[`SIZE`] (28x28) field and shift
 //!    it by whole pixels so its centre of mass lands on [`COM_TARGET`].
 //!
+//! [`to_parts`] first splits a drawing into the digits it holds (a number
+//! such as "42"), left to right, and puts each into MNIST form on its own.
+//!
 //! The same crate runs in the inference service and, compiled to wasm, in the
 //! web UI, so the preview a person sees is exactly what the model is fed.
 //! `training/digits_training/preprocess.py` is the numpy reference of the same
@@ -26,10 +29,12 @@ mod image;
 mod ink;
 mod mnist;
 mod resample;
+mod segment;
 
 pub use error::PreprocessError;
 pub use image::{ImageView, Limits, PixelFormat};
 pub use mnist::{MnistImage, Normalisation};
+pub use segment::{MAX_PARTS, OVERLAP_SHARE, Part, Rect, STRAY_SHARE, to_parts};
 
 /// Side of the MNIST field, in pixels.
 pub const SIZE: usize = 28;
@@ -59,7 +64,7 @@ pub fn to_mnist(image: &ImageView<'_>, limits: &Limits) -> Result<MnistImage, Pr
 }
 
 /// The fewest pixels with ink that `image` must have not to count as empty.
-fn min_ink_pixels(image: &ImageView<'_>) -> usize {
+pub(crate) fn min_ink_pixels(image: &ImageView<'_>) -> usize {
     let pixels = image.width() as usize * image.height() as usize;
     MIN_INK_PIXELS.max(pixels / 10_000)
 }

@@ -66,6 +66,12 @@ pub(crate) fn round_half_up(x: f64) -> i64 {
 
 /// Crops `ink` to `bounds` and scales the longer side to [`BOX`], keeping the aspect ratio.
 pub(crate) fn fit_box(ink: &Ink<'_>, bounds: Bounds) -> Fitted {
+    fit_box_with(bounds, |y, x0, row| ink.row(y, x0, row))
+}
+
+/// [`fit_box`] over ink read by `read_row(y, x0, out)`, which fills `out`
+/// with the ink of row `y` from column `x0` on.
+pub(crate) fn fit_box_with(bounds: Bounds, mut read_row: impl FnMut(usize, usize, &mut [f32])) -> Fitted {
     let (w, h) = (bounds.width(), bounds.height());
     let scale = BOX as f64 / w.max(h) as f64;
     let out_w = round_half_up(w as f64 * scale).clamp(1, BOX as i64) as usize;
@@ -77,7 +83,7 @@ pub(crate) fn fit_box(ink: &Ink<'_>, bounds: Bounds) -> Fitted {
     let mut row = vec![0f32; w];
     let mut horizontal = vec![0f32; h * out_w];
     for y in 0..h {
-        ink.row(bounds.y0 + y, bounds.x0, &mut row);
+        read_row(bounds.y0 + y, bounds.x0, &mut row);
         for (out, taps) in horizontal[y * out_w..(y + 1) * out_w].iter_mut().zip(&wx) {
             *out = taps.apply(&row);
         }

@@ -1,0 +1,281 @@
+//! Splits a drawing into the digits it holds, left to right.
+//!
+//! 1. **Strokes.** The pixels with ink above [`INK_THRESHOLD`] are grouped
+//!    into connected pieces (8-neighbourhood), row run by row run with a
+//!    union-find, so the cost follows the ink, not the image's area.
+//! 2. **Digits.** Pieces whose columns overlap by at least half of the
+//!    narrower one's width are one digit: the two strokes of a 4, 5 or 7, the
+//!    dot over a stray mark. Pieces separated by a gap of empty columns, or
+//!    that overlap only a little (a slanted neighbour), are different digits.
+//! 3. **Stray marks.** A digit with under [`STRAY_SHARE`] of the ink of the
+//!    largest one is a speck of dust or a slip of the pen, and is dropped.
+//! 4. Each digit goes through the MNIST procedure on its own ink alone: the
+//!    ink of the other digits inside its box is left out.
+//!
+//! Digits that touch each other form one piece and are read as one (most
+//! often as not a digit). More than [`MAX_PARTS`] digits are read as a
+//! single piece too.
+
+use crate::ink::{Bounds, Ink};
+use crate::{INK_THRESHOLD, ImageView, Limits, MnistImage, PreprocessError, min_ink_pixels, mnist, resample};
+
+/// The most digits one drawing is split into.
+pub const MAX_PARTS: usize = 8;
+/// A digit with less than this share of the largest digit's ink pixels is a stray mark.
+pub const STRAY_SHARE: f32 = 0.03;
+/// Pieces whose column ranges overlap by at least this share of the narrower
+/// one's width belong to one digit.
+pub const OVERLAP_SHARE: f32 = 0.5;
+
+/// A rectangle of pixels in the submitted image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rect {
+    /// Left column.
+    pub x: u32,
+    /// Top row.
+    pub y: u32,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+}
+
+impl From<Bounds> for Rect {
+    fn from(b: Bounds) -> Self {
+        Self { x: b.x0 as u32, y: b.y0 as u32, width: b.width() as u32, height: b.height() as u32 }
+    }
+}
+
+/// One digit of a drawing: where it is and what the model should see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    /// Its bounding box in the image (ink above the threshold).
+    pub bounds: Rect,
+    /// Its MNIST form.
+    pub image: MnistImage,
+}
+
+/// A horizontal run of ink pixels in one row.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    y: usize,
+    x0: usize,
+    x1: usize,
+}
+
+/// A group of runs: a piece of ink, then a digit.
+#[derive(Debug, Clone)]
+struct Group {
+    bounds: Bounds,
+    pixels: usize,
+    runs: Vec<usize>,
+}
+
+impl Group {
+    fn merge(&mut self, other: Self) {
+        self.bounds = Bounds {
+            x0: self.bounds.x0.min(other.bounds.x0),
+            y0: self.bounds.y0.min(other.bounds.y0),
+            x1: self.bounds.x1.max(other.bounds.x1),
+            y1: self.bounds.y1.max(other.bounds.y1),
+        };
+        self.pixels += other.pixels;
+        self.runs.extend(other.runs);
+    }
+
+    /// Whether `other`'s columns overlap this group's enough to be the same digit.
+    fn overlaps(&self, other: &Self) -> bool {
+        let (a, b) = (self.bounds, other.bounds);
+        let overlap = a.x1.min(b.x1) as isize - a.x0.max(b.x0) as isize + 1;
+        overlap > 0 && overlap as f32 >= OVERLAP_SHARE * a.width().min(b.width()) as f32
+    }
+}
+
+/// The digits of `image`, left to right, each in MNIST form.
+///
+/// A drawing of one digit gives one part whose image is exactly what
+/// [`crate::to_mnist`] gives, unless stray marks were dropped.
+///
+/// # Errors
+/// [`PreprocessError::TooLarge`] when `image` exceeds `limits`, and
+/// [`PreprocessError::Empty`] when it holds too little ink to be a digit.
+pub fn to_parts(image: &ImageView<'_>, limits: &Limits) -> Result<Vec<Part>, PreprocessError> {
+    limits.check(image.width(), image.height())?;
+    let ink = Ink::detect(image);
+    // The same emptiness rule as one digit, over the whole drawing.
+    let all = ink.bounds(min_ink_pixels(image))?;
+    let runs = runs(&ink, all);
+    let mut groups = digits(pieces(&runs));
+    if groups.len() > MAX_PARTS {
+        let mut one = groups.remove(0);
+        for g in groups.drain(..) {
+            one.merge(g);
+        }
+        groups.push(one);
+    }
+    let owner = owners(&groups, runs.len());
+    Ok(groups
+        .iter()
+        .enumerate()
+        .map(|(index, group)| {
+            // Leave out the runs of every other digit inside this one's box.
+            let fitted = resample::fit_box_with(group.bounds, |y, x0, row| {
+                ink.row(y, x0, row);
+                for r in runs_in_row(&runs, y) {
+                    if owner[r] != index {
+                        let run = runs[r];
+                        let (from, to) = (run.x0.max(x0), (run.x1 + 1).min(x0 + row.len()));
+                        if from < to {
+                            row[from - x0..to - x0].fill(0.0);
+                        }
+                    }
+                }
+            });
+            Part { bounds: group.bounds.into(), image: mnist::centre(&fitted) }
+        })
+        .collect())
+}
+
+/// The runs of ink of every row within `within`, top to bottom.
+fn runs(ink: &Ink<'_>, within: Bounds) -> Vec<Run> {
+    let mut row = vec![0f32; within.width()];
+    let mut out = Vec::new();
+    for y in within.y0..=within.y1 {
+        ink.row(y, within.x0, &mut row);
+        let mut start = None;
+        for (i, &v) in row.iter().chain(std::iter::once(&0.0)).enumerate() {
+            match (v > INK_THRESHOLD, start) {
+                (true, None) => start = Some(i),
+                (false, Some(s)) => {
+                    out.push(Run { y, x0: within.x0 + s, x1: within.x0 + i - 1 });
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// Indices of the runs of row `y` (runs are sorted by row).
+fn runs_in_row(runs: &[Run], y: usize) -> std::ops::Range<usize> {
+    let start = runs.partition_point(|r| r.y < y);
+    let end = runs.partition_point(|r| r.y <= y);
+    start..end
+}
+
+fn find(parent: &mut [usize], mut i: usize) -> usize {
+    while parent[i] != i {
+        parent[i] = parent[parent[i]];
+        i = parent[i];
+    }
+    i
+}
+
+/// Connected pieces of ink (8-neighbourhood), in no particular order.
+fn pieces(runs: &[Run]) -> Vec<Group> {
+    let mut parent: Vec<usize> = (0..runs.len()).collect();
+    let mut previous = 0..0;
+    let mut y_prev = usize::MAX;
+    let mut i = 0;
+    while i < runs.len() {
+        let y = runs[i].y;
+        let current = runs_in_row(runs, y);
+        if y_prev != usize::MAX && y_prev + 1 == y {
+            // Two-pointer sweep: runs touch when their columns, widened by one, overlap.
+            let (mut a, mut b) = (previous.start, current.start);
+            while a < previous.end && b < current.end {
+                let (p, c) = (runs[a], runs[b]);
+                if p.x0 <= c.x1 + 1 && c.x0 <= p.x1 + 1 {
+                    let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
+                    parent[ra.max(rb)] = ra.min(rb);
+                }
+                if p.x1 < c.x1 {
+                    a += 1;
+                } else {
+                    b += 1;
+                }
+            }
+        }
+        y_prev = y;
+        i = current.end;
+        previous = current;
+    }
+    let mut by_root: std::collections::BTreeMap<usize, Group> = std::collections::BTreeMap::new();
+    for (r, run) in runs.iter().enumerate() {
+        let root = find(&mut parent, r);
+        let bounds = Bounds { x0: run.x0, y0: run.y, x1: run.x1, y1: run.y };
+        let one = Group { bounds, pixels: run.x1 - run.x0 + 1, runs: vec![r] };
+        match by_root.get_mut(&root) {
+            Some(g) => g.merge(one),
+            None => {
+                by_root.insert(root, one);
+            }
+        }
+    }
+    by_root.into_values().collect()
+}
+
+/// Merges pieces into digits, drops stray marks, and orders them left to right.
+fn digits(mut groups: Vec<Group>) -> Vec<Group> {
+    // Merge until no two groups overlap enough; each merge widens a group, so repeat.
+    loop {
+        groups.sort_by_key(|g| (g.bounds.x0, g.bounds.y0));
+        let mut merged = false;
+        let mut out: Vec<Group> = Vec::with_capacity(groups.len());
+        for g in groups {
+            match out.iter_mut().find(|o| o.overlaps(&g)) {
+                Some(o) => {
+                    o.merge(g);
+                    merged = true;
+                }
+                None => out.push(g),
+            }
+        }
+        groups = out;
+        if !merged {
+            break;
+        }
+    }
+    let largest = groups.iter().map(|g| g.pixels).max().unwrap_or(0);
+    groups.retain(|g| g.pixels as f32 >= STRAY_SHARE * largest as f32);
+    groups.sort_by_key(|g| (g.bounds.x0, g.bounds.y0));
+    groups
+}
+
+/// For each run, the index of the digit it belongs to (`usize::MAX` for a stray mark).
+fn owners(groups: &[Group], runs: usize) -> Vec<usize> {
+    let mut owner = vec![usize::MAX; runs];
+    for (i, g) in groups.iter().enumerate() {
+        for &r in &g.runs {
+            owner[r] = i;
+        }
+    }
+    owner
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(x0: usize, x1: usize) -> Group {
+        Group { bounds: Bounds { x0, y0: 0, x1, y1: 10 }, pixels: 50, runs: vec![] }
+    }
+
+    #[test]
+    fn pieces_overlapping_by_half_the_narrower_are_one_digit() {
+        assert!(group(0, 9).overlaps(&group(5, 30)));
+        assert!(!group(0, 9).overlaps(&group(6, 30)));
+        assert!(!group(0, 9).overlaps(&group(12, 30)));
+        assert_eq!(digits(vec![group(0, 9), group(5, 30), group(40, 50)]).len(), 2);
+    }
+
+    #[test]
+    fn diagonal_neighbours_are_connected() {
+        let runs = [Run { y: 0, x0: 0, x1: 0 }, Run { y: 1, x0: 1, x1: 1 }, Run { y: 1, x0: 3, x1: 4 }];
+        let mut found = pieces(&runs);
+        found.sort_by_key(|g| g.bounds.x0);
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[0].pixels, 2);
+    }
+}
