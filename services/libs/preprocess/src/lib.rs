@@ -34,7 +34,7 @@ mod segment;
 pub use error::PreprocessError;
 pub use image::{ImageView, Limits, PixelFormat};
 pub use mnist::{MnistImage, Normalisation};
-pub use segment::{MAX_PARTS, OVERLAP_SHARE, Part, Rect, STRAY_SHARE, to_parts};
+pub use segment::{FRAGMENT_GAP, FRAGMENT_HEIGHT, MAX_PARTS, OVERLAP_SHARE, Part, Rect, STRAY_SHARE, to_parts};
 
 /// Side of the MNIST field, in pixels.
 pub const SIZE: usize = 28;

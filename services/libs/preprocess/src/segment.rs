@@ -4,12 +4,17 @@
 //!    into connected pieces (8-neighbourhood), row run by row run with a
 //!    union-find, so the cost follows the ink, not the image's area.
 //! 2. **Digits.** Pieces whose columns overlap by at least half of the
-//!    narrower one's width are one digit: the two strokes of a 4, 5 or 7, the
-//!    dot over a stray mark. Pieces separated by a gap of empty columns, or
-//!    that overlap only a little (a slanted neighbour), are different digits.
-//! 3. **Stray marks.** A digit with under [`STRAY_SHARE`] of the ink of the
+//!    narrower one's width are one digit: the two strokes of a 4 or a 7.
+//!    Pieces separated by a gap of empty columns, or that overlap only a
+//!    little (a slanted neighbour), are different digits.
+//! 3. **Fragments.** A piece less than half as tall as the tallest digit
+//!    (the lifted top bar of a 5, a bit of a broken stroke) joins the digit
+//!    whose columns it overlaps most; one that overlaps none joins the digit
+//!    just left of it, when the gap is under a quarter of the tallest digit's
+//!    height (a 5's bar drawn off to the right of its stem).
+//! 4. **Stray marks.** A digit with under [`STRAY_SHARE`] of the ink of the
 //!    largest one is a speck of dust or a slip of the pen, and is dropped.
-//! 4. Each digit goes through the MNIST procedure on its own ink alone: the
+//! 5. Each digit goes through the MNIST procedure on its own ink alone: the
 //!    ink of the other digits inside its box is left out.
 //!
 //! Digits that touch each other form one piece and are read as one (most
@@ -26,6 +31,12 @@ pub const STRAY_SHARE: f32 = 0.03;
 /// Pieces whose column ranges overlap by at least this share of the narrower
 /// one's width belong to one digit.
 pub const OVERLAP_SHARE: f32 = 0.5;
+/// A piece less tall than this share of the tallest digit is a fragment of
+/// the digit it overlaps.
+pub const FRAGMENT_HEIGHT: f32 = 0.5;
+/// A fragment that overlaps no digit joins the one to its left when the gap
+/// is under this share of the tallest digit's height.
+pub const FRAGMENT_GAP: f32 = 0.25;
 
 /// A rectangle of pixels in the submitted image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,11 +94,16 @@ impl Group {
         self.runs.extend(other.runs);
     }
 
+    /// How many columns the two groups share.
+    fn shared_columns(&self, other: &Self) -> usize {
+        let (a, b) = (self.bounds, other.bounds);
+        (a.x1.min(b.x1) + 1).saturating_sub(a.x0.max(b.x0))
+    }
+
     /// Whether `other`'s columns overlap this group's enough to be the same digit.
     fn overlaps(&self, other: &Self) -> bool {
-        let (a, b) = (self.bounds, other.bounds);
-        let overlap = a.x1.min(b.x1) as isize - a.x0.max(b.x0) as isize + 1;
-        overlap > 0 && overlap as f32 >= OVERLAP_SHARE * a.width().min(b.width()) as f32
+        let shared = self.shared_columns(other);
+        shared > 0 && shared as f32 >= OVERLAP_SHARE * self.bounds.width().min(other.bounds.width()) as f32
     }
 }
 
@@ -217,8 +233,44 @@ fn pieces(runs: &[Run]) -> Vec<Group> {
 }
 
 /// Merges pieces into digits, drops stray marks, and orders them left to right.
-fn digits(mut groups: Vec<Group>) -> Vec<Group> {
-    // Merge until no two groups overlap enough; each merge widens a group, so repeat.
+fn digits(groups: Vec<Group>) -> Vec<Group> {
+    let groups = merge_overlapping(groups);
+    // Fragments join the digit they overlap most; the tallest digit sets the scale.
+    let tallest = groups.iter().map(|g| g.bounds.height()).max().unwrap_or(0);
+    let (fragments, mut whole): (Vec<Group>, Vec<Group>) =
+        groups.into_iter().partition(|g| (g.bounds.height() as f32) < FRAGMENT_HEIGHT * tallest as f32);
+    for fragment in fragments {
+        let overlapped = whole
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.shared_columns(&fragment), i))
+            .filter(|(shared, _)| *shared > 0)
+            .max_by_key(|(shared, _)| *shared)
+            .map(|(_, i)| i);
+        let max_gap = FRAGMENT_GAP * tallest as f32;
+        let left = || {
+            whole
+                .iter()
+                .enumerate()
+                .filter(|(_, g)| g.bounds.x1 < fragment.bounds.x0)
+                .min_by_key(|(_, g)| fragment.bounds.x0 - g.bounds.x1)
+                .filter(|(_, g)| ((fragment.bounds.x0 - g.bounds.x1) as f32) < max_gap)
+                .map(|(i, _)| i)
+        };
+        match overlapped.or_else(left) {
+            Some(i) => whole[i].merge(fragment),
+            None => whole.push(fragment),
+        }
+    }
+    let mut groups = merge_overlapping(whole);
+    let largest = groups.iter().map(|g| g.pixels).max().unwrap_or(0);
+    groups.retain(|g| g.pixels as f32 >= STRAY_SHARE * largest as f32);
+    groups.sort_by_key(|g| (g.bounds.x0, g.bounds.y0));
+    groups
+}
+
+/// Merges groups until no two overlap enough; each merge widens a group, so repeat.
+fn merge_overlapping(mut groups: Vec<Group>) -> Vec<Group> {
     loop {
         groups.sort_by_key(|g| (g.bounds.x0, g.bounds.y0));
         let mut merged = false;
@@ -234,13 +286,9 @@ fn digits(mut groups: Vec<Group>) -> Vec<Group> {
         }
         groups = out;
         if !merged {
-            break;
+            return groups;
         }
     }
-    let largest = groups.iter().map(|g| g.pixels).max().unwrap_or(0);
-    groups.retain(|g| g.pixels as f32 >= STRAY_SHARE * largest as f32);
-    groups.sort_by_key(|g| (g.bounds.x0, g.bounds.y0));
-    groups
 }
 
 /// For each run, the index of the digit it belongs to (`usize::MAX` for a stray mark).
@@ -260,6 +308,25 @@ mod tests {
 
     fn group(x0: usize, x1: usize) -> Group {
         Group { bounds: Bounds { x0, y0: 0, x1, y1: 10 }, pixels: 50, runs: vec![] }
+    }
+
+    #[test]
+    fn a_short_piece_joins_the_digit_it_overlaps_most() {
+        // The lifted top bar of a 5, wider than the body and overlapping a third of it.
+        let body = Group { bounds: Bounds { x0: 40, y0: 20, x1: 130, y1: 180 }, pixels: 900, runs: vec![] };
+        let bar = Group { bounds: Bounds { x0: 100, y0: 0, x1: 190, y1: 18 }, pixels: 200, runs: vec![] };
+        let next = Group { bounds: Bounds { x0: 200, y0: 20, x1: 260, y1: 180 }, pixels: 900, runs: vec![] };
+        let found = digits(vec![body, bar, next]);
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[0].bounds, Bounds { x0: 40, y0: 0, x1: 190, y1: 180 });
+        // A bar drawn off to the right of its stem joins the digit on its left.
+        let stem = Group { bounds: Bounds { x0: 40, y0: 20, x1: 130, y1: 180 }, pixels: 900, runs: vec![] };
+        let bar = Group { bounds: Bounds { x0: 150, y0: 0, x1: 200, y1: 18 }, pixels: 200, runs: vec![] };
+        assert_eq!(digits(vec![stem, bar]).len(), 1);
+        // A short piece far from any digit stays a part of its own (here: a minus sign).
+        let minus = Group { bounds: Bounds { x0: 300, y0: 90, x1: 340, y1: 100 }, pixels: 300, runs: vec![] };
+        let one = Group { bounds: Bounds { x0: 40, y0: 20, x1: 60, y1: 180 }, pixels: 900, runs: vec![] };
+        assert_eq!(digits(vec![one, minus]).len(), 2);
     }
 
     #[test]
