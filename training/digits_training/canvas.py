@@ -46,6 +46,18 @@ STYLES = [
 ]
 
 
+# How training draws each digit once (``mixing.canvas_digits``): anything from
+# small to large, anywhere, slanted, thin to thick.
+TRAINING_STYLE = Style(
+    "training: random size, place, slant and width",
+    canvas=(300, 400),
+    digit_height=(50, 260),
+    rotation_deg=12.0,
+    edge=(0.1, 0.78),
+    off_centre=True,
+)
+
+
 def render(images: np.ndarray, style: Style, rng: np.random.Generator) -> np.ndarray:
     """Draws uint8 ``[N,28,28]`` MNIST digits in ``style``; returns float ``[N,H,W]`` ink."""
     n = images.shape[0]

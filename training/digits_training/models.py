@@ -1,7 +1,7 @@
 """Candidate CNNs for Digits and a multiply-add counter.
 
 Every candidate takes ``image``: float ``[N,1,28,28]`` with pixel/255 (ink high)
-and returns ``logits`` ``[N,10]``. The MNIST mean/std normalisation is the
+and returns ``logits`` ``[N,11]``: digits 0-9 and "not a digit" (class 10). The MNIST mean/std normalisation is the
 first op of ``forward`` so that it is baked into the exported graph.
 
 The candidates trade cost in tract for accuracy (see training/README.md for
@@ -22,6 +22,9 @@ from torch import nn
 
 MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
+# Digits 0-9, then "not a digit".
+CLASSES = 11
+NOT_A_DIGIT = 10
 
 
 def _block(cin: int, cout: int, kernel: int = 3, stride: int = 1) -> list[nn.Module]:
@@ -47,7 +50,7 @@ class DigitNet(nn.Module):
             features = c3 * 9
         self.features = nn.Sequential(*layers)
         self.dropout = nn.Dropout(dropout)
-        self.classifier = nn.Linear(features, 10)
+        self.classifier = nn.Linear(features, CLASSES)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         x = (image - MNIST_MEAN) / MNIST_STD
@@ -68,7 +71,7 @@ class StridedNet(nn.Module):
         layers += [nn.Flatten()]
         self.features = nn.Sequential(*layers)
         self.dropout = nn.Dropout(dropout)
-        self.classifier = nn.Linear(c4 * 16, 10)
+        self.classifier = nn.Linear(c4 * 16, CLASSES)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         x = (image - MNIST_MEAN) / MNIST_STD

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import canvas, export, idx, models, preprocess
+from . import canvas, export, idx, mixing, models, nondigits, preprocess, rejection
 from .augment import AugmentConfig, augment
 
 
@@ -44,7 +44,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--robustness-samples", type=int, default=2000, help="test digits per drawing style (0: skip)")
     p.add_argument("--golden", type=int, default=64, help="test images in the golden fixture")
     p.add_argument("--name", default="digits-mnist-cnn")
-    p.add_argument("--version", default="1.1.0")
+    p.add_argument("--version", default="1.2.0")
+    p.add_argument("--canvas-share", type=float, default=0.5, help="share of digits taken in their canvas-drawn form")
+    p.add_argument("--nondigits", type=int, default=30000, help="drawings that are not digits in the training pool")
+    p.add_argument("--nondigit-share", type=float, default=0.15, help="not-a-digit drawings added per epoch, as a share of the digits")
+    p.add_argument("--calibration", type=int, default=2000, help="training digits held back to calibrate the rejection threshold")
+    p.add_argument("--reject-target", type=float, default=0.005, help="most calibration digits the threshold may reject")
+    p.add_argument("--held-out-nondigits", type=int, default=4500, help="held-out non-digit drawings measured (0: skip)")
+    p.add_argument("--cache", type=Path, default=None, help="folder for the prepared pools (default: <out>/../cache)")
     return p.parse_args(argv)
 
 
@@ -60,27 +67,27 @@ def to_tensor(images: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)
 
 
-def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> tuple[float, list[float], torch.Tensor]:
-    """Accuracy, per-digit accuracy and predictions."""
+def probabilities(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
+    """Softmax over the eleven classes, ``[N,11]``."""
     model.eval()
-    preds = []
     with torch.no_grad():
-        for start in range(0, len(images), 1000):
-            preds.append(model(images[start : start + 1000]).argmax(1))
-    pred = torch.cat(preds)
-    correct = pred == labels
+        return torch.cat([torch.softmax(model(images[s : s + 1000]), 1) for s in range(0, len(images), 1000)])
+
+
+def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> tuple[float, list[float], torch.Tensor]:
+    """Accuracy of the most probable digit (the ten digits only), per digit, and P(not a digit)."""
+    probs = probabilities(model, images)
+    correct = probs[:, : models.NOT_A_DIGIT].argmax(1) == labels
     per_digit = [float(correct[labels == d].float().mean()) if (labels == d).any() else float("nan") for d in range(10)]
-    return float(correct.float().mean()), per_digit, pred
+    return float(correct.float().mean()), per_digit, probs[:, models.NOT_A_DIGIT]
 
 
-def robustness(model: nn.Module, test_images: np.ndarray, test_labels: np.ndarray, samples: int, seed: int) -> list[dict]:
-    """Accuracy on test digits drawn in each canvas style, after the serving normalisation."""
+def draw_styles(images: np.ndarray, seed: int) -> list[tuple[canvas.Style, np.ndarray, np.ndarray]]:
+    """``images`` drawn in each canvas style and put in MNIST form: (style, inputs, kept indices)."""
     rng = np.random.default_rng(seed)
-    results = []
-    images, labels = test_images[:samples], test_labels[:samples]
+    out = []
     for style in canvas.STYLES:
-        inputs = []
-        kept = []
+        inputs, kept = [], []
         for start in range(0, len(images), 256):
             ink = canvas.render(images[start : start + 256], style, rng)
             for i, one in enumerate(ink):
@@ -89,12 +96,39 @@ def robustness(model: nn.Module, test_images: np.ndarray, test_labels: np.ndarra
                     kept.append(start + i)
                 except preprocess.EmptyDrawing:
                     pass
-        acc, _, _ = evaluate(model, to_tensor(np.stack(inputs)), torch.from_numpy(labels[kept].astype(np.int64)))
+        out.append((style, np.stack(inputs), np.array(kept)))
+    return out
+
+
+def robustness(model: nn.Module, drawn, labels: np.ndarray, threshold: float) -> tuple[list[dict], np.ndarray]:
+    """Accuracy on test digits drawn in each canvas style, after the serving normalisation,
+    and P(not a digit) of all of them."""
+    results, p_nots = [], []
+    for style, inputs, kept in drawn:
+        acc, _, p_not = evaluate(model, to_tensor(inputs), torch.from_numpy(labels[kept].astype(np.int64)))
+        p_not = p_not.numpy()
+        probs = probabilities(model, to_tensor(inputs))
+        right = (probs[:, : models.NOT_A_DIGIT].argmax(1).numpy() == labels[kept]) & (p_not < threshold)
         # A drawing rejected as empty counts as wrong.
-        acc = acc * len(kept) / len(images)
-        results.append({"style": canvas.describe(style), "samples": len(images), "accuracy": round(acc, 4)})
-        print(f"  robustness {style.name:<40} {acc * 100:6.2f}%", flush=True)
-    return results
+        acc = acc * len(kept) / len(labels)
+        accepted = float(right.sum()) / len(labels)
+        rejected = rejection.rate(p_not, threshold)
+        results.append(
+            {
+                "style": canvas.describe(style),
+                "samples": len(labels),
+                "accuracy": round(acc, 4),
+                "accuracy_with_rejection": round(accepted, 4),
+                "rejected": round(rejected, 4),
+            }
+        )
+        p_nots.append(p_not)
+        print(
+            f"  robustness {style.name:<40} {acc * 100:6.2f}%  (with rejection {accepted * 100:6.2f}%, "
+            f"rejected {rejected * 100:5.2f}%)",
+            flush=True,
+        )
+    return results, np.concatenate(p_nots)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -104,19 +138,39 @@ def main(argv: list[str] | None = None) -> None:
     gen = seed_everything(args.seed)
     if args.download:
         idx.download(args.data)
+    cache = args.cache or args.out.parent / "cache"
     data = idx.load_mnist(args.data)
     train_x, train_y = data.train_images, data.train_labels
     if args.limit_train:
         train_x, train_y = train_x[: args.limit_train], train_y[: args.limit_train]
+    # The last --calibration training digits are held back for the rejection threshold.
+    held = min(args.calibration, len(train_x) // 5)
+    calib_x, calib_y = train_x[len(train_x) - held :], train_y[len(train_y) - held :]
+    train_x, train_y = train_x[: len(train_x) - held], train_y[: len(train_y) - held]
     test_x, test_y = data.test_images, data.test_labels
     if args.limit_test:
         test_x, test_y = test_x[: args.limit_test], test_y[: args.limit_test]
-    train_t, train_l = to_tensor(train_x), torch.from_numpy(train_y.astype(np.int64))
+
+    prepared = time.perf_counter()
+    drawn_x = mixing.canvas_digits(train_x, args.seed, cache)
+    other_x = mixing.not_digits(args.nondigits, args.seed, cache) if args.nondigits else np.zeros((0, 28, 28), np.uint8)
+    print(
+        f"prepared {len(drawn_x):,} canvas-drawn digits and {len(other_x):,} non-digit drawings "
+        f"in {time.perf_counter() - prepared:.0f}s",
+        flush=True,
+    )
+    n = len(train_x)
+    pool = to_tensor(np.concatenate([train_x, drawn_x, other_x]))
+    pool_labels = torch.from_numpy(
+        np.concatenate([train_y, train_y, np.full(len(other_x), models.NOT_A_DIGIT)]).astype(np.int64)
+    )
     test_t, test_l = to_tensor(test_x), torch.from_numpy(test_y.astype(np.int64))
+    per_epoch_others = int(round(args.nondigit_share * n)) if len(other_x) else 0
+    epoch_size = n + per_epoch_others
 
     model = models.build(args.arch)
     aug_cfg = AugmentConfig()
-    steps_per_epoch = (len(train_t) + args.batch_size - 1) // args.batch_size
+    steps_per_epoch = (epoch_size + args.batch_size - 1) // args.batch_size
     optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimiser, max_lr=args.lr, total_steps=args.epochs * steps_per_epoch, pct_start=0.2
@@ -124,8 +178,8 @@ def main(argv: list[str] | None = None) -> None:
     loss_fn = nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
     print(
         f"training {args.arch}: {models.count_parameters(model):,} parameters, "
-        f"{models.count_macs(model):,} multiply-adds per image, {len(train_t):,} images, "
-        f"{args.epochs} epochs, {torch.get_num_threads()} threads",
+        f"{models.count_macs(model):,} multiply-adds per image, {n:,} digits and {per_epoch_others:,} "
+        f"non-digits per epoch, {args.epochs} epochs, {torch.get_num_threads()} threads",
         flush=True,
     )
 
@@ -134,11 +188,16 @@ def main(argv: list[str] | None = None) -> None:
     for epoch in range(1, args.epochs + 1):
         t0 = time.perf_counter()
         model.train()
-        order = torch.randperm(len(train_t), generator=gen)
+        # Each digit in its MNIST or its canvas-drawn form, plus a draw of non-digits.
+        drawn = torch.rand(n, generator=gen) < args.canvas_share
+        digits = torch.arange(n) + drawn.long() * n
+        others = 2 * n + torch.randint(len(other_x), (per_epoch_others,), generator=gen) if per_epoch_others else None
+        chosen = torch.cat([digits, others]) if others is not None else digits
+        order = chosen[torch.randperm(len(chosen), generator=gen)]
         total_loss, total_correct = 0.0, 0
         for step in range(steps_per_epoch):
             batch = order[step * args.batch_size : (step + 1) * args.batch_size]
-            x, y = train_t[batch], train_l[batch]
+            x, y = pool[batch], pool_labels[batch]
             if not args.no_augment:
                 x = augment(x, gen, aug_cfg)
             logits = model(x)
@@ -152,8 +211,8 @@ def main(argv: list[str] | None = None) -> None:
         test_acc, _, _ = evaluate(model, test_t, test_l)
         record = {
             "epoch": epoch,
-            "loss": round(total_loss / len(train_t), 5),
-            "train_accuracy": round(total_correct / len(train_t), 5),
+            "loss": round(total_loss / len(order), 5),
+            "train_accuracy": round(total_correct / len(order), 5),
             "test_accuracy": round(test_acc, 5),
             "seconds": round(time.perf_counter() - t0, 1),
         }
@@ -165,7 +224,19 @@ def main(argv: list[str] | None = None) -> None:
         )
     train_seconds = time.perf_counter() - started
 
-    test_acc, per_digit, _ = evaluate(model, test_t, test_l)
+    # The rejection threshold, from digits never trained on: plain and canvas-drawn.
+    calib_drawn = [inputs for _, inputs, _ in draw_styles(calib_x, args.seed + 1)]
+    calib_inputs = np.concatenate([calib_x, *calib_drawn])
+    _, _, calib_p_not = evaluate(model, to_tensor(calib_inputs), torch.zeros(len(calib_inputs), dtype=torch.int64))
+    threshold = rejection.calibrate(calib_p_not.numpy(), args.reject_target)
+    print(f"rejection threshold {threshold} (from {len(calib_inputs):,} held-back digits)", flush=True)
+
+    test_acc, per_digit, test_p_not = evaluate(model, test_t, test_l)
+    test_p_not = test_p_not.numpy()
+    test_probs = probabilities(model, test_t)
+    accepted_acc = float(
+        ((test_probs[:, :10].argmax(1) == test_l).numpy() & (test_p_not < threshold)).mean()
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     onnx_path = args.out / "model.onnx"
     export.export_onnx(model, onnx_path)
@@ -175,10 +246,21 @@ def main(argv: list[str] | None = None) -> None:
     check = test_x[:256]
     diff = float(np.abs(export.onnx_logits(onnx_path, check) - export.torch_logits(model, check)).max())
     print(f"onnxruntime vs PyTorch: max |logit difference| = {diff:.2e}", flush=True)
-    onnx_acc = float((export.onnx_logits(onnx_path, test_x).argmax(1) == test_y).mean())
-    export.write_golden(model, test_x[: args.golden], test_y[: args.golden], args.out / "golden.json")
+    onnx_acc = float((export.onnx_logits(onnx_path, test_x)[:, :10].argmax(1) == test_y).mean())
+    golden_others = nondigits.make("train", max(1, args.golden // 8), args.seed + 2)[0]
+    export.write_golden(
+        model,
+        np.concatenate([test_x[: args.golden], golden_others]),
+        np.concatenate([test_y[: args.golden], np.full(len(golden_others), models.NOT_A_DIGIT)]),
+        args.out / "golden.json",
+    )
 
-    robust = robustness(model, test_x, test_y, args.robustness_samples, args.seed) if args.robustness_samples else []
+    robust, drawn_p_not = [], np.zeros(0)
+    if args.robustness_samples:
+        samples = min(args.robustness_samples, len(test_x))
+        drawn_test = draw_styles(test_x[:samples], args.seed)
+        robust, drawn_p_not = robustness(model, drawn_test, test_y[:samples], threshold)
+    refused = reject_report(model, args, threshold, np.concatenate([test_p_not, drawn_p_not]))
 
     card = {
         "name": args.name,
@@ -188,8 +270,21 @@ def main(argv: list[str] | None = None) -> None:
         "file": {"name": "model.onnx", "sha256": export.sha256(onnx_path), "bytes": onnx_path.stat().st_size},
         "io": {
             "input": {"name": export.INPUT_NAME, "dtype": "float32", "shape": ["N", 1, 28, 28]},
-            "output": {"name": export.OUTPUT_NAME, "dtype": "float32", "shape": ["N", 10], "kind": "logits (apply softmax)"},
+            "output": {
+                "name": export.OUTPUT_NAME,
+                "dtype": "float32",
+                "shape": ["N", models.CLASSES],
+                "kind": "logits (apply softmax)",
+            },
             "opset": export.OPSET,
+        },
+        "classes": [str(d) for d in range(10)] + ["not_a_digit"],
+        "rejection": {
+            "rule": "a drawing is not a digit when the softmax probability of class not_a_digit >= threshold",
+            "threshold": threshold,
+            "calibrated_on": f"{held} MNIST training digits held back from training, plain and in every canvas style "
+            f"({len(calib_inputs)} images), at most {args.reject_target:.1%} of them rejected",
+            **refused,
         },
         "normalisation": export.normalisation(),
         "preprocessing": {
@@ -203,6 +298,7 @@ def main(argv: list[str] | None = None) -> None:
         "metrics": {
             "test_samples": int(len(test_y)),
             "test_accuracy": round(test_acc, 6),
+            "test_accuracy_with_rejection": round(accepted_acc, 6),
             "test_accuracy_onnxruntime": round(onnx_acc, 6),
             "per_digit_accuracy": [round(a, 6) for a in per_digit],
             "onnx_vs_pytorch_max_abs_logit_diff": diff,
@@ -214,7 +310,15 @@ def main(argv: list[str] | None = None) -> None:
             "flops_per_image": 2 * models.count_macs(model),
         },
         "training": {
-            "data": {"train_samples": int(len(train_y)), "sha256": idx.checksums(args.data)},
+            "data": {
+                "train_samples": int(len(train_y)),
+                "calibration_samples": int(held),
+                "canvas_share": args.canvas_share,
+                "not_a_digit_pool": int(len(other_x)),
+                "not_a_digit_per_epoch": per_epoch_others,
+                "not_a_digit_generators": sorted(nondigits.family("train")),
+                "sha256": idx.checksums(args.data),
+            },
             "epochs": args.epochs,
             "batch_size": args.batch_size,
             "optimizer": "AdamW",
@@ -233,6 +337,40 @@ def main(argv: list[str] | None = None) -> None:
     }
     (args.out / "model.json").write_text(json.dumps(card, indent=2) + "\n")
     print(f"test accuracy {test_acc * 100:.2f}%  ({train_seconds:.0f}s)  -> {args.out}", flush=True)
+
+
+def reject_report(model: nn.Module, args: argparse.Namespace, threshold: float, digit_p_not: np.ndarray) -> dict:
+    """How the threshold does on test digits (plain and drawn) and on held-out non-digits."""
+    report: dict = {"test_digits": len(digit_p_not), "test_digits_rejected": round(rejection.rate(digit_p_not, threshold), 5)}
+    if not args.held_out_nondigits:
+        return report
+    images, kinds = nondigits.make("held_out", args.held_out_nondigits, args.seed + 3)
+    _, _, p_not = evaluate(model, to_tensor(images), torch.zeros(len(images), dtype=torch.int64))
+    p_not = p_not.numpy()
+    kinds_arr = np.array(kinds)
+    per_kind = {k: round(rejection.rate(p_not[kinds_arr == k], threshold), 4) for k in sorted(set(kinds))}
+    report.update(
+        {
+            "held_out_non_digits": len(images),
+            "held_out_non_digits_rejected": round(rejection.rate(p_not, threshold), 5),
+            "held_out_rejected_by_generator": per_kind,
+            "curve": rejection.curve(digit_p_not, p_not, sorted(set(rejection.CURVE + [threshold]))),
+        }
+    )
+    print(
+        f"not a digit: held-out drawings rejected {report['held_out_non_digits_rejected'] * 100:.1f}%, "
+        f"test digits rejected {report['test_digits_rejected'] * 100:.2f}%",
+        flush=True,
+    )
+    for kind, r in per_kind.items():
+        print(f"  {kind:<28} {r * 100:6.1f}%", flush=True)
+    for point in report["curve"]:
+        print(
+            f"  threshold {point['threshold']:<6} digits rejected {point['digits_rejected'] * 100:6.2f}%  "
+            f"non-digits rejected {point['non_digits_rejected'] * 100:6.1f}%",
+            flush=True,
+        )
+    return report
 
 
 if __name__ == "__main__":

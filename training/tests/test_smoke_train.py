@@ -16,7 +16,8 @@ def test_smoke_run_trains_exports_and_matches_pytorch(tmp_path, mnist_dir, mnist
         [
             "--data", str(mnist_dir), "--arch", "strided", "--out", str(out), "--epochs", "1",
             "--limit-train", "3000", "--limit-test", "500", "--robustness-samples", "64",
-            "--golden", "16", "--threads", "2",
+            "--golden", "16", "--threads", "2", "--nondigits", "400", "--held-out-nondigits", "90",
+            "--calibration", "300", "--cache", str(tmp_path / "cache"),
         ]
     )
     for name in ("model.onnx", "model.json", "golden.json", "model.pt"):
@@ -34,7 +35,7 @@ def test_smoke_run_trains_exports_and_matches_pytorch(tmp_path, mnist_dir, mnist
     images = mnist.test_images[:37]
     ours = export.torch_logits(model, images)
     theirs = export.onnx_logits(out / "model.onnx", images)
-    assert theirs.shape == (37, 10)
+    assert theirs.shape == (37, 11)
     assert np.abs(ours - theirs).max() < 1e-4
 
     card = json.loads((out / "model.json").read_text())
@@ -44,13 +45,24 @@ def test_smoke_run_trains_exports_and_matches_pytorch(tmp_path, mnist_dir, mnist
     assert card["size"]["multiply_adds_per_image"] == models.count_macs(model)
     assert len(card["training"]["data"]["sha256"]) == 4
     assert len(card["metrics"]["robustness"]) == 6
+    assert card["classes"] == [str(d) for d in range(10)] + ["not_a_digit"]
+    assert card["io"]["output"]["shape"] == ["N", 11]
+    rejection = card["rejection"]
+    assert 0 < rejection["threshold"] <= 1
+    assert rejection["held_out_non_digits"] == 90
+    assert set(rejection["held_out_rejected_by_generator"]) >= {"smileys", "scribbles"}
+    assert [p["threshold"] for p in rejection["curve"]] == sorted(p["threshold"] for p in rejection["curve"])
     golden = json.loads((out / "golden.json").read_text())
-    assert len(golden["cases"]) == 16 and len(golden["cases"][0]["pixels"]) == 784
+    # 16 test digits, then 2 drawings that are not digits (label 10).
+    assert len(golden["cases"]) == 18 and len(golden["cases"][0]["pixels"]) == 784
+    assert [c["label"] for c in golden["cases"][16:]] == [10, 10]
+    assert len(golden["cases"][0]["logits"]) == 11
 
 
 def test_candidates_have_the_documented_costs():
     # The figures in training/README.md's table.
-    assert models.count_macs(models.build("tiny")) == 508_352
-    assert models.count_macs(models.build("small")) == 2_125_696
-    assert models.count_macs(models.build("strided")) == 2_580_448
-    assert models.count_parameters(models.build("strided")) == 86_130
+    # With the eleventh class ("not a digit") in each head.
+    assert models.count_macs(models.build("tiny")) == 508_384
+    assert models.count_macs(models.build("small")) == 2_126_272
+    assert models.count_macs(models.build("strided")) == 2_581_472
+    assert models.count_parameters(models.build("strided")) == 87_155

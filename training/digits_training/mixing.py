@@ -1,0 +1,61 @@
+"""What the model trains on besides plain MNIST, prepared once per run.
+
+- **Canvas digits.** Every training digit is also drawn once as a browser
+  canvas would show it (``canvas.TRAINING_STYLE``: random size, place,
+  rotation and stroke width) and put into MNIST form by the serving
+  procedure. An epoch takes each digit in one of its two forms, so the model
+  sees the thin, thick and re-centred digits that people draw.
+- **Not a digit.** A pool of drawings from ``nondigits``'s training family,
+  labelled ``models.NOT_A_DIGIT``; each epoch adds a random share of them.
+
+Both pools are cached in ``--cache`` (keyed by their inputs), since making
+them takes a minute or two and does not change between runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+from . import canvas, nondigits, preprocess
+
+
+def _cached(cache: Path | None, key: str, make) -> np.ndarray:
+    if cache is None:
+        return make()
+    path = cache / f"{key}.npy"
+    if path.exists():
+        return np.load(path)
+    data = make()
+    cache.mkdir(parents=True, exist_ok=True)
+    np.save(path, data)
+    return data
+
+
+def canvas_digits(images: np.ndarray, seed: int, cache: Path | None) -> np.ndarray:
+    """Each of ``images`` (uint8 ``[N,28,28]``) drawn canvas-style and back in MNIST form.
+
+    A drawing the serving procedure would reject as empty keeps its MNIST form.
+    """
+    digest = hashlib.sha256(images.tobytes()).hexdigest()[:16]
+
+    def make() -> np.ndarray:
+        rng = np.random.default_rng(seed)
+        out = images.copy()
+        for start in range(0, len(images), 256):
+            ink = canvas.render(images[start : start + 256], canvas.TRAINING_STYLE, rng)
+            for i, one in enumerate(ink):
+                try:
+                    out[start + i] = preprocess.to_mnist(one)
+                except preprocess.EmptyDrawing:
+                    pass
+        return out
+
+    return _cached(cache, f"canvas-{digest}-{seed}", make)
+
+
+def not_digits(count: int, seed: int, cache: Path | None) -> np.ndarray:
+    """``count`` training-family drawings that are not digits, in MNIST form."""
+    return _cached(cache, f"nondigits-train-{count}-{seed}", lambda: nondigits.make("train", count, seed)[0])
