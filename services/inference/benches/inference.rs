@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use digits_inference::config::ModelSource;
 use digits_inference::engine::Engine;
 use digits_inference::model::Model;
-use digits_preprocess::{ImageView, Limits, PIXELS, PixelFormat, to_mnist};
+use digits_preprocess::{ImageView, Limits, PIXELS, PixelFormat, to_mnist, to_parts};
 use digits_proto::inference::v1 as pb;
 
 fn percentile(samples: &mut [Duration], p: f64) -> Duration {
@@ -74,6 +74,15 @@ fn main() {
         percentile(&mut pre, 0.99)
     );
     digits_test_support::bench_figure("preprocess_us", percentile(&mut pre, 0.5));
+    let mut split = time_each(2000, || {
+        std::hint::black_box(to_parts(&view, &Limits::default()).expect("digit"));
+    });
+    println!(
+        "split + preprocess 280x280 RGBA:    p50 {:>8.1?}  p99 {:>8.1?}",
+        percentile(&mut split, 0.5),
+        percentile(&mut split, 0.99)
+    );
+    digits_test_support::bench_figure("split_preprocess_us", percentile(&mut split, 0.5));
     let mut png = Vec::new();
     image::RgbaImage::from_raw(280, 280, rgba.clone())
         .expect("size")
@@ -81,10 +90,10 @@ fn main() {
         .expect("png");
     let image = pb::Image { source: Some(pb::image::Source::Encoded(png)) };
     let mut dec = time_each(1000, || {
-        std::hint::black_box(digits_inference::decode::to_mnist(&image, &Limits::default()).expect("digit"));
+        std::hint::black_box(digits_inference::decode::to_parts(&image, &Limits::default()).expect("digit"));
     });
     println!(
-        "decode PNG + preprocess 280x280:    p50 {:>8.1?}  p99 {:>8.1?}",
+        "decode PNG + split + preprocess:    p50 {:>8.1?}  p99 {:>8.1?}",
         percentile(&mut dec, 0.5),
         percentile(&mut dec, 0.99)
     );

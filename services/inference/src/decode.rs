@@ -1,24 +1,25 @@
 //! Turns a request's image (encoded file, raw pixels or ready MNIST bytes)
-//! into MNIST form, enforcing the size limits before any large allocation.
+//! into its digits in MNIST form, enforcing the size limits before any
+//! large allocation.
 
 use std::io::Cursor;
 
-use digits_preprocess::{ImageView, Limits, MnistImage, PixelFormat};
+use digits_preprocess::{ImageView, Limits, MAX_PARTS, MnistImage, PIXELS, Part, PixelFormat, Rect, SIZE};
 use digits_proto::inference::v1 as pb;
 use image::{ImageFormat, ImageReader};
 
 use crate::error::InferError;
 
-/// The MNIST-form image of `image`.
+/// The digits of `image`, left to right, each in MNIST form.
 ///
 /// # Errors
 /// [`InferError::Invalid`] or [`InferError::Preprocess`] with a message that
 /// says what is wrong with the input.
-pub fn to_mnist(image: &pb::Image, limits: &Limits) -> Result<MnistImage, InferError> {
+pub fn to_parts(image: &pb::Image, limits: &Limits) -> Result<Vec<Part>, InferError> {
     use pb::image::Source;
     match &image.source {
         None => Err(InferError::Invalid("the image is missing: set one of encoded, raw or mnist".into())),
-        Some(Source::Mnist(bytes)) => Ok(MnistImage::from_pixels(bytes)?),
+        Some(Source::Mnist(bytes)) => tiles(bytes),
         Some(Source::Raw(raw)) => {
             let format = match pb::PixelFormat::try_from(raw.format) {
                 Ok(pb::PixelFormat::Gray8) => PixelFormat::Gray8,
@@ -33,13 +34,33 @@ pub fn to_mnist(image: &pb::Image, limits: &Limits) -> Result<MnistImage, InferE
             // Size first, so the error says "too large" rather than "wrong length".
             limits.check(raw.width, raw.height)?;
             let view = ImageView::new(raw.width, raw.height, format, &raw.pixels)?;
-            Ok(digits_preprocess::to_mnist(&view, limits)?)
+            Ok(digits_preprocess::to_parts(&view, limits)?)
         }
         Some(Source::Encoded(bytes)) => decode_file(bytes, limits),
     }
 }
 
-fn decode_file(bytes: &[u8], limits: &Limits) -> Result<MnistImage, InferError> {
+/// Ready MNIST-form images, one part each, side by side.
+fn tiles(bytes: &[u8]) -> Result<Vec<Part>, InferError> {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(PIXELS) || bytes.len() / PIXELS > MAX_PARTS {
+        return Err(InferError::Invalid(format!(
+            "mnist holds {} bytes: send one 28x28 image (784 bytes) or up to {MAX_PARTS} of them ({} bytes)",
+            bytes.len(),
+            MAX_PARTS * PIXELS
+        )));
+    }
+    let side = SIZE as u32;
+    bytes
+        .chunks_exact(PIXELS)
+        .zip(0..)
+        .map(|(pixels, i)| {
+            let bounds = Rect { x: side * i, y: 0, width: side, height: side };
+            Ok(Part { bounds, image: MnistImage::from_pixels(pixels)? })
+        })
+        .collect()
+}
+
+fn decode_file(bytes: &[u8], limits: &Limits) -> Result<Vec<Part>, InferError> {
     if bytes.is_empty() {
         return Err(InferError::Invalid("the encoded image is empty (0 bytes)".into()));
     }
@@ -70,14 +91,14 @@ fn decode_file(bytes: &[u8], limits: &Limits) -> Result<MnistImage, InferError> 
     reader.limits(decode_limits);
     let decoded = reader.decode().map_err(undecodable)?;
 
-    let mnist = if decoded.color().has_alpha() {
+    let parts = if decoded.color().has_alpha() {
         let rgba = decoded.into_rgba8();
         let view = ImageView::new(rgba.width(), rgba.height(), PixelFormat::Rgba8, rgba.as_raw())?;
-        digits_preprocess::to_mnist(&view, limits)?
+        digits_preprocess::to_parts(&view, limits)?
     } else {
         let gray = decoded.into_luma8();
         let view = ImageView::new(gray.width(), gray.height(), PixelFormat::Gray8, gray.as_raw())?;
-        digits_preprocess::to_mnist(&view, limits)?
+        digits_preprocess::to_parts(&view, limits)?
     };
-    Ok(mnist)
+    Ok(parts)
 }

@@ -15,46 +15,20 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
-use digits_preprocess::{Limits, MnistImage, PIXELS};
+use digits_preprocess::{Limits, PIXELS};
 use digits_proto::inference::v1 as pb;
 use tokio::sync::oneshot;
 
 use crate::decode;
 use crate::error::InferError;
 use crate::model::{Model, softmax};
-
-/// One image's result.
-#[derive(Debug, Clone)]
-pub struct Scored {
-    /// What the model saw.
-    pub input: MnistImage,
-    /// Softmax probabilities of digits 0-9.
-    pub probabilities: [f32; 10],
-}
-
-impl Scored {
-    /// The most probable digit.
-    pub fn digit(&self) -> u32 {
-        let mut best = 0;
-        for (d, &p) in self.probabilities.iter().enumerate() {
-            if p > self.probabilities[best] {
-                best = d;
-            }
-        }
-        best as u32
-    }
-
-    /// The probability of [`Scored::digit`].
-    pub fn confidence(&self) -> f32 {
-        self.probabilities[self.digit() as usize]
-    }
-}
+use crate::reading::{Reading, ScoredPart};
 
 /// The results of one call, in request order, with where the time went.
 #[derive(Debug)]
 pub struct Outcome {
     /// One per image.
-    pub scored: Vec<Scored>,
+    pub readings: Vec<Reading>,
     /// Decoding and preprocessing (the longest of the parallel parts).
     pub preprocess: Duration,
     /// The rest of the wall time: waiting for a worker and running the model.
@@ -65,7 +39,7 @@ struct Job {
     images: Vec<pb::Image>,
     first_index: usize,
     deadline: Option<Instant>,
-    reply: oneshot::Sender<Result<(Vec<Scored>, Duration), InferError>>,
+    reply: oneshot::Sender<Result<(Vec<Reading>, Duration), InferError>>,
 }
 
 /// A pool of inference workers over one model.
@@ -108,7 +82,7 @@ impl Engine {
         self.workers.len()
     }
 
-    /// Decodes, preprocesses and scores `images`, split across the workers,
+    /// Decodes, splits, preprocesses and reads `images`, split across the workers,
     /// unless `deadline` passes first.
     ///
     /// # Errors
@@ -135,14 +109,14 @@ impl Engine {
             }
             first_index += len;
         }
-        let mut scored = Vec::with_capacity(first_index);
+        let mut readings = Vec::with_capacity(first_index);
         let mut preprocess = Duration::ZERO;
         for answer in pending {
             let (part, spent) = answer.await.map_err(|_| InferError::Internal("a worker stopped".into()))??;
-            scored.extend(part);
+            readings.extend(part);
             preprocess = preprocess.max(spent);
         }
-        Ok(Outcome { scored, preprocess, inference: started.elapsed().saturating_sub(preprocess) })
+        Ok(Outcome { readings, preprocess, inference: started.elapsed().saturating_sub(preprocess) })
     }
 }
 
@@ -160,6 +134,7 @@ impl Drop for Engine {
 
 fn work(model: &Model, limits: &Limits, jobs: &Receiver<Job>, expired: &AtomicU64) {
     let normalisation = model.normalisation();
+    let (classes, threshold) = (model.classes(), model.card.rejection_threshold());
     let mut session = model.session().ok();
     let mut input = Vec::new();
     while let Ok(job) = jobs.recv() {
@@ -170,28 +145,41 @@ fn work(model: &Model, limits: &Limits, jobs: &Receiver<Job>, expired: &AtomicU6
         }
         let result = catch_unwind(AssertUnwindSafe(|| {
             let started = Instant::now();
-            let mnist = job
+            let images = job
                 .images
                 .iter()
                 .enumerate()
-                .map(|(i, image)| decode::to_mnist(image, limits).map_err(|e| e.at_index(job.first_index + i)))
+                .map(|(i, image)| decode::to_parts(image, limits).map_err(|e| e.at_index(job.first_index + i)))
                 .collect::<Result<Vec<_>, _>>()?;
             let preprocess = started.elapsed();
-            input.resize(mnist.len() * PIXELS, 0.0);
-            for (image, out) in mnist.iter().zip(input.chunks_mut(PIXELS)) {
-                image.write_tensor(normalisation, out);
+            // Every part of every image in one run of the model.
+            let parts = images.iter().map(Vec::len).sum::<usize>();
+            input.resize(parts * PIXELS, 0.0);
+            for (part, out) in images.iter().flatten().zip(input.chunks_mut(PIXELS)) {
+                part.image.write_tensor(normalisation, out);
             }
             let session = match &mut session {
                 Some(s) => s,
                 None => session.insert(model.session()?),
             };
             let logits = session.run(&input)?;
-            let scored = mnist
+            let mut rows = logits.chunks(classes);
+            let readings = images
                 .into_iter()
-                .zip(logits.chunks(10))
-                .map(|(input, row)| Scored { input, probabilities: softmax(row) })
+                .map(|parts| {
+                    let scored = parts
+                        .into_iter()
+                        .zip(rows.by_ref())
+                        .map(|(part, row)| ScoredPart {
+                            bounds: part.bounds,
+                            input: part.image,
+                            probabilities: softmax(row),
+                        })
+                        .collect();
+                    Reading::new(scored, threshold)
+                })
                 .collect();
-            Ok((scored, preprocess))
+            Ok((readings, preprocess))
         }));
         let result = result.unwrap_or_else(|_| {
             // Start from clean states after a panic.

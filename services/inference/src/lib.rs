@@ -6,7 +6,8 @@
 //! - [`cli`], [`config`]: the command line and the settings (environment variables).
 //! - [`model`]: the model card and loading the ONNX file into an optimised plan.
 //! - [`engine`]: the worker pool; each worker thread owns one tract state.
-//! - [`decode`]: request images (PNG/JPEG, raw pixels, ready MNIST) to MNIST form.
+//! - [`decode`]: request images (PNG/JPEG, raw pixels, ready MNIST) to their digits in MNIST form.
+//! - [`reading`]: the verdict of a drawing's scored parts (digit, number, not a digit).
 //! - [`service`]: the gRPC methods.
 //! - [`startup`]: [`startup::Application`], which binds, serves and shuts down.
 
@@ -16,5 +17,6 @@ pub mod decode;
 pub mod engine;
 pub mod error;
 pub mod model;
+pub mod reading;
 pub mod service;
 pub mod startup;

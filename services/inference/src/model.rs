@@ -14,9 +14,9 @@ use crate::config::ModelSource;
 use crate::error::ModelError;
 
 /// The release built into the binary.
-pub const EMBEDDED_ONNX: &[u8] = include_bytes!("../models/mnist/1.1.0/model.onnx");
+pub const EMBEDDED_ONNX: &[u8] = include_bytes!("../models/mnist/1.2.0/model.onnx");
 /// The model card of the embedded release.
-pub const EMBEDDED_CARD: &str = include_str!("../models/mnist/1.1.0/model.json");
+pub const EMBEDDED_CARD: &str = include_str!("../models/mnist/1.2.0/model.json");
 
 /// The parts of `model.json` the service uses (see `training/README.md` for all fields).
 #[derive(Debug, Clone, Deserialize)]
@@ -35,6 +35,63 @@ pub struct ModelCard {
     pub metrics: CardMetrics,
     /// Parameter and multiply-add counts.
     pub size: CardSize,
+    /// What each output is: the ten digits, then `not_a_digit` when the
+    /// model can say so. Cards written before that class existed omit it.
+    #[serde(default = "ten_digits")]
+    pub classes: Vec<String>,
+    /// When a drawing is called "not a digit"; required with that class.
+    #[serde(default)]
+    pub rejection: Option<CardRejection>,
+}
+
+/// The name of the class that says "this is not a digit".
+pub const NOT_A_DIGIT: &str = "not_a_digit";
+
+fn ten_digits() -> Vec<String> {
+    (0..10).map(|d| d.to_string()).collect()
+}
+
+/// `rejection` in the model card.
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct CardRejection {
+    /// A part is not a digit when P(not_a_digit) is at least this.
+    pub threshold: f32,
+}
+
+impl ModelCard {
+    /// Checks that `classes` is the ten digits, optionally followed by
+    /// [`NOT_A_DIGIT`] with a rejection threshold in (0, 1].
+    ///
+    /// # Errors
+    /// [`ModelError::Contract`] saying what is wrong.
+    pub fn check_classes(&self) -> Result<(), ModelError> {
+        let digits = ten_digits();
+        let fits = match self.classes.split_at_checked(10) {
+            Some((head, [])) => head == digits,
+            Some((head, [last])) => head == digits && last == NOT_A_DIGIT,
+            _ => false,
+        };
+        if !fits {
+            return Err(ModelError::Contract(format!(
+                "the card's classes must be \"0\"..\"9\", optionally then \"{NOT_A_DIGIT}\"; got {:?}",
+                self.classes
+            )));
+        }
+        match (self.classes.len(), self.rejection) {
+            (11, None) => {
+                Err(ModelError::Contract(format!("a model with \"{NOT_A_DIGIT}\" needs rejection.threshold")))
+            }
+            (11, Some(r)) if !(r.threshold > 0.0 && r.threshold <= 1.0) => {
+                Err(ModelError::Contract(format!("rejection.threshold {} is not in (0, 1]", r.threshold)))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The threshold on P(not a digit), when the model has that class.
+    pub fn rejection_threshold(&self) -> Option<f32> {
+        if self.classes.len() == 11 { self.rejection.map(|r| r.threshold) } else { None }
+    }
 }
 
 /// `file` in the model card.
@@ -92,21 +149,23 @@ pub struct Model {
 /// worker holds its own [`Session`] over the shared plan.
 pub struct Session {
     state: TypedSimpleState,
+    classes: usize,
 }
 
 impl Session {
-    /// Runs the images in `input` (784 values each) and returns 10 logits per image.
+    /// Runs the images in `input` (784 values each) and returns one logit
+    /// per class (10 or 11) per image.
     ///
     /// # Errors
-    /// [`RunError`]: tract failed, or the output is not `[1, 10]`.
+    /// [`RunError`]: tract failed, or the output is not `[1, classes]`.
     pub fn run(&mut self, input: &[f32]) -> Result<Vec<f32>, RunError> {
-        let mut logits = Vec::with_capacity(input.len() / PIXELS * 10);
+        let mut logits = Vec::with_capacity(input.len() / PIXELS * self.classes);
         for image in input.chunks_exact(PIXELS) {
             let tensor = Tensor::from_shape(&[1, 1, 28, 28], image).map_err(RunError::tract)?;
             let outputs = self.state.run(tvec!(tensor.into())).map_err(RunError::tract)?;
             let row = outputs[0].to_plain_array_view::<f32>().map_err(RunError::tract)?;
-            if row.shape() != [1, 10] {
-                return Err(RunError::OutputShape(row.shape().to_vec()));
+            if row.shape() != [1, self.classes] {
+                return Err(RunError::OutputShape { shape: row.shape().to_vec(), classes: self.classes });
             }
             logits.extend(row.iter().copied());
         }
@@ -120,8 +179,13 @@ impl Model {
         Normalisation { scale: self.card.normalisation.scale, offset: self.card.normalisation.offset }
     }
 
+    /// Outputs per image: 10 digits, or 11 with "not a digit".
+    pub fn classes(&self) -> usize {
+        self.card.classes.len()
+    }
+
     /// Loads the model from `source`, optimises it for one image and checks
-    /// that it takes `[1,1,28,28]` and returns `[1,10]`.
+    /// that it takes `[1,1,28,28]` and returns one logit per class of its card.
     ///
     /// # Errors
     /// When a file is missing or malformed, or the graph breaks the contract.
@@ -131,6 +195,7 @@ impl Model {
             ModelSource::Dir(dir) => (read(&dir.join("model.onnx"))?, read_text(&dir.join("model.json"))?),
         };
         let card: ModelCard = serde_json::from_str(&card)?;
+        card.check_classes()?;
         let onnx_error = |e: TractError| ModelError::Onnx(format!("{e:#}"));
         let graph = tract_onnx::onnx().model_for_read(&mut onnx.as_slice()).map_err(onnx_error)?;
         let plan = graph
@@ -148,7 +213,7 @@ impl Model {
     /// # Errors
     /// [`RunError::Tract`] when tract cannot make the state.
     pub fn session(&self) -> Result<Session, RunError> {
-        Ok(Session { state: self.plan.spawn().map_err(RunError::tract)? })
+        Ok(Session { state: self.plan.spawn().map_err(RunError::tract)?, classes: self.classes() })
     }
 
     /// Runs images with a fresh session (tests and tools; workers keep their
@@ -168,9 +233,14 @@ pub enum RunError {
     /// is `anyhow`'s).
     #[error("tract: {0}")]
     Tract(String),
-    /// The model's output is not ten logits per image.
-    #[error("output shape {0:?}, expected [1, 10]")]
-    OutputShape(Vec<usize>),
+    /// The model's output is not one logit per class of its card.
+    #[error("output shape {shape:?}, expected [1, {classes}]")]
+    OutputShape {
+        /// What the model returned.
+        shape: Vec<usize>,
+        /// Classes in the card.
+        classes: usize,
+    },
 }
 
 impl RunError {
@@ -187,17 +257,23 @@ fn read_text(path: &Path) -> Result<String, ModelError> {
     std::fs::read_to_string(path).map_err(|source| ModelError::Io { path: path.to_owned(), source })
 }
 
-/// Softmax of one row of 10 logits.
-pub fn softmax(logits: &[f32]) -> [f32; 10] {
+/// The probabilities of one image: each digit, and "not a digit".
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Probabilities {
+    /// Digits 0-9. With a "not a digit" class they sum to `1 - not_a_digit`.
+    pub digits: [f32; 10],
+    /// The probability that the image is not a digit; 0 for a model without that class.
+    pub not_a_digit: f32,
+}
+
+/// Softmax of one row of 10 or 11 logits (the eleventh: "not a digit").
+pub fn softmax(logits: &[f32]) -> Probabilities {
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut out = [0f32; 10];
-    let mut sum = 0.0;
-    for (o, &l) in out.iter_mut().zip(logits) {
-        *o = (l - max).exp();
-        sum += *o;
+    let exp: Vec<f32> = logits.iter().map(|&l| (l - max).exp()).collect();
+    let sum: f32 = exp.iter().sum();
+    let mut digits = [0f32; 10];
+    for (d, &e) in digits.iter_mut().zip(&exp) {
+        *d = e / sum;
     }
-    for o in &mut out {
-        *o /= sum;
-    }
-    out
+    Probabilities { digits, not_a_digit: exp.get(10).map_or(0.0, |e| e / sum) }
 }

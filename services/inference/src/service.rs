@@ -10,8 +10,9 @@ use digits_service_kit::grpc;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::{Request, Response, Status};
 
-use crate::engine::{Engine, Outcome, Scored};
+use crate::engine::{Engine, Outcome};
 use crate::model::ModelCard;
+use crate::reading::{Reading, ScoredPart, Verdict};
 
 /// The service: the engine plus what `GetModelInfo` reports.
 pub struct InferenceService {
@@ -53,6 +54,8 @@ impl InferenceService {
                 max_batch: max_batch as u32,
                 max_message_bytes: max_message_bytes as u64,
             }),
+            classes: card.classes.clone(),
+            rejection_threshold: card.rejection_threshold().unwrap_or(0.0),
         };
         // A name that is not valid metadata (non-ASCII) falls back to a neutral one.
         let replica = MetadataValue::try_from(replica).unwrap_or_else(|_| MetadataValue::from_static("inference"));
@@ -60,12 +63,34 @@ impl InferenceService {
     }
 }
 
-fn to_proto(s: Scored) -> pb::Prediction {
+fn to_proto(reading: Reading) -> pb::Prediction {
+    let verdict = match reading.verdict {
+        Verdict::Digit => pb::Verdict::Digit,
+        Verdict::NotADigit => pb::Verdict::NotADigit,
+        Verdict::SeveralDigits => pb::Verdict::SeveralDigits,
+    };
+    let deciding = reading.decided_by();
     pb::Prediction {
-        digit: s.digit(),
-        confidence: s.confidence(),
-        probabilities: s.probabilities.to_vec(),
-        input: s.input.pixels().to_vec(),
+        digit: deciding.digit(),
+        confidence: deciding.confidence(),
+        probabilities: deciding.probabilities.digits.to_vec(),
+        input: deciding.input.pixels().to_vec(),
+        verdict: verdict as i32,
+        number: reading.number(),
+        not_a_digit: deciding.probabilities.not_a_digit,
+        parts: reading.parts.iter().map(part_to_proto).collect(),
+    }
+}
+
+fn part_to_proto(part: &ScoredPart) -> pb::Part {
+    let b = part.bounds;
+    pb::Part {
+        r#box: Some(pb::Box { x: b.x, y: b.y, width: b.width, height: b.height }),
+        digit: part.digit(),
+        confidence: part.confidence(),
+        probabilities: part.probabilities.digits.to_vec(),
+        input: part.input.pixels().to_vec(),
+        not_a_digit: part.probabilities.not_a_digit,
     }
 }
 
@@ -96,10 +121,10 @@ impl pb::inference_server::Inference for InferenceService {
         let mut outcome =
             self.engine.score(vec![image], deadline).await.map_err(|e| Status::from(e.without_index()))?;
         let timing = timing(&outcome);
-        let scored = outcome.scored.pop().ok_or_else(|| Status::internal("no prediction returned"))?;
-        tracing::debug!(digit = scored.digit(), confidence = scored.confidence(), "predicted");
+        let reading = outcome.readings.pop().ok_or_else(|| Status::internal("no prediction returned"))?;
+        tracing::debug!(verdict = reading.verdict.as_str(), number = %reading.number(), "predicted");
         Ok(self.response(pb::PredictResponse {
-            prediction: Some(to_proto(scored)),
+            prediction: Some(to_proto(reading)),
             model_version: self.info.version.clone(),
             timing: Some(timing),
         }))
@@ -124,7 +149,7 @@ impl pb::inference_server::Inference for InferenceService {
         let outcome = self.engine.score(images, deadline).await?;
         let timing = timing(&outcome);
         Ok(self.response(pb::PredictBatchResponse {
-            predictions: outcome.scored.into_iter().map(to_proto).collect(),
+            predictions: outcome.readings.into_iter().map(to_proto).collect(),
             model_version: self.info.version.clone(),
             timing: Some(timing),
         }))

@@ -73,13 +73,15 @@ struct GoldenCase {
 
 #[tokio::test]
 async fn tract_matches_pytorch_on_the_golden_fixture() {
-    let golden: Golden = serde_json::from_str(include_str!("../models/mnist/1.1.0/golden.json")).expect("fixture");
+    let golden: Golden = serde_json::from_str(include_str!("../models/mnist/1.2.0/golden.json")).expect("fixture");
     assert!(golden.cases.len() >= 64);
     let model = Model::load(&digits_inference::config::ModelSource::Embedded).expect("model loads");
     let input: Vec<f32> = golden.cases.iter().flat_map(|c| c.pixels.iter().map(|&p| f32::from(p) / 255.0)).collect();
     let logits = model.run(&input).expect("runs");
+    assert_eq!(logits.len(), golden.cases.len() * model.classes());
     let mut worst = 0f32;
-    for (case, row) in golden.cases.iter().zip(logits.chunks(10)) {
+    for (case, row) in golden.cases.iter().zip(logits.chunks(model.classes())) {
+        assert_eq!(row.len(), case.logits.len());
         for (a, b) in row.iter().zip(&case.logits) {
             worst = worst.max((a - b).abs());
         }
@@ -89,7 +91,8 @@ async fn tract_matches_pytorch_on_the_golden_fixture() {
 
     // And through the server: the probabilities agree too.
     let mut server = TestServer::start().await;
-    for case in golden.cases.iter().take(8) {
+    // The first digits, and the drawings that are not digits at the end of the fixture.
+    for case in golden.cases.iter().take(8).chain(golden.cases.iter().rev().take(2)) {
         let p = server
             .client
             .predict(pb::PredictRequest { image: Some(mnist_image(&case.pixels)) })
@@ -98,7 +101,7 @@ async fn tract_matches_pytorch_on_the_golden_fixture() {
             .into_inner()
             .prediction
             .expect("prediction");
-        for (a, b) in p.probabilities.iter().zip(&case.probabilities) {
+        for (a, b) in p.probabilities.iter().chain([&p.not_a_digit]).zip(&case.probabilities) {
             assert!((a - b).abs() <= 1e-4);
         }
         assert_eq!(p.input, case.pixels, "ready input is fed as is");
@@ -145,7 +148,7 @@ async fn a_prediction_carries_everything_a_client_needs() {
     let p = response.prediction.expect("prediction");
     assert_eq!(p.digit, u32::from(test.labels[0]));
     assert_eq!(p.probabilities.len(), 10);
-    assert!((p.probabilities.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+    assert!((p.probabilities.iter().sum::<f32>() + p.not_a_digit - 1.0).abs() < 1e-4);
     assert_eq!(p.confidence, p.probabilities[p.digit as usize]);
     assert_eq!(p.input.len(), 784);
     assert!(!response.model_version.is_empty());
@@ -198,6 +201,7 @@ fn bad_requests() -> Vec<(&'static str, pb::Image, &'static str)> {
         ("raw wrong length", raw(10, 10, pb::PixelFormat::Rgba8, vec![0; 100]), "needs 400"),
         ("raw no format", raw(2, 2, pb::PixelFormat::Unspecified, vec![0; 4]), "format"),
         ("mnist wrong length", mnist_image(&[0; 100]), "784"),
+        ("mnist too many images", mnist_image(&[0; 9 * 784]), "up to 8"),
         ("blank canvas", raw(280, 280, pb::PixelFormat::Gray8, vec![255; 280 * 280]), "empty"),
         ("transparent canvas", raw(50, 50, pb::PixelFormat::Rgba8, vec![0; 50 * 50 * 4]), "empty"),
     ]

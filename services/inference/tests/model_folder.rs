@@ -13,7 +13,7 @@ use support::TestServer;
 async fn a_model_folder_is_served_instead_of_the_embedded_model() {
     let dir = TempDir::new("model-folder");
     std::fs::write(dir.join("model.onnx"), EMBEDDED_ONNX).expect("onnx");
-    let card = EMBEDDED_CARD.replace("\"version\": \"1.1.0\"", "\"version\": \"9.9.9-test\"");
+    let card = EMBEDDED_CARD.replace("\"version\": \"1.2.0\"", "\"version\": \"9.9.9-test\"");
     std::fs::write(dir.join("model.json"), card).expect("card");
 
     let config = Config { model: ModelSource::Dir(dir.path().to_path_buf()), ..Config::default() };

@@ -82,3 +82,18 @@ pub fn draw_on_canvas(digit: &[u8; 784], width: usize, height: usize, x0: f32, y
     }
     canvas
 }
+
+/// Several MNIST digits drawn side by side on one transparent canvas,
+/// `scale` times larger, with `gap` pixels between their boxes.
+pub fn draw_number(digits: &[&[u8; 784]], scale: f32, gap: f32, height: usize) -> (Vec<u8>, usize) {
+    let width = (digits.len() as f32 * (28.0 * scale + gap) + 40.0) as usize;
+    let mut canvas = vec![0u8; width * height * 4];
+    for (i, digit) in digits.iter().enumerate() {
+        let x = 20.0 + i as f32 * (28.0 * scale + gap);
+        let one = draw_on_canvas(digit, width, height, x, 10.0, scale);
+        for (c, o) in canvas.iter_mut().zip(one) {
+            *c = (*c).max(o);
+        }
+    }
+    (canvas, width)
+}
