@@ -20,15 +20,17 @@ CREATE TABLE predictions (
     request_id      TEXT        NOT NULL UNIQUE CHECK (length(request_id) BETWEEN 1 AND 128),
     -- When the prediction was made, in UTC.
     created_at      TIMESTAMP   NOT NULL,
-    -- The digit the model predicted.
+    -- The digit the model predicted; for a number or a drawing that is not a
+    -- digit, the digit of the part that decided the verdict (see verdict).
     predicted_digit SMALLINT    NOT NULL CHECK (predicted_digit BETWEEN 0 AND 9),
     -- The model's probability for predicted_digit.
     confidence      REAL        NOT NULL CHECK (confidence BETWEEN 0 AND 1),
     -- All ten softmax probabilities, digits 0-9, as 10 little-endian float32 (40 bytes).
     probabilities   BYTEA       NOT NULL CHECK (octet_length(probabilities) = 40),
-    -- The true digit according to the user; NULL until feedback is given.
-    -- "Correct" stores the predicted digit here.
-    true_label      SMALLINT             CHECK (true_label BETWEEN 0 AND 9),
+    -- What the user says was drawn; NULL until feedback is given. 0-9: that
+    -- digit ("Correct" stores the predicted digit); 10: not a digit; 11: a
+    -- number, read right; 12: another number (true_number holds it).
+    true_label      SMALLINT             CHECK (true_label BETWEEN 0 AND 12),
     -- When the (latest) feedback was given, in UTC; NULL exactly when true_label is.
     feedback_at     TIMESTAMP,
     -- The version of the model that made the prediction (its model card's version).
@@ -43,7 +45,20 @@ CREATE TABLE predictions (
     -- of a visitor's cookie or token, or an API key's name); '' for nobody.
     -- Only its owner (and an operator) can read it or give feedback on it.
     owner           TEXT        NOT NULL DEFAULT '' CHECK (length(owner) <= 128),
-    CHECK ((true_label IS NULL) = (feedback_at IS NULL))
+    -- What the drawing is: one digit, not a digit, or a number of several.
+    verdict         TEXT        NOT NULL DEFAULT 'digit' CHECK (verdict IN ('digit', 'not_a_digit', 'several_digits')),
+    -- The digits read, left to right; '' for not a digit.
+    number          TEXT        NOT NULL DEFAULT '' CHECK (number ~ '^[0-9]{0,8}$'),
+    -- Every part found: a protobuf digits.logging.v1.Parts message (box,
+    -- digit, confidence, probabilities, P(not a digit) and 28x28 input of
+    -- each); the deciding part's input is not repeated (it is `input`).
+    parts           BYTEA                CHECK (octet_length(parts) <= 8192),
+    -- The right number, when the user corrected a number (true_label 12).
+    true_number     TEXT                 CHECK (true_number ~ '^[0-9]{2,8}$'),
+    CHECK ((true_label IS NULL) = (feedback_at IS NULL)),
+    CONSTRAINT predictions_number_fits_verdict CHECK (
+        CASE verdict WHEN 'digit' THEN number = predicted_digit::text WHEN 'not_a_digit' THEN number = '' ELSE length(number) >= 2 END),
+    CONSTRAINT predictions_true_number_fits_label CHECK ((true_number IS NOT NULL) = (true_label IS NOT DISTINCT FROM 12))
 );
 
 -- Newest-first listing filtered by predicted digit.
@@ -56,20 +71,20 @@ CREATE INDEX predictions_owner_id ON predictions (owner, id);
 CREATE INDEX predictions_unlabelled_created ON predictions (created_at) WHERE true_label IS NULL;
 
 -- The statistics (GET /api/stats) without scanning predictions: how many
--- predictions there are per owner, model version, predicted digit and true
--- label. The triggers below keep the counts in the same transaction as every
+-- predictions there are per owner, model version, predicted class (the
+-- digit, 10 for not a digit, 11 for a number) and true label. The triggers below keep the counts in the same transaction as every
 -- insert, feedback and delete. Each row is counted twice: under its owner,
 -- and under everyone (everyone = true, owner = '').
 CREATE TABLE prediction_counts (
     everyone        BOOLEAN  NOT NULL,
     owner           TEXT     NOT NULL,
     model_version   TEXT     NOT NULL,
-    predicted_digit SMALLINT NOT NULL,
-    -- -1: no feedback yet.
+    predicted_class SMALLINT NOT NULL,
+    -- As predictions.true_label; -1: no feedback yet.
     true_label      SMALLINT NOT NULL,
     -- How many predictions have this key.
     n               BIGINT   NOT NULL,
-    PRIMARY KEY (everyone, owner, model_version, predicted_digit, true_label)
+    PRIMARY KEY (everyone, owner, model_version, predicted_class, true_label)
 );
 
 -- Adds each changed row's count (+1 as inserted, -1 as deleted; an update is
@@ -79,29 +94,38 @@ CREATE FUNCTION count_predictions() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
         INSERT INTO prediction_counts AS c
-        SELECT s.everyone, s.owner, r.model_version, r.predicted_digit, coalesce(r.true_label, -1), count(*)
+        SELECT s.everyone, s.owner, r.model_version,
+               CASE r.verdict WHEN 'not_a_digit' THEN 10 WHEN 'several_digits' THEN 11 ELSE r.predicted_digit END,
+               coalesce(r.true_label, -1), count(*)
           FROM new_rows r CROSS JOIN LATERAL (VALUES (false, r.owner), (true, '')) AS s (everyone, owner)
          GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
-            ON CONFLICT (everyone, owner, model_version, predicted_digit, true_label)
+            ON CONFLICT (everyone, owner, model_version, predicted_class, true_label)
             DO UPDATE SET n = c.n + excluded.n;
     ELSIF TG_OP = 'DELETE' THEN
         INSERT INTO prediction_counts AS c
-        SELECT s.everyone, s.owner, r.model_version, r.predicted_digit, coalesce(r.true_label, -1), -count(*)
+        SELECT s.everyone, s.owner, r.model_version,
+               CASE r.verdict WHEN 'not_a_digit' THEN 10 WHEN 'several_digits' THEN 11 ELSE r.predicted_digit END,
+               coalesce(r.true_label, -1), -count(*)
           FROM old_rows r CROSS JOIN LATERAL (VALUES (false, r.owner), (true, '')) AS s (everyone, owner)
          GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
-            ON CONFLICT (everyone, owner, model_version, predicted_digit, true_label)
+            ON CONFLICT (everyone, owner, model_version, predicted_class, true_label)
             DO UPDATE SET n = c.n + excluded.n;
     ELSE
         INSERT INTO prediction_counts AS c
-        SELECT s.everyone, s.owner, r.model_version, r.predicted_digit, r.true_label, sum(r.delta)
-          FROM (SELECT owner, model_version, predicted_digit, coalesce(true_label, -1) AS true_label, -1 AS delta
+        SELECT s.everyone, s.owner, r.model_version, r.predicted_class, r.true_label, sum(r.delta)
+          FROM (SELECT owner, model_version,
+                       CASE verdict WHEN 'not_a_digit' THEN 10 WHEN 'several_digits' THEN 11 ELSE predicted_digit END
+                           AS predicted_class,
+                       coalesce(true_label, -1) AS true_label, -1 AS delta
                   FROM old_rows
                 UNION ALL
-                SELECT owner, model_version, predicted_digit, coalesce(true_label, -1), 1
+                SELECT owner, model_version,
+                       CASE verdict WHEN 'not_a_digit' THEN 10 WHEN 'several_digits' THEN 11 ELSE predicted_digit END,
+                       coalesce(true_label, -1), 1
                   FROM new_rows) AS r
                CROSS JOIN LATERAL (VALUES (false, r.owner), (true, '')) AS s (everyone, owner)
          GROUP BY 1, 2, 3, 4, 5 HAVING sum(r.delta) <> 0 ORDER BY 1, 2, 3, 4, 5
-            ON CONFLICT (everyone, owner, model_version, predicted_digit, true_label)
+            ON CONFLICT (everyone, owner, model_version, predicted_class, true_label)
             DO UPDATE SET n = c.n + excluded.n;
     END IF;
     RETURN NULL;
@@ -120,6 +144,6 @@ CREATE TABLE IF NOT EXISTS __diesel_schema_migrations (
     version VARCHAR(50) PRIMARY KEY NOT NULL,
     run_on  TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
 );
-INSERT INTO __diesel_schema_migrations (version) VALUES ('20261126000001'), ('20261127000001'), ('20261127000002');
+INSERT INTO __diesel_schema_migrations (version) VALUES ('20261126000001'), ('20261127000001'), ('20261127000002'), ('20261127000003');
 
 COMMIT;

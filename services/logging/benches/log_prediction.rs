@@ -22,6 +22,9 @@ fn request(id: String) -> pb::LogPredictionRequest {
         latency_us: 500,
         created_at_unix_ms: 0,
         owner: "bench".into(),
+        verdict: pb::Verdict::Digit as i32,
+        number: "7".into(),
+        parts: Vec::new(),
     }
 }
 

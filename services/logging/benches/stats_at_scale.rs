@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use diesel::connection::SimpleConnection;
 use digits_logging::config::Config;
-use digits_logging::predictions::{self, NewPrediction, Source};
+use digits_logging::predictions::{self, NewPrediction, Source, Verdict};
 use digits_logging::startup::Application;
 use digits_proto::logging::v1 as pb;
 use tonic::transport::Channel;
@@ -39,6 +39,9 @@ fn row(i: usize) -> NewPrediction {
         source: Source::Web,
         latency_us: 700,
         owner: format!("visitor-{}", i % OWNERS),
+        verdict: Verdict::Digit,
+        number: digit.to_string(),
+        parts: None,
     }
 }
 

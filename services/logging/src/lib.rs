@@ -6,6 +6,8 @@
 //! - [`cli`], [`config`]: the command line and the settings (environment variables).
 //! - [`checks`]: the rules a stored value keeps (digits, ids), written once.
 //! - [`key`]: how a caller names one prediction.
+//! - [`source`], [`verdict`]: where a prediction came from and what the drawing is,
+//!   from the wire to their text columns.
 //! - [`db`]: connecting, the connection pool and the embedded migrations.
 //! - [`schema`]: the `predictions` table as diesel sees it.
 //! - [`predictions`]: the queries: log (idempotent), feedback, list, stats, export.
@@ -27,3 +29,5 @@ pub mod schema;
 pub mod service;
 pub mod source;
 pub mod startup;
+mod text_column;
+pub mod verdict;

@@ -16,6 +16,16 @@ use crate::error::StoreError;
 pub use crate::key::PredictionKey;
 use crate::schema::predictions;
 pub use crate::source::Source;
+pub use crate::verdict::Verdict;
+
+/// `true_label` of a drawing that is not a digit.
+pub const NOT_A_DIGIT: i16 = 10;
+/// `true_label` of a number read right.
+pub const NUMBER_RIGHT: i16 = 11;
+/// `true_label` of a number read wrong; `true_number` holds the right one.
+pub const ANOTHER_NUMBER: i16 = 12;
+/// The largest stored `parts`.
+pub const MAX_PARTS_BYTES: usize = 8192;
 
 /// A prediction to log.
 #[derive(Debug, Clone, Insertable)]
@@ -41,6 +51,12 @@ pub struct NewPrediction {
     pub latency_us: i64,
     /// Whose prediction it is; empty for nobody.
     pub owner: String,
+    /// What the drawing is.
+    pub verdict: Verdict,
+    /// The digits read, left to right; empty for not a digit.
+    pub number: String,
+    /// Every part, encoded (see `convert`); `None` when not given.
+    pub parts: Option<Vec<u8>>,
 }
 
 /// A stored prediction.
@@ -73,6 +89,42 @@ pub struct Prediction {
     pub latency_us: i64,
     /// Whose prediction it is; empty for nobody.
     pub owner: String,
+    /// What the drawing is.
+    pub verdict: Verdict,
+    /// The digits read, left to right; empty for not a digit.
+    pub number: String,
+    /// Every part, encoded (see `convert`); `None` for rows logged without.
+    pub parts: Option<Vec<u8>>,
+    /// The right number, when the user corrected a number.
+    pub true_number: Option<String>,
+}
+
+impl Prediction {
+    /// The class the statistics count it under: the digit, [`NOT_A_DIGIT`],
+    /// or [`NUMBER_RIGHT`] for a number.
+    pub fn predicted_class(&self) -> i16 {
+        match self.verdict {
+            Verdict::Digit => self.predicted_digit,
+            Verdict::NotADigit => NOT_A_DIGIT,
+            Verdict::SeveralDigits => NUMBER_RIGHT,
+        }
+    }
+}
+
+/// What the user says was drawn.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Label {
+    /// This digit, 0-9.
+    Digit(i16),
+    /// Not a digit at all.
+    NotADigit,
+    /// This number, 2-8 digits.
+    Number(String),
+}
+
+/// Whether `number` is `len` digits, `len` in `lengths`.
+fn is_number(number: &str, lengths: std::ops::RangeInclusive<usize>) -> bool {
+    lengths.contains(&number.len()) && number.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Whose predictions a call may see: `Some(owner)` for that owner's only,
@@ -110,6 +162,20 @@ impl NewPrediction {
         }
         if self.latency_us < 0 {
             return Err(invalid("latency_us", "must not be negative"));
+        }
+        let fits = match self.verdict {
+            Verdict::Digit => self.number == self.predicted_digit.to_string(),
+            Verdict::NotADigit => self.number.is_empty(),
+            Verdict::SeveralDigits => is_number(&self.number, 2..=8),
+        };
+        if !fits {
+            return Err(invalid(
+                "number",
+                format!("{:?} does not fit the verdict {}", self.number, self.verdict.as_str()),
+            ));
+        }
+        if self.parts.as_ref().is_some_and(|p| p.len() > MAX_PARTS_BYTES) {
+            return Err(invalid("parts", format!("more than {MAX_PARTS_BYTES} bytes")));
         }
         Ok(())
     }
@@ -219,27 +285,46 @@ pub fn get(conn: &mut DbConnection, key: impl Into<PredictionKey>, owner: Owner)
     query.first(conn).optional()?.ok_or(StoreError::NotFound(key))
 }
 
-/// Records the user's true label on a prediction `owner` may see; a later
-/// call overwrites it and its time. The read and the write are one
-/// transaction, so the answer is the row as this call left it.
+/// Records what the user says was drawn on a prediction `owner` may see; a
+/// later call overwrites it and its time. A number equal to the one read is
+/// stored as [`NUMBER_RIGHT`], another as [`ANOTHER_NUMBER`] with the number.
+/// The read and the write are one transaction, so the answer is the row as
+/// this call left it.
 ///
 /// # Errors
-/// [`StoreError::Invalid`] for a label outside 0-9, [`StoreError::NotFound`].
+/// [`StoreError::Invalid`] for a digit outside 0-9 or a number that is not
+/// 2-8 digits, [`StoreError::NotFound`].
 pub fn record_feedback(
     conn: &mut DbConnection,
     key: impl Into<PredictionKey>,
     owner: Owner,
-    true_label: i16,
+    label: Label,
 ) -> Result<Prediction, StoreError> {
-    checks::digit("true_label", i64::from(true_label))?;
+    match &label {
+        Label::Digit(d) => drop(checks::digit("true_label", i64::from(*d))?),
+        Label::Number(n) if !is_number(n, 2..=8) => {
+            return Err(invalid("true_number", format!("{n:?} is not a number of 2 to 8 digits")));
+        }
+        _ => {}
+    }
     let key = key.into();
     conn.transaction(|conn| {
-        let id = get(conn, key, owner)?.id;
+        let row = get(conn, key, owner)?;
+        let (true_label, true_number) = match label {
+            Label::Digit(d) => (d, None),
+            Label::NotADigit => (NOT_A_DIGIT, None),
+            Label::Number(n) if row.verdict == Verdict::SeveralDigits && n == row.number => (NUMBER_RIGHT, None),
+            Label::Number(n) => (ANOTHER_NUMBER, Some(n)),
+        };
         let now = Utc::now().naive_utc();
-        diesel::update(predictions::table.find(id))
-            .set((predictions::true_label.eq(Some(true_label)), predictions::feedback_at.eq(Some(now))))
+        diesel::update(predictions::table.find(row.id))
+            .set((
+                predictions::true_label.eq(Some(true_label)),
+                predictions::true_number.eq(true_number),
+                predictions::feedback_at.eq(Some(now)),
+            ))
             .execute(conn)?;
-        get(conn, id, None)
+        get(conn, row.id, None)
     })
 }
 
@@ -254,9 +339,9 @@ pub struct ListFilter {
     pub has_feedback: Option<bool>,
     /// Only rows whose feedback says the prediction was wrong.
     pub wrong_only: bool,
-    /// Only rows predicted as this digit.
+    /// Only rows read as this class: a digit 0-9, or [`NOT_A_DIGIT`].
     pub digit: Option<i16>,
-    /// Only rows whose feedback gave this true label.
+    /// Only rows whose feedback gave this class: a digit 0-9, or [`NOT_A_DIGIT`].
     pub true_label: Option<i16>,
     /// Only this owner's rows; `None` for everyone's.
     pub owner: Option<String>,
@@ -285,19 +370,28 @@ pub fn list(conn: &mut DbConnection, filter: &ListFilter) -> Result<Vec<Predicti
     if let Some(before) = filter.before {
         query = query.filter(dsl::id.lt(before));
     }
-    if let Some(digit) = filter.digit {
-        query = query.filter(dsl::predicted_digit.eq(checks::digit("digit", i64::from(digit))?));
+    match filter.digit.map(|d| checks::class("digit", i64::from(d))).transpose()? {
+        Some(NOT_A_DIGIT) => query = query.filter(dsl::verdict.eq(Verdict::NotADigit)),
+        Some(digit) => query = query.filter(dsl::verdict.eq(Verdict::Digit).and(dsl::predicted_digit.eq(digit))),
+        None => {}
     }
     if let Some(label) = filter.true_label {
-        query = query.filter(dsl::true_label.eq(checks::digit("true_label", i64::from(label))?));
+        query = query.filter(dsl::true_label.eq(checks::class("true_label", i64::from(label))?));
     }
     if filter.wrong_only {
-        query = query.filter(dsl::true_label.is_not_null().and(dsl::true_label.ne(dsl::predicted_digit.nullable())));
+        // Wrong: a label other than the class read.
+        let wrong_digit = dsl::verdict.eq(Verdict::Digit).and(dsl::true_label.ne(dsl::predicted_digit.nullable()));
+        let wrong_rejection = dsl::verdict.eq(Verdict::NotADigit).and(dsl::true_label.ne(NOT_A_DIGIT));
+        let wrong_number = dsl::verdict.eq(Verdict::SeveralDigits).and(dsl::true_label.ne(NUMBER_RIGHT));
+        query = query.filter(dsl::true_label.is_not_null().and(wrong_digit.or(wrong_rejection).or(wrong_number)));
     } else if let Some(has) = filter.has_feedback {
         query = if has { query.filter(dsl::true_label.is_not_null()) } else { query.filter(dsl::true_label.is_null()) };
     }
     Ok(query.order(dsl::id.desc()).limit(filter.limit).select(Prediction::as_select()).load(conn)?)
 }
+
+/// The classes of the confusion matrix: digits 0-9 and not a digit.
+pub const CLASSES: usize = 11;
 
 /// Accuracy figures over the predictions that have feedback.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -306,10 +400,15 @@ pub struct Stats {
     pub total: i64,
     /// Predictions with feedback.
     pub labelled: i64,
-    /// Labelled predictions whose label equals the prediction.
+    /// Labelled predictions that were right.
     pub correct: i64,
-    /// `confusion[true][predicted]`: labelled counts.
-    pub confusion: [[i64; 10]; 10],
+    /// `confusion[true][predicted]` over the digits and not a digit (10):
+    /// labelled drawings read as one digit or as not a digit, and labelled so.
+    pub confusion: [[i64; CLASSES]; CLASSES],
+    /// Drawings read as a number that have feedback.
+    pub numbers_labelled: i64,
+    /// Of them, read right.
+    pub numbers_right: i64,
 }
 
 impl Stats {
@@ -318,16 +417,42 @@ impl Stats {
         (self.labelled > 0).then(|| self.correct as f64 / self.labelled as f64)
     }
 
-    /// Of the labelled predictions of `digit`, the share that were right.
-    pub fn precision(&self, digit: usize) -> Option<f64> {
-        let predicted: i64 = (0..10).map(|t| self.confusion[t][digit]).sum();
-        (predicted > 0).then(|| self.confusion[digit][digit] as f64 / predicted as f64)
+    /// Of the labelled predictions of `class`, the share that were right
+    /// (for not a digit: how often a rejection was right).
+    pub fn precision(&self, class: usize) -> Option<f64> {
+        let predicted: i64 = (0..CLASSES).map(|t| self.confusion[t][class]).sum();
+        (predicted > 0).then(|| self.confusion[class][class] as f64 / predicted as f64)
     }
 
-    /// Of the labelled drawings of `digit`, the share predicted as `digit`.
-    pub fn recall(&self, digit: usize) -> Option<f64> {
-        let actual: i64 = self.confusion[digit].iter().sum();
-        (actual > 0).then(|| self.confusion[digit][digit] as f64 / actual as f64)
+    /// Of the labelled drawings of `class`, the share read as `class`.
+    pub fn recall(&self, class: usize) -> Option<f64> {
+        let actual: i64 = self.confusion[class].iter().sum();
+        (actual > 0).then(|| self.confusion[class][class] as f64 / actual as f64)
+    }
+
+    fn count(&mut self, predicted: i16, label: i16, n: i64) {
+        self.total += n;
+        if label < 0 {
+            return;
+        }
+        self.labelled += n;
+        if predicted == NUMBER_RIGHT {
+            self.numbers_labelled += n;
+            if label == NUMBER_RIGHT {
+                self.numbers_right += n;
+                self.correct += n;
+            }
+            return;
+        }
+        if let (Ok(p), Ok(t)) = (usize::try_from(predicted), usize::try_from(label))
+            && p < CLASSES
+            && t < CLASSES
+        {
+            self.confusion[t][p] += n;
+            if t == p {
+                self.correct += n;
+            }
+        }
     }
 }
 
@@ -346,34 +471,28 @@ pub fn stats(conn: &mut DbConnection, owner: Owner) -> Result<(Stats, Vec<(Strin
     let counts: Vec<(String, i16, i16, i64)> = dsl::prediction_counts
         .filter(dsl::everyone.eq(owner.is_none()).and(dsl::owner.eq(owner.unwrap_or_default())))
         .filter(dsl::n.gt(0))
-        .select((dsl::model_version, dsl::predicted_digit, dsl::true_label, dsl::n))
+        .select((dsl::model_version, dsl::predicted_class, dsl::true_label, dsl::n))
         .load(conn)?;
     let mut by_version: std::collections::BTreeMap<String, Stats> = std::collections::BTreeMap::new();
     let mut overall = Stats::default();
     for (version, predicted, label, count) in counts {
-        let stats = by_version.entry(version).or_default();
-        for stats in [stats, &mut overall] {
-            stats.total += count;
-            let (Ok(p), Ok(t)) = (usize::try_from(predicted), usize::try_from(label)) else { continue };
-            stats.confusion[t][p] += count;
-            stats.labelled += count;
-            if t == p {
-                stats.correct += count;
-            }
-        }
+        by_version.entry(version).or_default().count(predicted, label, count);
+        overall.count(predicted, label, count);
     }
     Ok((overall, by_version.into_iter().collect()))
 }
 
 /// Up to `limit` labelled predictions with an id above `after`, oldest first:
-/// the pages of an export for retraining.
+/// the pages of an export for retraining. Only drawings of one digit or not a
+/// digit are exported (a number's label is not one image's).
 ///
 /// # Errors
 /// A database error.
 pub fn labelled_after(conn: &mut DbConnection, after: i64, limit: i64) -> Result<Vec<Prediction>, StoreError> {
     use predictions::dsl;
     Ok(dsl::predictions
-        .filter(dsl::id.gt(after).and(dsl::true_label.is_not_null()))
+        .filter(dsl::id.gt(after).and(dsl::true_label.le(NOT_A_DIGIT)))
+        .filter(dsl::verdict.ne(Verdict::SeveralDigits))
         .order(dsl::id.asc())
         .limit(limit)
         .select(Prediction::as_select())

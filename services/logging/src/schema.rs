@@ -30,23 +30,31 @@ diesel::table! {
         latency_us -> BigInt,
         /// Whose prediction it is; '' for nobody.
         owner -> Text,
+        /// "digit", "not_a_digit" or "several_digits".
+        verdict -> Text,
+        /// The digits read, left to right; '' for not a digit.
+        number -> Text,
+        /// Every part: a protobuf `digits.logging.v1.Parts` (the deciding part's input left out).
+        parts -> Nullable<Binary>,
+        /// The right number, when the user corrected a number.
+        true_number -> Nullable<Text>,
     }
 }
 
 diesel::table! {
     /// How many predictions there are per owner, model version, predicted
-    /// digit and true label; kept by triggers on `predictions` (see the
-    /// `prediction_counts` migration), read by the statistics.
-    prediction_counts (everyone, owner, model_version, predicted_digit, true_label) {
+    /// class and true label; kept by triggers on `predictions` (see the
+    /// `prediction_counts` and `verdicts` migrations), read by the statistics.
+    prediction_counts (everyone, owner, model_version, predicted_class, true_label) {
         /// True for the counts over every owner (then `owner` is '').
         everyone -> Bool,
         /// Whose predictions these are.
         owner -> Text,
         /// The model's version.
         model_version -> Text,
-        /// The predicted digit, 0-9.
-        predicted_digit -> SmallInt,
-        /// The true label, 0-9, or -1 before feedback.
+        /// The predicted digit 0-9, 10 for not a digit, 11 for a number.
+        predicted_class -> SmallInt,
+        /// The true label (as `predictions.true_label`), or -1 before feedback.
         true_label -> SmallInt,
         /// How many predictions.
         n -> BigInt,

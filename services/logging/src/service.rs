@@ -7,6 +7,7 @@ use digits_proto::logging::v1 as pb;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
+use crate::checks;
 use crate::convert;
 use crate::db::{DbConnection, Pool};
 use crate::error::StoreError;
@@ -95,7 +96,7 @@ impl pb::logging_server::Logging for LoggingService {
         request: Request<pb::RecordFeedbackRequest>,
     ) -> Result<Response<pb::StoredPrediction>, Status> {
         let r = request.into_inner();
-        let label = convert::digit("true_label", r.true_label)?;
+        let label = convert::label(r.true_label, r.true_number)?;
         let key = convert::key(r.prediction)?;
         let owner = r.owner;
         let row = self.with_conn(move |c| predictions::record_feedback(c, key, owner.as_deref(), label)).await?;
@@ -123,8 +124,8 @@ impl pb::logging_server::Logging for LoggingService {
             limit: if r.limit == 0 { 50 } else { i64::from(r.limit) },
             has_feedback: r.has_feedback,
             wrong_only: r.wrong_only,
-            digit: r.digit.map(|d| convert::digit("digit", d)).transpose()?,
-            true_label: r.true_label.map(|d| convert::digit("true_label", d)).transpose()?,
+            digit: r.digit.map(|d| checks::class("digit", i64::from(d))).transpose()?,
+            true_label: r.true_label.map(|d| checks::class("true_label", i64::from(d))).transpose()?,
             owner: r.owner,
         };
         let limit = filter.limit;

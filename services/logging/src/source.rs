@@ -2,16 +2,10 @@
 //! proto's `Source` on the wire, [`Source`] in the store, and its lowercase
 //! name (`web`, `grpc`) in the `source` text column of either backend.
 
-use diesel::backend::Backend;
-use diesel::deserialize::{self, FromSql, FromSqlRow};
+use diesel::deserialize::{self, FromSqlRow};
 use diesel::expression::AsExpression;
-use diesel::pg::Pg;
-use diesel::serialize::{self, IsNull, Output, ToSql};
 use diesel::sql_types::Text;
-use diesel::sqlite::Sqlite;
 use digits_proto::logging::v1 as pb;
-
-use crate::db::MultiBackend;
 
 /// Where a prediction was requested.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, AsExpression, FromSqlRow)]
@@ -67,43 +61,7 @@ impl From<Source> for pb::Source {
     }
 }
 
-impl ToSql<Text, Pg> for Source {
-    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
-        <str as ToSql<Text, Pg>>::to_sql(self.as_str(), &mut out.reborrow())
-    }
-}
-
-impl ToSql<Text, Sqlite> for Source {
-    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
-        out.set_value(self.as_str());
-        Ok(IsNull::No)
-    }
-}
-
-impl ToSql<Text, MultiBackend> for Source {
-    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, MultiBackend>) -> serialize::Result {
-        out.set_value((Text, self));
-        Ok(IsNull::No)
-    }
-}
-
-impl FromSql<Text, Pg> for Source {
-    fn from_sql(bytes: <Pg as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
-        Self::from_column(&<String as FromSql<Text, Pg>>::from_sql(bytes)?)
-    }
-}
-
-impl FromSql<Text, Sqlite> for Source {
-    fn from_sql(bytes: <Sqlite as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
-        Self::from_column(&<String as FromSql<Text, Sqlite>>::from_sql(bytes)?)
-    }
-}
-
-impl FromSql<Text, MultiBackend> for Source {
-    fn from_sql(bytes: <MultiBackend as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
-        bytes.from_sql::<Self, Text>()
-    }
-}
+crate::text_column::text_column!(Source);
 
 #[cfg(test)]
 mod tests {

@@ -51,6 +51,100 @@ fn request(id: &str, digit: u32) -> pb::LogPredictionRequest {
         latency_us: 800,
         created_at_unix_ms: 0,
         owner: "visitor-a".into(),
+        ..Default::default()
+    }
+}
+
+fn part(x: u32, digit: u32, input: u8) -> pb::Part {
+    let mut probabilities = vec![0.0; 10];
+    probabilities[digit as usize] = 0.9;
+    pb::Part {
+        x,
+        y: 3,
+        width: 20,
+        height: 30,
+        digit,
+        confidence: 0.9,
+        probabilities,
+        not_a_digit: 0.1,
+        input: vec![input; 784],
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn numbers_and_drawings_that_are_not_digits_are_stored_answered_and_counted() {
+    let (_pg, _dir, urls) = backends();
+    for url in urls {
+        let server = start(url.clone()).await;
+        let mut client = server.client.clone();
+        // "42": two parts; the deciding one (the 2) is also the row's input.
+        let number = pb::LogPredictionRequest {
+            verdict: pb::Verdict::SeveralDigits as i32,
+            number: "42".into(),
+            parts: vec![part(10, 4, 1), part(40, 2, 9)],
+            ..request("number", 2)
+        };
+        let stored = client.log_prediction(number).await.expect("log").into_inner().prediction.expect("row");
+        assert_eq!((stored.verdict(), stored.number.as_str()), (pb::Verdict::SeveralDigits, "42"), "{url}");
+        assert_eq!(stored.parts, vec![part(10, 4, 1), part(40, 2, 9)], "parts round-trip, inputs included");
+        let doodle = pb::LogPredictionRequest {
+            verdict: pb::Verdict::NotADigit as i32,
+            number: String::new(),
+            ..request("doodle", 0)
+        };
+        client.log_prediction(doodle).await.expect("log");
+        client.log_prediction(request("seven", 7)).await.expect("log");
+        // An older client: no verdict, no number, no parts.
+        let old = pb::LogPredictionRequest { ..request("old", 5) };
+        let old = client.log_prediction(old).await.expect("log").into_inner().prediction.expect("row");
+        assert_eq!((old.verdict(), old.number.as_str(), old.parts.len()), (pb::Verdict::Digit, "5", 1));
+
+        let answer = |id: &str, label: Option<u32>, number: Option<&str>| pb::RecordFeedbackRequest {
+            prediction: Some(Feedback::RequestId(id.into())),
+            true_label: label,
+            true_number: number.map(Into::into),
+            ..Default::default()
+        };
+        let right = client.record_feedback(answer("number", None, Some("42"))).await.expect("ok").into_inner();
+        assert_eq!((right.true_label, right.true_number), (Some(11), None), "the number as read");
+        let wrong = client.record_feedback(answer("number", None, Some("47"))).await.expect("ok").into_inner();
+        assert_eq!((wrong.true_label, wrong.true_number.as_deref()), (Some(12), Some("47")), "another number");
+        client.record_feedback(answer("doodle", Some(10), None)).await.expect("rejection was right");
+        client.record_feedback(answer("seven", Some(10), None)).await.expect("a 7 that was no digit");
+        for (bad, case) in [
+            (answer("seven", Some(3), Some("42")), "both"),
+            (answer("seven", None, None), "neither"),
+            (answer("seven", None, Some("4")), "one digit as a number"),
+            (answer("seven", None, Some("4x")), "not digits"),
+            (answer("seven", None, Some("123456789")), "nine digits"),
+        ] {
+            let status = client.record_feedback(bad).await.expect_err(case);
+            assert_eq!(status.code(), Code::InvalidArgument, "{case}");
+        }
+
+        let overall = client.get_stats(pb::GetStatsRequest::default()).await.expect("stats").into_inner().overall;
+        let overall = overall.expect("overall");
+        assert_eq!((overall.total, overall.labeled, overall.correct), (4, 3, 1), "{url}");
+        assert_eq!((overall.numbers_labeled, overall.numbers_right), (1, 0));
+        assert_eq!(overall.confusion[10 * 11 + 10], 1, "not a digit, read so");
+        assert_eq!(overall.confusion[10 * 11 + 7], 1, "not a digit, read as 7");
+        assert_eq!(overall.precision[10], 1.0, "every rejection was right");
+        assert_eq!(overall.recall[10], 0.5, "one of two non-digits rejected");
+        // The confusion cell "not a digit, read as not a digit" lists the doodle.
+        let cell = pb::ListPredictionsRequest { digit: Some(10), true_label: Some(10), ..Default::default() };
+        let cell = client.list_predictions(cell).await.expect("list").into_inner();
+        assert_eq!(cell.predictions.iter().map(|p| p.request_id.as_str()).collect::<Vec<_>>(), ["doodle"]);
+        let wrong = pb::ListPredictionsRequest { wrong_only: true, ..Default::default() };
+        let wrong = client.list_predictions(wrong).await.expect("list").into_inner();
+        assert_eq!(wrong.predictions.iter().map(|p| p.request_id.as_str()).collect::<Vec<_>>(), ["seven", "number"]);
+        // Only single drawings are exported for retraining.
+        let mut export = client.export_labeled(pb::ExportLabeledRequest::default()).await.expect("export").into_inner();
+        let mut labels = Vec::new();
+        while let Some(example) = export.message().await.expect("stream") {
+            labels.push(example.true_label);
+        }
+        assert_eq!(labels, [10, 10]);
+        server.stop().await;
     }
 }
 
@@ -139,8 +233,9 @@ async fn a_scoped_call_sees_only_its_owners_predictions() {
 
         let feedback = pb::RecordFeedbackRequest {
             prediction: Some(Feedback::RequestId("theirs".into())),
-            true_label: 1,
+            true_label: Some(1),
             owner: me.clone(),
+            true_number: None,
         };
         let refused = client.record_feedback(feedback).await.expect_err("not mine");
         assert_eq!(refused.code(), Code::NotFound, "{url}");
@@ -176,7 +271,7 @@ async fn feedback_listing_stats_and_export_work_end_to_end() {
         let correct = client
             .record_feedback(pb::RecordFeedbackRequest {
                 prediction: Some(Feedback::Id(ids[0])),
-                true_label: 0,
+                true_label: Some(0),
                 ..Default::default()
             })
             .await
@@ -185,7 +280,7 @@ async fn feedback_listing_stats_and_export_work_end_to_end() {
         // By request id, as the gateway does.
         let by_request_id = pb::RecordFeedbackRequest {
             prediction: Some(Feedback::RequestId("e-1".into())),
-            true_label: 7,
+            true_label: Some(7),
             ..Default::default()
         };
         let fixed = client.record_feedback(by_request_id).await.expect("ok");
@@ -224,8 +319,8 @@ async fn feedback_listing_stats_and_export_work_end_to_end() {
         let overall = stats.overall.expect("overall");
         assert_eq!((overall.total, overall.labeled, overall.correct), (12, 2, 1));
         assert_eq!(overall.accuracy, Some(0.5));
-        assert_eq!(overall.confusion.len(), 100);
-        assert_eq!(overall.confusion[7 * 10 + 1], 1, "true 7 predicted 1");
+        assert_eq!(overall.confusion.len(), 121);
+        assert_eq!(overall.confusion[7 * 11 + 1], 1, "true 7 predicted 1");
         assert_eq!(stats.by_model_version.len(), 1);
 
         let mut export =
@@ -268,11 +363,11 @@ async fn bad_requests_are_rejected_with_the_right_codes() {
             assert_eq!(status.code(), Code::InvalidArgument, "{field}");
             assert!(status.message().contains(field), "{}", status.message());
         }
-        for label in [10, 99] {
+        for label in [11, 99] {
             let status = client
                 .record_feedback(pb::RecordFeedbackRequest {
                     prediction: Some(Feedback::Id(stored.id)),
-                    true_label: label,
+                    true_label: Some(label),
                     ..Default::default()
                 })
                 .await
@@ -282,7 +377,7 @@ async fn bad_requests_are_rejected_with_the_right_codes() {
         let status = client
             .record_feedback(pb::RecordFeedbackRequest {
                 prediction: Some(Feedback::Id(424_242)),
-                true_label: 3,
+                true_label: Some(3),
                 ..Default::default()
             })
             .await
@@ -295,7 +390,7 @@ async fn bad_requests_are_rejected_with_the_right_codes() {
         assert_eq!(status.code(), Code::NotFound);
         let by_request_id = pb::RecordFeedbackRequest {
             prediction: Some(Feedback::RequestId("nobody".into())),
-            true_label: 3,
+            true_label: Some(3),
             ..Default::default()
         };
         assert_eq!(client.record_feedback(by_request_id).await.expect_err("x").code(), Code::NotFound);

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::Utc;
 use digits_logging::db::{self, DbConnection, Pool};
 use digits_logging::error::StoreError;
-use digits_logging::predictions::{self, ListFilter, NewPrediction, PredictionKey, Source};
+use digits_logging::predictions::{self, Label, ListFilter, NewPrediction, PredictionKey, Source, Verdict};
 use digits_test_postgres::TestDatabase;
 use digits_test_support::TempDir;
 
@@ -52,6 +52,9 @@ fn sample(request_id: &str, digit: i16) -> NewPrediction {
         source: Source::Web,
         latency_us: 1234,
         owner: "visitor-a".into(),
+        verdict: Verdict::Digit,
+        number: digit.to_string(),
+        parts: None,
     }
 }
 
@@ -150,11 +153,11 @@ fn feedback_is_stored_timestamped_and_a_correction_overwrites_it() {
         let (row, _) = predictions::log(&mut conn, &sample("req-f", 4)).expect("log");
         assert_eq!(row.true_label, None);
         assert_eq!(row.feedback_at, None);
-        let correct = predictions::record_feedback(&mut conn, row.id, None, 4).expect("correct");
+        let correct = predictions::record_feedback(&mut conn, row.id, None, Label::Digit(4)).expect("correct");
         assert_eq!(correct.true_label, Some(4));
         let first_time = correct.feedback_at.expect("timestamped");
         std::thread::sleep(Duration::from_millis(5));
-        let corrected = predictions::record_feedback(&mut conn, row.id, None, 9).expect("correction");
+        let corrected = predictions::record_feedback(&mut conn, row.id, None, Label::Digit(9)).expect("correction");
         assert_eq!(corrected.true_label, Some(9));
         assert!(corrected.feedback_at.expect("timestamped") > first_time);
         assert_eq!(predictions::get(&mut conn, row.id, None).expect("get"), corrected);
@@ -168,10 +171,13 @@ fn unknown_ids_and_bad_labels_are_errors_and_change_nothing() {
         let mut conn = pool.get().expect("connection");
         let (row, _) = predictions::log(&mut conn, &sample("req-x", 1)).expect("log");
         assert!(matches!(predictions::get(&mut conn, 999_999, None), Err(StoreError::NotFound(_))));
-        assert!(matches!(predictions::record_feedback(&mut conn, 999_999, None, 3), Err(StoreError::NotFound(_))));
+        assert!(matches!(
+            predictions::record_feedback(&mut conn, 999_999, None, Label::Digit(3)),
+            Err(StoreError::NotFound(_))
+        ));
         for label in [-1, 10] {
             assert!(matches!(
-                predictions::record_feedback(&mut conn, row.id, None, label),
+                predictions::record_feedback(&mut conn, row.id, None, Label::Digit(label)),
                 Err(StoreError::Invalid { field: "true_label", .. })
             ));
         }
@@ -209,12 +215,20 @@ fn invalid_predictions_are_refused_by_the_api_and_by_the_database() {
             assert!(direct.is_err(), "{field} accepted by {}", backend.url());
         }
         let (row, _) = predictions::log(&mut conn, &sample("good", 2)).expect("log");
-        let bypass = diesel::sql_query(format!(
-            "UPDATE predictions SET true_label = 11, feedback_at = created_at WHERE id = {}",
-            row.id
-        ))
-        .execute(&mut *conn);
-        assert!(bypass.is_err(), "label 11 accepted by {}", backend.url());
+        for (update, case) in [
+            ("true_label = 13, feedback_at = created_at", "label 13"),
+            ("true_label = 12, feedback_at = created_at", "another number without the number"),
+            ("true_label = 3, true_number = '42', feedback_at = created_at", "a number with a digit label"),
+            ("number = '7'", "a number that is not the digit read"),
+            ("verdict = 'several_digits'", "a number of one digit"),
+            ("verdict = 'not_a_digit'", "no digit with a number"),
+            ("verdict = 'maybe'", "an unknown verdict"),
+            ("number = '4x'", "a number with a letter"),
+        ] {
+            let bypass =
+                diesel::sql_query(format!("UPDATE predictions SET {update} WHERE id = {}", row.id)).execute(&mut *conn);
+            assert!(bypass.is_err(), "{case} accepted by {}", backend.url());
+        }
         let half = diesel::sql_query(format!("UPDATE predictions SET true_label = 3 WHERE id = {}", row.id))
             .execute(&mut *conn);
         assert!(half.is_err(), "a label without its timestamp accepted by {}", backend.url());
@@ -274,9 +288,9 @@ fn list_filters_by_digit_feedback_and_wrongness() {
         let ids: Vec<i64> = (0..6)
             .map(|i| predictions::log(&mut conn, &sample(&format!("f-{i}"), [1, 1, 2, 2, 3, 3][i])).expect("log").0.id)
             .collect();
-        predictions::record_feedback(&mut conn, ids[0], None, 1).expect("right");
-        predictions::record_feedback(&mut conn, ids[2], None, 7).expect("wrong");
-        predictions::record_feedback(&mut conn, ids[5], None, 8).expect("wrong");
+        predictions::record_feedback(&mut conn, ids[0], None, Label::Digit(1)).expect("right");
+        predictions::record_feedback(&mut conn, ids[2], None, Label::Digit(7)).expect("wrong");
+        predictions::record_feedback(&mut conn, ids[5], None, Label::Digit(8)).expect("wrong");
         // SQLite's pool holds one connection: give it back.
         drop(conn);
         let list = |f: ListFilter| -> Vec<i64> {
@@ -316,13 +330,13 @@ fn stats_match_a_hand_computed_confusion_matrix() {
             new.model_version = (*version).to_owned();
             let (row, _) = predictions::log(&mut conn, &new).expect("log");
             if let Some(label) = label {
-                predictions::record_feedback(&mut conn, row.id, None, *label).expect("feedback");
+                predictions::record_feedback(&mut conn, row.id, None, Label::Digit(*label)).expect("feedback");
             }
         }
         let (all, by_version) = predictions::stats(&mut conn, None).expect("stats");
         assert_eq!((all.total, all.labelled, all.correct), (9, 7, 5));
         assert_eq!(all.accuracy(), Some(5.0 / 7.0));
-        let mut expected = [[0i64; 10]; 10];
+        let mut expected = [[0i64; 11]; 11];
         expected[3][3] = 3; // true 3, predicted 3
         expected[8][3] = 1; // true 8, predicted 3
         expected[8][8] = 1;
@@ -353,7 +367,8 @@ fn labelled_rows_come_in_pages_for_export() {
         for i in 0..25 {
             let (row, _) = predictions::log(&mut conn, &sample(&format!("e-{i}"), (i % 10) as i16)).expect("log");
             if i % 3 != 0 {
-                predictions::record_feedback(&mut conn, row.id, None, ((i + 1) % 10) as i16).expect("feedback");
+                predictions::record_feedback(&mut conn, row.id, None, Label::Digit(((i + 1) % 10) as i16))
+                    .expect("feedback");
                 labelled.push(row.id);
             }
         }
@@ -386,10 +401,10 @@ fn an_owner_sees_and_labels_only_its_own_predictions() {
         let by_request_id = predictions::PredictionKey::RequestId("theirs".into());
         assert!(matches!(predictions::get(&mut conn, by_request_id.clone(), me), Err(StoreError::NotFound(_))));
         // ...and my feedback cannot touch it.
-        let refused = predictions::record_feedback(&mut conn, by_request_id, me, 1);
+        let refused = predictions::record_feedback(&mut conn, by_request_id, me, Label::Digit(1));
         assert!(matches!(refused, Err(StoreError::NotFound(_))), "{refused:?}");
         assert_eq!(predictions::get(&mut conn, theirs.id, None).expect("admin").true_label, None);
-        predictions::record_feedback(&mut conn, mine.id, me, 2).expect("own feedback");
+        predictions::record_feedback(&mut conn, mine.id, me, Label::Digit(2)).expect("own feedback");
 
         let listed = predictions::list(
             &mut conn,
@@ -417,7 +432,7 @@ fn ids_and_owners_no_database_can_hold_are_simply_not_found() {
         for bad in ["nul\0byte", "", &"x".repeat(129)] {
             let key = predictions::PredictionKey::RequestId(bad.to_owned());
             assert!(matches!(predictions::get(&mut conn, key.clone(), None), Err(StoreError::NotFound(_))), "{bad:?}");
-            let feedback = predictions::record_feedback(&mut conn, key, Some(bad), 3);
+            let feedback = predictions::record_feedback(&mut conn, key, Some(bad), Label::Digit(3));
             assert!(matches!(feedback, Err(StoreError::NotFound(_))), "{bad:?} {}", backend.url());
             let listed = predictions::list(
                 &mut conn,
@@ -438,7 +453,7 @@ fn retention_deletes_only_old_unlabelled_predictions() {
         let old = Utc::now().naive_utc() - chrono::Duration::days(40);
         let (old_labelled, _) =
             predictions::log(&mut conn, &NewPrediction { created_at: old, ..sample("old-labelled", 3) }).expect("log");
-        predictions::record_feedback(&mut conn, old_labelled.id, None, 3).expect("label");
+        predictions::record_feedback(&mut conn, old_labelled.id, None, Label::Digit(3)).expect("label");
         predictions::log(&mut conn, &NewPrediction { created_at: old, ..sample("old-unlabelled", 4) }).expect("log");
         for i in 0..5 {
             let created_at = old + chrono::Duration::seconds(i);
@@ -480,30 +495,66 @@ fn replicas_starting_together_on_an_empty_database_all_migrate_cleanly() {
 
 /// The statistics straight from `predictions`, by a full scan: what the
 /// counts the triggers keep must always equal.
-fn scanned_stats(conn: &mut DbConnection, owner: Option<&str>) -> (i64, i64, i64, [[i64; 10]; 10]) {
+type Figures = (i64, i64, i64, [[i64; 11]; 11], i64, i64);
+
+fn scanned_stats(conn: &mut DbConnection, owner: Option<&str>) -> Figures {
     use diesel::prelude::*;
     use digits_logging::schema::predictions::dsl;
-    let mut query = dsl::predictions.select((dsl::predicted_digit, dsl::true_label)).into_boxed();
+    let mut query = dsl::predictions.select((dsl::verdict, dsl::predicted_digit, dsl::true_label)).into_boxed();
     if let Some(owner) = owner {
         query = query.filter(dsl::owner.eq(owner.to_owned()));
     }
-    let rows: Vec<(i16, Option<i16>)> = query.load(conn).expect("scan");
-    let (mut labelled, mut correct, mut confusion) = (0, 0, [[0i64; 10]; 10]);
-    for (predicted, label) in &rows {
-        if let Some(label) = label {
-            labelled += 1;
-            correct += i64::from(label == predicted);
-            confusion[*label as usize][*predicted as usize] += 1;
+    let rows: Vec<(Verdict, i16, Option<i16>)> = query.load(conn).expect("scan");
+    let (mut labelled, mut correct, mut confusion) = (0, 0, [[0i64; 11]; 11]);
+    let (mut numbers, mut numbers_right) = (0, 0);
+    for (verdict, digit, label) in &rows {
+        let Some(label) = *label else { continue };
+        labelled += 1;
+        match verdict {
+            Verdict::SeveralDigits => {
+                numbers += 1;
+                numbers_right += i64::from(label == predictions::NUMBER_RIGHT);
+                correct += i64::from(label == predictions::NUMBER_RIGHT);
+            }
+            _ => {
+                let read = if *verdict == Verdict::NotADigit { predictions::NOT_A_DIGIT } else { *digit };
+                correct += i64::from(label == read);
+                if label <= predictions::NOT_A_DIGIT {
+                    confusion[label as usize][read as usize] += 1;
+                }
+            }
         }
     }
-    (rows.len() as i64, labelled, correct, confusion)
+    (rows.len() as i64, labelled, correct, confusion, numbers, numbers_right)
 }
 
-fn counted_stats(conn: &mut DbConnection, owner: Option<&str>) -> (i64, i64, i64, [[i64; 10]; 10]) {
+fn counted_stats(conn: &mut DbConnection, owner: Option<&str>) -> Figures {
     let (stats, by_version) = predictions::stats(conn, owner).expect("stats");
     let summed: i64 = by_version.iter().map(|(_, s)| s.total).sum();
     assert_eq!(summed, stats.total, "the versions add up to the whole");
-    (stats.total, stats.labelled, stats.correct, stats.confusion)
+    (stats.total, stats.labelled, stats.correct, stats.confusion, stats.numbers_labelled, stats.numbers_right)
+}
+
+/// A row of any verdict, by `kind`: 0-7 one digit, 8 not a digit, 9 a number.
+fn any_verdict(request_id: &str, kind: u64, digit: i16) -> NewPrediction {
+    match kind {
+        8 => NewPrediction { verdict: Verdict::NotADigit, number: String::new(), ..sample(request_id, digit) },
+        9 => {
+            NewPrediction { verdict: Verdict::SeveralDigits, number: format!("{digit}2"), ..sample(request_id, digit) }
+        }
+        _ => sample(request_id, digit),
+    }
+}
+
+/// A label of any kind, by `kind`: 0-6 a digit, 7 not a digit, 8 the number
+/// "42", 9 the number "12" (right for a number read from digit 1).
+fn any_label(kind: u64, digit: i16) -> Label {
+    match kind {
+        7 => Label::NotADigit,
+        8 => Label::Number("42".into()),
+        9 => Label::Number("12".into()),
+        _ => Label::Digit(digit),
+    }
 }
 
 #[test]
@@ -529,7 +580,7 @@ fn the_counts_behind_the_stats_follow_every_insert_feedback_and_deletion() {
                                 owner: owners[next(3) as usize].to_owned(),
                                 model_version: ["1.0.0", "1.1.0"][next(2) as usize].to_owned(),
                                 created_at: Utc::now().naive_utc() - chrono::Duration::days(next(2) as i64 * 60),
-                                ..sample(&format!("w{writer}-r{round}-{i}"), next(10) as i16)
+                                ..any_verdict(&format!("w{writer}-r{round}-{i}"), next(10), next(10) as i16)
                             })
                             .collect();
                         predictions::log_many(&mut conn, batch.clone()).expect("batch");
@@ -538,7 +589,7 @@ fn the_counts_behind_the_stats_follow_every_insert_feedback_and_deletion() {
                         predictions::log(&mut conn, &sample(&format!("w{writer}-r{round}-single"), 4)).expect("log");
                         for i in 0..8 {
                             let key = PredictionKey::RequestId(format!("w{writer}-r{round}-{}", next(20)));
-                            let label = if i % 3 == 0 { 4 } else { next(10) as i16 };
+                            let label = if i % 3 == 0 { Label::Digit(4) } else { any_label(next(10), next(10) as i16) };
                             predictions::record_feedback(&mut conn, key, None, label).expect("feedback");
                         }
                     }
@@ -583,12 +634,24 @@ fn upgrading_counts_the_predictions_stored_before_the_counts_existed() {
         )
         .expect("applied");
         for i in 0..30 {
-            let new = NewPrediction { owner: ["a", "b"][i % 2].into(), ..sample(&format!("old-{i}"), (i % 10) as i16) };
-            diesel::RunQueryDsl::execute(
-                diesel::insert_into(digits_logging::schema::predictions::table).values(&new),
-                &mut conn,
-            )
-            .expect("old row");
+            // Only the columns of the old schema.
+            use diesel::ExpressionMethods;
+            use digits_logging::schema::predictions::dsl;
+            let new = sample(&format!("old-{i}"), (i % 10) as i16);
+            let row = (
+                dsl::request_id.eq(new.request_id),
+                dsl::created_at.eq(new.created_at),
+                dsl::predicted_digit.eq(new.predicted_digit),
+                dsl::confidence.eq(new.confidence),
+                dsl::probabilities.eq(new.probabilities),
+                dsl::model_version.eq(new.model_version),
+                dsl::input.eq(new.input),
+                dsl::source.eq(new.source),
+                dsl::latency_us.eq(new.latency_us),
+                dsl::owner.eq(["a", "b"][i % 2]),
+            );
+            diesel::RunQueryDsl::execute(diesel::insert_into(dsl::predictions).values(row), &mut conn)
+                .expect("old row");
         }
         conn.batch_execute("UPDATE predictions SET true_label = 3, feedback_at = created_at WHERE id % 4 = 0")
             .expect("old labels");
@@ -599,5 +662,8 @@ fn upgrading_counts_the_predictions_stored_before_the_counts_existed() {
             assert_eq!(counted_stats(&mut conn, scope), scanned_stats(&mut conn, scope), "{name} {scope:?}");
         }
         assert_eq!(counted_stats(&mut conn, None).0, 30, "{name}");
+        // The old rows are single digits, each its own number, and keep their labels.
+        let old = predictions::get(&mut conn, PredictionKey::RequestId("old-3".into()), None).expect("old row");
+        assert_eq!((old.verdict, old.number.as_str(), old.true_label), (Verdict::Digit, "3", Some(3)), "{name}");
     }
 }
