@@ -1,7 +1,7 @@
 //! The gateway's JSON API, called with the browser's `fetch`.
 
 use digits_web_api::{ErrorBody, Feedback, MNIST_MEDIA_TYPE};
-pub use digits_web_api::{ListQuery, ModelInfo, Page, Prediction, Record, Stats};
+pub use digits_web_api::{ListQuery, ModelInfo, Page, Prediction, Record, Stats, Verdict};
 use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -40,18 +40,18 @@ async fn call<T: DeserializeOwned>(method: &str, url: &str, body: Option<(&str, 
     }
 }
 
-/// Recognises the drawing's 28x28 input (the local preview, sent as it is,
-/// so the answer is for exactly the image shown); `log` false for a draft
-/// that is not stored.
+/// Reads the drawing's 28x28 inputs, one per digit (the local previews,
+/// sent as they are, so the answer is for exactly the images shown); `log`
+/// false for a draft that is not stored.
 pub async fn predict(input: &[u8], log: bool) -> Result<Prediction, ApiError> {
     let url = if log { "/api/predictions" } else { "/api/predictions?log=false" };
     let body = js_sys::Uint8Array::from(input);
     call("POST", url, Some((MNIST_MEDIA_TYPE, body.as_ref()))).await
 }
 
-/// Records the true digit of a prediction.
-pub async fn feedback(id: &str, true_label: u8) -> Result<Record, ApiError> {
-    let body = serde_json::to_string(&Feedback { true_label }).map_err(|e| ApiError(e.to_string()))?;
+/// Records what was drawn: a digit, not a digit, or a number.
+pub async fn feedback(id: &str, answer: &Feedback) -> Result<Record, ApiError> {
+    let body = serde_json::to_string(answer).map_err(|e| ApiError(e.to_string()))?;
     let body = JsValue::from_str(&body);
     call("PUT", &format!("/api/predictions/{id}/feedback"), Some(("application/json", &body))).await
 }

@@ -16,9 +16,11 @@ use yew::platform::spawn_local;
 use yew::platform::time::sleep;
 use yew::prelude::*;
 
+use digits_web_api::Feedback as Answer;
+
 use crate::api::{self, ApiError, ModelInfo};
 use crate::components::drawing_pad::{Change, DrawingPad, SharedStrokes};
-use crate::components::feedback::FeedbackPanel;
+use crate::components::feedback::{self, FeedbackPanel};
 use crate::components::history::History;
 use crate::components::result::ResultPanel;
 use crate::components::stats::StatsPanel;
@@ -61,13 +63,14 @@ impl Reducible for Refresh {
     }
 }
 
-/// The drawing's 28x28 image, computed here exactly as the server will.
+/// The drawing's digits, split and put into 28x28 form here exactly as the
+/// server would: 784 bytes per digit, left to right.
 fn local_preview(canvas: &HtmlCanvasElement) -> Option<Vec<u8>> {
     let ctx = drawing::context(canvas)?;
     let rgba = drawing::pixels(&ctx)?;
     let view = ImageView::new(SIDE, SIDE, PixelFormat::Rgba8, &rgba).ok()?;
-    let mnist = digits_preprocess::to_mnist(&view, &Limits::default()).ok()?;
-    Some(mnist.pixels().to_vec())
+    let parts = digits_preprocess::to_parts(&view, &Limits::default()).ok()?;
+    Some(parts.iter().flat_map(|p| p.image.pixels().iter().copied()).collect())
 }
 
 /// Reads the drawing until it stops changing: one draft request at a time.
@@ -149,7 +152,7 @@ pub fn App() -> Html {
     let canvas = use_node_ref();
     let strokes = use_state(SharedStrokes::default);
     let live: SharedLive = use_mut_ref(Live::default);
-    let label = use_state(|| None::<u8>);
+    let label = use_state(String::new);
     let model = use_state(|| None::<ModelInfo>);
     {
         let model = model.clone();
@@ -197,7 +200,7 @@ pub fn App() -> Html {
             }
             live.borrow_mut().revision += 1;
             session.dispatch(Action::Reset);
-            label.set(None);
+            label.set(String::new());
         })
     };
     let undo = {
@@ -230,7 +233,7 @@ pub fn App() -> Html {
         let busy = session.feedback == Feedback::Saving;
         let (canvas, live, session, refresh) =
             (canvas.clone(), live.clone(), session.dispatcher(), refresh.dispatcher());
-        Callback::from(move |true_label: u8| {
+        Callback::from(move |answer: Answer| {
             if busy {
                 return;
             }
@@ -239,13 +242,13 @@ pub fn App() -> Html {
                 session.dispatch(Action::Feedback(Feedback::Saving));
                 let revision = live.borrow().revision;
                 let saved = match log_drawing(&canvas, &live, &session, &refresh).await {
-                    Ok(id) => api::feedback(&id, true_label).await.map(|_| ()),
+                    Ok(id) => api::feedback(&id, &answer).await.map(|_| ()),
                     Err(e) => Err(e),
                 };
                 match saved {
                     Ok(()) => {
                         live.borrow_mut().saved = Some(revision);
-                        session.dispatch(Action::Feedback(Feedback::Saved(true_label)));
+                        session.dispatch(Action::Feedback(Feedback::Saved(answer)));
                         refresh.dispatch(());
                     }
                     Err(e) => session.dispatch(Action::Feedback(Feedback::Failed(e.0))),
@@ -254,14 +257,16 @@ pub fn App() -> Html {
         })
     };
 
-    let predicted = session.answer.as_ref().filter(|_| session.preview.is_some()).map(|a| a.digit);
+    let answer = session.answer.clone().filter(|_| session.preview.is_some());
     {
         let (label, submit, clear, undo) = (label.clone(), submit.clone(), clear.clone(), undo.clone());
+        let shortcut_answer = answer.clone();
         use_shortcuts(Callback::from(move |shortcut| match shortcut {
-            Shortcut::Digit(d) => label.set(Some(d)),
+            Shortcut::Digit(d) => label.set(d.to_string()),
             Shortcut::Confirm => {
-                if let Some(true_label) = (*label).or(predicted) {
-                    submit.emit(true_label);
+                let typed = feedback::typed(&label);
+                if let Some(answer) = typed.or_else(|| shortcut_answer.as_deref().map(feedback::confirmation)) {
+                    submit.emit(answer);
                 }
             }
             Shortcut::Clear => clear.emit(()),
@@ -271,7 +276,7 @@ pub fn App() -> Html {
 
     let on_label = {
         let label = label.clone();
-        Callback::from(move |digit: Option<u8>| label.set(digit))
+        Callback::from(move |text: String| label.set(text))
     };
     let footer = match &*model {
         Some(info) => format!("Model {} · {:.2}% on the MNIST test set", info.version, info.test_accuracy * 100.0),
@@ -281,7 +286,7 @@ pub fn App() -> Html {
         <>
         <header class="top">
             <h1>{"Digits"}</h1>
-            <p class="tagline">{"Draw a digit. The model reads it as you draw."}</p>
+            <p class="tagline">{"Draw a digit, or a number with a little gap between its digits. The model reads it as you draw."}</p>
         </header>
         <main class="layout">
             <section class="card draw" aria-label="Drawing">
@@ -295,7 +300,7 @@ pub fn App() -> Html {
                 <ResultPanel answer={session.answer.clone().filter(|_| session.preview.is_some())}
                     preview={session.preview.clone()} matches={session.preview_matches_server()}
                     error={session.error.clone().map(AttrValue::from)} />
-                <FeedbackPanel {predicted} label={*label} state={session.feedback.clone()} {on_label} on_submit={submit} />
+                <FeedbackPanel {answer} label={AttrValue::from((*label).clone())} state={session.feedback.clone()} {on_label} on_submit={submit} />
             </div>
         </main>
         <div class="lower">

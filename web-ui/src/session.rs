@@ -7,6 +7,8 @@ use std::rc::Rc;
 
 use yew::Reducible;
 
+use digits_web_api::Feedback as Answer;
+
 use crate::api::Prediction;
 
 /// Where the user's feedback stands.
@@ -17,8 +19,8 @@ pub enum Feedback {
     None,
     /// Being saved.
     Saving,
-    /// Saved: the true label.
-    Saved(u8),
+    /// Saved: what the user said was drawn.
+    Saved(Answer),
     /// Not saved: why.
     Failed(String),
 }
@@ -28,7 +30,8 @@ pub enum Feedback {
 pub struct Session {
     /// The revision of the drawing shown by `preview`.
     pub preview_revision: u32,
-    /// The 28x28 image computed in the browser; `None` when nothing is drawn.
+    /// The 28x28 images of the drawing's digits computed in the browser, 784
+    /// bytes each, left to right; `None` when nothing is drawn.
     pub preview: Option<Rc<Vec<u8>>>,
     /// The revision `answer` belongs to.
     pub answer_revision: u32,
@@ -44,10 +47,13 @@ pub struct Session {
 
 impl Session {
     /// Whether the preview and the answer are of the same drawing and the
-    /// server saw exactly the image computed here.
+    /// server saw exactly the images computed here.
     pub fn preview_matches_server(&self) -> Option<bool> {
         let (preview, answer) = (self.preview.as_ref()?, self.answer.as_ref()?);
-        (self.preview_revision == self.answer_revision).then(|| preview.as_slice() == answer.input.as_slice())
+        (self.preview_revision == self.answer_revision).then(|| {
+            let server = answer.parts.iter().flat_map(|p| p.input.iter().copied());
+            preview.iter().copied().eq(server)
+        })
     }
 }
 

@@ -1,6 +1,6 @@
 //! The body of `POST /api/predictions`: an encoded PNG or JPEG file, JSON
 //! `{"width": W, "height": H, "pixels": [...]}` with one 0-255 grey value per
-//! pixel, row by row, or the 784 bytes of a ready 28x28 input
+//! pixel, row by row, or ready 28x28 inputs, 784 bytes each
 //! ([`MNIST_MEDIA_TYPE`]).
 
 use axum::http::HeaderMap;
@@ -27,11 +27,12 @@ pub fn parse(headers: &HeaderMap, body: Vec<u8>) -> Result<pb::Image, ApiError> 
         }
         "application/json" => from_json(&body),
         MNIST_MEDIA_TYPE => {
-            if body.len() != MNIST_BYTES {
+            // How many images may come at once is the inference service's to check.
+            if body.is_empty() || !body.len().is_multiple_of(MNIST_BYTES) {
                 return Err(ApiError::unprocessable(
                     "invalid_image",
                     format!(
-                        "an {MNIST_MEDIA_TYPE} body is {MNIST_BYTES} bytes (28x28, row by row), not {}",
+                        "an {MNIST_MEDIA_TYPE} body is {MNIST_BYTES} bytes per 28x28 image (row by row), not {}",
                         body.len()
                     ),
                 ));
@@ -43,7 +44,7 @@ pub fn parse(headers: &HeaderMap, body: Vec<u8>) -> Result<pb::Image, ApiError> 
             "unsupported_media_type",
             format!(
                 "content type {content_type:?} is not supported: send image/png, image/jpeg, \
-                 application/json {{\"width\",\"height\",\"pixels\"}} or {MNIST_MEDIA_TYPE} (784 bytes)"
+                 application/json {{\"width\",\"height\",\"pixels\"}} or {MNIST_MEDIA_TYPE} (784 bytes per image)"
             ),
         )),
     }

@@ -326,5 +326,29 @@ pub fn entry(
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
         owner,
+        verdict: match digits_proto::inference::v1::Verdict::try_from(prediction.verdict) {
+            Ok(digits_proto::inference::v1::Verdict::NotADigit) => pb::Verdict::NotADigit,
+            Ok(digits_proto::inference::v1::Verdict::SeveralDigits) => pb::Verdict::SeveralDigits,
+            _ => pb::Verdict::Digit,
+        } as i32,
+        number: prediction.number.clone(),
+        parts: prediction
+            .parts
+            .iter()
+            .map(|part| {
+                let b = part.r#box.unwrap_or_default();
+                pb::Part {
+                    x: b.x,
+                    y: b.y,
+                    width: b.width,
+                    height: b.height,
+                    digit: part.digit,
+                    confidence: part.confidence,
+                    probabilities: part.probabilities.clone(),
+                    not_a_digit: part.not_a_digit,
+                    input: part.input.clone(),
+                }
+            })
+            .collect(),
     }
 }

@@ -37,7 +37,7 @@ beyond); a body not sent within DIGITS_HTTP_READ_TIMEOUT_S is 408.";
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Digits API", version = "1.1.0", description = DESCRIPTION),
+    info(title = "Digits API", version = "1.2.0", description = DESCRIPTION),
     paths(
         predictions::create,
         predictions::list,

@@ -3,12 +3,54 @@
 
 use digits_proto::inference::v1 as inference;
 use digits_proto::logging::v1 as logging;
-use digits_web_api::{DigitStats, ModelInfo, Record, Source, Stats, VersionStats};
+use digits_web_api::{Bounds, DigitStats, ModelInfo, Part, Prediction, Record, Source, Stats, Verdict, VersionStats};
 
 /// A digit from a protobuf `uint32` (the services only ever send 0-9).
 fn digit(value: u32) -> u8 {
     u8::try_from(value).unwrap_or(u8::MAX)
 }
+
+/// The answer to a recognition, as the API shows it.
+pub fn prediction(p: inference::Prediction, id: Option<String>, model_version: String, latency_ms: f64) -> Prediction {
+    let verdict = match inference::Verdict::try_from(p.verdict) {
+        Ok(inference::Verdict::NotADigit) => Verdict::NotADigit,
+        Ok(inference::Verdict::SeveralDigits) => Verdict::SeveralDigits,
+        _ => Verdict::Digit,
+    };
+    let parts = p
+        .parts
+        .into_iter()
+        .map(|part| {
+            let b = part.r#box.unwrap_or_default();
+            Part {
+                bounds: Bounds { x: b.x, y: b.y, width: b.width, height: b.height },
+                digit: digit(part.digit),
+                confidence: part.confidence,
+                probabilities: part.probabilities,
+                input: part.input,
+                not_a_digit: part.not_a_digit,
+            }
+        })
+        .collect();
+    Prediction {
+        id,
+        verdict,
+        number: p.number,
+        parts,
+        digit: digit(p.digit),
+        confidence: p.confidence,
+        probabilities: p.probabilities,
+        input: p.input,
+        not_a_digit: p.not_a_digit,
+        model_version,
+        latency_ms,
+    }
+}
+
+/// `true_label` of a drawing that is not a digit.
+const NOT_A_DIGIT: u32 = 10;
+/// `true_label` of a number read right.
+const NUMBER_RIGHT: u32 = 11;
 
 /// A stored prediction as the API shows it.
 pub fn record(p: logging::StoredPrediction) -> Record {
@@ -16,9 +58,26 @@ pub fn record(p: logging::StoredPrediction) -> Record {
         Ok(logging::Source::Grpc) => Source::Grpc,
         _ => Source::Web,
     };
+    let verdict = match logging::Verdict::try_from(p.verdict) {
+        Ok(logging::Verdict::NotADigit) => Verdict::NotADigit,
+        Ok(logging::Verdict::SeveralDigits) => Verdict::SeveralDigits,
+        _ => Verdict::Digit,
+    };
+    // The class read, to compare with the label: the digit, 10 or 11.
+    let read = match verdict {
+        Verdict::Digit => p.predicted_digit,
+        Verdict::NotADigit => NOT_A_DIGIT,
+        Verdict::SeveralDigits => NUMBER_RIGHT,
+    };
+    let true_number = match p.true_label {
+        Some(NUMBER_RIGHT) => Some(p.number.clone()),
+        _ => p.true_number,
+    };
     Record {
         id: p.request_id,
         created_at_ms: p.created_at_unix_ms,
+        verdict,
+        number: p.number,
         digit: digit(p.predicted_digit),
         confidence: p.confidence,
         probabilities: p.probabilities,
@@ -26,8 +85,9 @@ pub fn record(p: logging::StoredPrediction) -> Record {
         model_version: p.model_version,
         source,
         latency_ms: p.latency_us as f64 / 1000.0,
-        correct: p.true_label.map(|label| label == p.predicted_digit),
-        true_label: p.true_label.map(digit),
+        correct: p.true_label.map(|label| label == read),
+        true_label: p.true_label.filter(|&l| l <= NOT_A_DIGIT).map(digit),
+        true_number,
         feedback_at_ms: p.feedback_at_unix_ms,
     }
 }
@@ -38,17 +98,19 @@ fn finite(v: Option<&f64>) -> Option<f64> {
 
 /// The accuracy figures as the API shows them.
 pub fn stats(r: logging::GetStatsResponse) -> Stats {
+    const CLASSES: usize = 11;
     let overall = r.overall.unwrap_or_default();
-    let confusion: Vec<Vec<i64>> =
-        (0..10).map(|t| (0..10).map(|p| overall.confusion.get(t * 10 + p).copied().unwrap_or(0)).collect()).collect();
-    let per_digit = (0..10u8)
-        .map(|d| DigitStats {
-            digit: d,
-            drawn: confusion[usize::from(d)].iter().sum(),
-            precision: finite(overall.precision.get(usize::from(d))),
-            recall: finite(overall.recall.get(usize::from(d))),
-        })
+    let confusion: Vec<Vec<i64>> = (0..CLASSES)
+        .map(|t| (0..CLASSES).map(|p| overall.confusion.get(t * CLASSES + p).copied().unwrap_or(0)).collect())
         .collect();
+    let class = |c: u8| DigitStats {
+        digit: c,
+        drawn: confusion[usize::from(c)].iter().sum(),
+        precision: finite(overall.precision.get(usize::from(c))),
+        recall: finite(overall.recall.get(usize::from(c))),
+    };
+    let per_digit = (0..10u8).map(class).collect();
+    let not_a_digit = class(10);
     let by_model_version = r
         .by_model_version
         .into_iter()
@@ -69,7 +131,10 @@ pub fn stats(r: logging::GetStatsResponse) -> Stats {
         correct: overall.correct,
         accuracy: overall.accuracy,
         per_digit,
+        not_a_digit,
         confusion,
+        numbers_labeled: overall.numbers_labeled,
+        numbers_right: overall.numbers_right,
         by_model_version,
     }
 }

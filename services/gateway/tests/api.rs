@@ -17,6 +17,73 @@ async fn get_json(stack: &Stack, path: &str) -> Value {
     json_of(stack.http.get(stack.url(path)).send().await.expect("sent")).await
 }
 
+fn embedded_version() -> String {
+    let card: Value = serde_json::from_str(digits_inference::model::EMBEDDED_CARD).expect("card");
+    card["version"].as_str().expect("version").to_owned()
+}
+
+async fn post_mnist(stack: &Stack, bytes: Vec<u8>) -> reqwest::Response {
+    stack
+        .http
+        .post(stack.url("/api/predictions"))
+        .header("content-type", digits_web_api::MNIST_MEDIA_TYPE)
+        .body(bytes)
+        .send()
+        .await
+        .expect("sent")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_answer_says_whether_it_saw_a_digit_a_number_or_neither() {
+    let stack = Stack::start().await;
+    let digits = test_digits(3);
+
+    let one = json_of(predict_png(&stack, canvas_png(&digits[0].0)).await).await;
+    assert_eq!(one["verdict"], "digit");
+    assert_eq!(one["number"], digits[0].1.to_string());
+    assert_eq!(one["parts"].as_array().expect("parts").len(), 1);
+    assert_eq!(one["parts"][0]["input"], one["input"]);
+    assert_eq!(one["parts"][0]["digit"], one["digit"]);
+    for key in ["x", "y", "width", "height"] {
+        assert!(one["parts"][0]["box"][key].is_u64(), "box.{key}");
+    }
+
+    // A number as the web app sends it: its digits' 28x28 images, left to right.
+    let bytes: Vec<u8> = digits.iter().flat_map(|(image, _)| image.iter().copied()).collect();
+    let response = post_mnist(&stack, bytes).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let number = json_of(response).await;
+    assert_eq!(number["verdict"], "several_digits");
+    let expected: String = digits.iter().map(|(_, label)| label.to_string()).collect();
+    assert_eq!(number["number"], expected);
+    let parts = number["parts"].as_array().expect("parts");
+    assert_eq!(parts.len(), 3);
+    for (i, part) in parts.iter().enumerate() {
+        assert_eq!(part["box"], json!({ "x": 28 * i, "y": 0, "width": 28, "height": 28 }));
+    }
+    let weakest = parts.iter().map(|p| p["confidence"].as_f64().expect("confidence")).fold(f64::MAX, f64::min);
+    assert_eq!(number["confidence"].as_f64(), Some(weakest), "a number is decided by its least sure digit");
+
+    // A smiley is not a digit, and is logged as such.
+    let (_, smiley) = &digits_test_support::drawing::doodles()[0];
+    let canvas = digits_test_support::drawing::draw_strokes(280, 280, smiley, 16.0);
+    let response = predict_png(&stack, digits_test_support::png::rgba(280, 280, &canvas)).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let doodle = json_of(response).await;
+    assert_eq!(doodle["verdict"], "not_a_digit");
+    assert_eq!(doodle["number"], "");
+    assert!(doodle["not_a_digit"].as_f64().expect("not_a_digit") > 0.0);
+
+    // Not 1 to 8 images of 784 bytes: 422, never a 5xx.
+    for (case, len) in [("nine images", 9 * 784), ("a byte too many", 785)] {
+        let response = post_mnist(&stack, vec![0; len]).await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{case}");
+        assert_eq!(json_of(response).await["code"], "invalid_image", "{case}");
+    }
+    stack.drained().await;
+    assert_eq!(stack.rows(), 3);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_drawn_digit_is_recognised_and_logged_with_everything_the_contract_promises() {
     let stack = Stack::start().await;
@@ -31,9 +98,10 @@ async fn a_drawn_digit_is_recognised_and_logged_with_everything_the_contract_pro
         let probabilities = body["probabilities"].as_array().expect("probabilities");
         assert_eq!(probabilities.len(), 10);
         let sum: f64 = probabilities.iter().map(|p| p.as_f64().expect("number")).sum();
-        assert!((sum - 1.0).abs() < 1e-3, "{sum}");
+        let not_a_digit = body["not_a_digit"].as_f64().expect("not_a_digit");
+        assert!((sum + not_a_digit - 1.0).abs() < 1e-3, "{sum} + {not_a_digit}");
         assert_eq!(body["input"].as_array().expect("input").len(), 784);
-        assert_eq!(body["model_version"], "1.1.0");
+        assert_eq!(body["model_version"], embedded_version());
         assert!(body["latency_ms"].as_f64().expect("latency") > 0.0);
         let digit = body["digit"].as_u64().expect("digit");
         assert_eq!(body["confidence"].as_f64(), probabilities[digit as usize].as_f64());
@@ -229,7 +297,7 @@ async fn probes_openapi_and_the_grpc_port_answer() {
         assert!(paths.contains_key(path), "{path} documented");
     }
     let model = get_json(&stack, "/api/model").await;
-    assert_eq!(model["version"], "1.1.0");
+    assert_eq!(model["version"], embedded_version());
 
     // Developers reach the inference API on the gateway's gRPC port; their
     // predictions are logged too, marked as gRPC.

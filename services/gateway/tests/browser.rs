@@ -115,6 +115,23 @@ fn strokes_of(digit: u8) -> Vec<Stroke> {
     }
 }
 
+/// "42", written small with a gap: a 4 in two strokes on the left, a 2 on the right.
+fn forty_two() -> Vec<Stroke> {
+    let mut two = arc(0.48, -0.28, 0.26, 0.26, 200.0, 380.0, 16);
+    two.extend(line(&[(0.72, -0.2), (0.2, 0.55), (0.8, 0.55)], 12));
+    vec![line(&[(-0.62, -0.6), (-0.78, 0.1), (-0.22, 0.1)], 12), line(&[(-0.38, -0.45), (-0.38, 0.6)], 12), two]
+}
+
+/// A smiley: a face, two eyes and a smile.
+fn smiley() -> Vec<Stroke> {
+    vec![
+        arc(0.0, 0.0, 0.72, 0.72, -90.0, 272.0, 48),
+        line(&[(-0.26, -0.3), (-0.26, -0.14)], 4),
+        line(&[(0.26, -0.3), (0.26, -0.14)], 4),
+        arc(0.0, 0.08, 0.4, 0.32, 20.0, 160.0, 16),
+    ]
+}
+
 /// Draws with the mouse: the pad's centre is the origin, `scale` pixels per unit.
 async fn draw(client: &Client, pad: &Element, strokes: &[Stroke]) {
     let (_, _, width, _) = pad.rectangle().await.expect("pad size");
@@ -315,6 +332,49 @@ async fn drawn_digits_are_recognised_and_feedback_reaches_history_stats_and_the_
         })
         .collect();
     assert_eq!(rows, expected_rows, "one row per drawing, with the preview's pixels and the feedback");
+
+    // A number: "I read 42", a preview per digit, and "Correct" confirms the number.
+    draw(&client, &pad, &forty_two()).await;
+    let number_id = wait_until("the number, logged", || async {
+        let id = attr(&client, "#prediction-number", "data-id").await?;
+        (text(&client, "#prediction-number").await? == "42").then_some(id)
+    })
+    .await;
+    let parts = client.find_all(Locator::Css("ol.parts li")).await.expect("parts");
+    assert_eq!(parts.len(), 2, "a preview per digit");
+    assert_eq!(parts[0].attr("data-digit").await.expect("attr").as_deref(), Some("4"));
+    screenshot(&client, "number-42").await;
+    client.find(Locator::Css("#correct")).await.expect("correct").click().await.expect("click");
+    let status = saved(&client).await;
+    assert!(status.contains("42 was right"), "{status}");
+    client.find(Locator::Css("body")).await.expect("body").send_keys(&Key::Escape.to_string()).await.expect("esc");
+
+    // A smiley: "That doesn't look like a digit", confirmed as not a digit.
+    draw(&client, &pad, &smiley()).await;
+    let smiley_id = wait_until("the smiley, logged as not a digit", || async {
+        let verdict = attr(&client, "#prediction-verdict", "data-verdict").await?;
+        let id = attr(&client, "#prediction-verdict", "data-id").await?;
+        (verdict == "not_a_digit").then_some(id)
+    })
+    .await;
+    let said = text(&client, "#prediction-verdict").await.expect("verdict text");
+    assert!(said.contains("doesn't look like a digit"), "{said}");
+    screenshot(&client, "smiley").await;
+    client.find(Locator::Css("#correct")).await.expect("correct").click().await.expect("click");
+    let status = saved(&client).await;
+    assert!(status.contains("not a digit was right"), "{status}");
+    let rows = stack
+        .db
+        .psql(&format!(
+            "SELECT verdict, number, true_label FROM predictions WHERE request_id IN ('{number_id}', '{smiley_id}') \
+             ORDER BY id"
+        ))
+        .expect("psql");
+    assert_eq!(rows.lines().collect::<Vec<_>>(), ["several_digits|42|11", "not_a_digit||10"]);
+    let api: Value =
+        stack.http.get(stack.url("/api/stats/global")).send().await.expect("stats").json().await.expect("json");
+    assert_eq!((api["numbers_right"].as_i64(), api["confusion"][10][10].as_i64()), (Some(1), Some(1)));
+    client.find(Locator::Css("body")).await.expect("body").send_keys(&Key::Escape.to_string()).await.expect("esc");
 
     // A phone-sized window: the pad still fits and drawing still works.
     client.set_window_size(390, 844).await.expect("phone size");

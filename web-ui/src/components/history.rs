@@ -5,9 +5,27 @@ use std::rc::Rc;
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
-use crate::api::{self, ListQuery, Record};
+use crate::api::{self, ListQuery, Record, Verdict};
 use crate::components::thumbnail::Thumbnail;
 use digits_web_api::Source;
+
+/// What a record was read as, in words: the digit, the number, or "not a digit".
+fn read_as(r: &Record) -> String {
+    match r.verdict {
+        Verdict::NotADigit => "not a digit".to_owned(),
+        _ => r.number.clone(),
+    }
+}
+
+/// What the user said was drawn.
+fn answered(r: &Record) -> Option<String> {
+    match (r.true_label, &r.true_number) {
+        (Some(10), _) => Some("not a digit".to_owned()),
+        (Some(label), _) => Some(label.to_string()),
+        (None, Some(number)) => Some(number.clone()),
+        (None, None) => None,
+    }
+}
 
 /// Props of [`History`].
 #[derive(Properties, PartialEq)]
@@ -28,7 +46,7 @@ pub fn records_table(records: &[Record]) -> Html {
             <thead><tr><th>{"Drawing"}</th><th>{"Read as"}</th><th>{"Sure"}</th><th>{"Feedback"}</th><th>{"Time"}</th></tr></thead>
             <tbody>
             { for records.iter().map(|r| {
-                let feedback = match (r.true_label, r.correct) {
+                let feedback = match (answered(r), r.correct) {
                     (Some(_), Some(true)) => html! { <span class="ok">{"✓ right"}</span> },
                     (Some(label), _) => html! { <span class="wrong">{format!("✗ was {label}")}</span> },
                     _ => html! { <span class="muted">{"—"}</span> },
@@ -36,9 +54,9 @@ pub fn records_table(records: &[Record]) -> Html {
                 html! {
                     <tr data-id={r.id.clone()} data-digit={r.digit.to_string()}
                         data-true-label={r.true_label.map(|l| l.to_string())}>
-                        <td><Thumbnail pixels={Rc::new(r.input.clone())} label={format!("Drawing read as {}", r.digit)} /></td>
-                        <td class="num">{r.digit}</td>
-                        <td class="num">{format!("{:.0}%", r.confidence * 100.0)}</td>
+                        <td><Thumbnail pixels={Rc::new(r.input.clone())} label={format!("Drawing read as {}", read_as(r))} /></td>
+                        <td class="num">{read_as(r)}</td>
+                        <td class="num">{if r.verdict == Verdict::NotADigit { "—".to_owned() } else { format!("{:.0}%", r.confidence * 100.0) }}</td>
                         <td>{feedback}</td>
                         <td class="muted">{time_of(r.created_at_ms)}{if r.source == Source::Grpc { " · gRPC" } else { "" }}</td>
                     </tr>

@@ -1,5 +1,5 @@
-//! Live accuracy from feedback, per digit, and the confusion matrix, whose
-//! cells open their examples.
+//! Live accuracy from feedback, per digit, and the confusion matrix (with a
+//! "not a digit" row and column), whose cells open their examples.
 
 use std::rc::Rc;
 
@@ -8,6 +8,19 @@ use yew::prelude::*;
 
 use crate::api::{self, ListQuery, Record, Stats};
 use crate::components::thumbnail::Thumbnail;
+
+/// The confusion matrix's index of "not a digit".
+const NOT_A_DIGIT: usize = 10;
+
+/// A class's name in the matrix.
+fn class_name(class: usize) -> String {
+    if class == NOT_A_DIGIT { "not a digit".to_owned() } else { class.to_string() }
+}
+
+/// A class's short heading in the matrix.
+fn class_heading(class: usize) -> String {
+    if class == NOT_A_DIGIT { "✗".to_owned() } else { class.to_string() }
+}
 
 /// Props of [`StatsPanel`].
 #[derive(Properties, PartialEq)]
@@ -60,11 +73,16 @@ pub fn StatsPanel(props: &StatsProps) -> Html {
         Some(Err(message)) => html! { <p class="error">{message.clone()}</p> },
         Some(Ok(stats)) => {
             let accuracy = stats.accuracy.map_or_else(|| "—".to_owned(), |a| format!("{:.1}%", a * 100.0));
+            let percent = |v: Option<f64>| v.map_or_else(|| "—".to_owned(), |v| format!("{:.0}%", v * 100.0));
             html! {
                 <>
                 <p class="accuracy">
                     <span id="accuracy" class="big">{accuracy}</span>
                     <span id="accuracy-detail">{format!(" live accuracy: {} right of {} with feedback · {} predictions in all", stats.correct, stats.labeled, stats.total)}</span>
+                </p>
+                <p class="muted" id="accuracy-more">
+                    {format!("Numbers read right: {} of {} with feedback · \"Not a digit\" answers right: {}",
+                        stats.numbers_right, stats.numbers_labeled, percent(stats.not_a_digit.precision))}
                 </p>
                 { confusion_matrix(stats, &open_cell) }
                 </>
@@ -78,14 +96,14 @@ pub fn StatsPanel(props: &StatsProps) -> Html {
             Some(Ok(records)) => html! {
                 <div class="examples">
                     { for records.iter().map(|r| html! {
-                        <Thumbnail pixels={Rc::new(r.input.clone())} class="medium" label={format!("Drawn as {}, read as {}", c.true_label, c.predicted)} />
+                        <Thumbnail pixels={Rc::new(r.input.clone())} class="medium" label={format!("Drawn as {}, read as {}", class_name(c.true_label), class_name(c.predicted))} />
                     }) }
                 </div>
             },
         };
         html! {
             <div class="cell-examples" id="cell-examples">
-                <h3>{format!("Drawn as {}, read as {}", c.true_label, c.predicted)}</h3>
+                <h3>{format!("Drawn as {}, read as {}", class_name(c.true_label), class_name(c.predicted))}</h3>
                 { list }
             </div>
         }
@@ -102,14 +120,14 @@ pub fn StatsPanel(props: &StatsProps) -> Html {
 fn confusion_matrix(stats: &Stats, open_cell: &Callback<(usize, usize)>) -> Html {
     let max = stats.confusion.iter().flatten().copied().max().unwrap_or(0).max(1);
     html! {
-        <table class="confusion" aria-label="Confusion matrix: rows are the digits drawn, columns what the model read">
+        <table class="confusion" aria-label="Confusion matrix: rows are what was drawn, columns what the model read; ✗ is not a digit">
             <thead>
-                <tr><th title="drawn ↓ / read →">{"drawn \\ read"}</th>{ for (0..10).map(|d| html! { <th scope="col">{d}</th> }) }<th>{"found"}</th></tr>
+                <tr><th title="drawn ↓ / read →">{"drawn \\ read"}</th>{ for (0..=NOT_A_DIGIT).map(|d| html! { <th scope="col" title={class_name(d)}>{class_heading(d)}</th> }) }<th>{"found"}</th></tr>
             </thead>
             <tbody>
             { for stats.confusion.iter().enumerate().map(|(t, row)| html! {
                 <tr>
-                    <th scope="row">{t}</th>
+                    <th scope="row" title={class_name(t)}>{class_heading(t)}</th>
                     { for row.iter().enumerate().map(|(p, &count)| {
                         let shade = (count as f64 / max as f64 * 0.85).max(if count > 0 { 0.12 } else { 0.0 });
                         let kind = if t == p { "hit" } else { "miss" };
@@ -120,12 +138,12 @@ fn confusion_matrix(stats: &Stats, open_cell: &Callback<(usize, usize)>) -> Html
                             let onclick = { let open_cell = open_cell.clone(); Callback::from(move |_: MouseEvent| open_cell.emit((t, p))) };
                             html! {
                                 <td class={classes!("cell", kind)} {style}>
-                                    <button id={format!("cell-{t}-{p}")} {onclick} aria-label={format!("{count} drawn as {t}, read as {p}: show them")}>{count}</button>
+                                    <button id={format!("cell-{t}-{p}")} {onclick} aria-label={format!("{count} drawn as {}, read as {}: show them", class_name(t), class_name(p))}>{count}</button>
                                 </td>
                             }
                         }
                     }) }
-                    <td class="muted">{stats.per_digit.get(t).and_then(|d| d.recall).map_or_else(String::new, |r| format!("{:.0}%", r * 100.0))}</td>
+                    <td class="muted">{stats.per_digit.get(t).unwrap_or(&stats.not_a_digit).recall.map_or_else(String::new, |r| format!("{:.0}%", r * 100.0))}</td>
                 </tr>
             }) }
             </tbody>

@@ -45,9 +45,12 @@ fn default_log() -> bool {
     operation_id = "createPrediction",
     tag = "predictions",
     summary = "Recognise a drawing",
-    description = "The answer is returned as soon as the model has spoken; the prediction is logged \
-                   asynchronously (and retried) unless log=false. The body is an encoded image (PNG or JPEG: \
-                   dark-on-light, light-on-dark or ink on a transparent background) or grey pixels as JSON.",
+    description = "Reads a digit, a number of up to 8 digits (left to right, with gaps between them), or \
+                   says that the drawing is not a digit (`verdict`). The answer is returned as soon as the model \
+                   has spoken; the prediction is logged asynchronously (and retried) unless log=false. The body \
+                   is an encoded image (PNG or JPEG: dark-on-light, light-on-dark or ink on a transparent \
+                   background), grey pixels as JSON, or ready 28x28 images (application/vnd.digits.mnist, 784 \
+                   bytes per image, up to 8).",
     params(("log" = Option<bool>, Query,
         description = "false for a draft (e.g. a live preview while drawing): answered, not logged, id is null. Default true.")),
     request_body(content((PixelImage = "application/json"))),
@@ -66,7 +69,8 @@ fn default_log() -> bool {
         (status = 408, description = "The body was not sent in time", body = ErrorBody),
         (status = 413, description = "The body or the image is too large", body = ErrorBody),
         (status = 415, description = "Neither PNG, JPEG nor JSON", body = ErrorBody),
-        (status = 422, description = "An empty drawing or pixels that do not match the size", body = ErrorBody),
+        (status = 422, description = "An empty drawing, pixels that do not match the size, or an \
+            application/vnd.digits.mnist body that is not 1 to 8 images of 784 bytes", body = ErrorBody),
         (status = 504, description = "The model did not answer in time", body = ErrorBody),
     )
 )]
@@ -109,15 +113,7 @@ pub async fn create(
     Ok((
         status,
         [(REPLICA_HEADER, replica)],
-        Json(Prediction {
-            id,
-            digit: u8::try_from(prediction.digit).unwrap_or(u8::MAX),
-            confidence: prediction.confidence,
-            probabilities: prediction.probabilities,
-            input: prediction.input,
-            model_version: response.model_version,
-            latency_ms: latency.as_secs_f64() * 1000.0,
-        }),
+        Json(views::prediction(prediction, id, response.model_version, latency.as_secs_f64() * 1000.0)),
     ))
 }
 
@@ -150,16 +146,18 @@ pub(crate) async fn flush_owner(state: &AppState, owner: Option<&str>) -> Result
     state.logs.store(&state.logging, entries).await.map_err(|s| ApiError::from_logging(&s))
 }
 
-/// `PUT /api/predictions/{id}/feedback` with `{"true_label": 0-9}`: records
-/// the user's answer on one of their own predictions and returns the updated
-/// record. Synchronous, so the user learns whether it was saved.
+/// `PUT /api/predictions/{id}/feedback` with `{"true_label": 0-9}`,
+/// `{"not_a_digit": true}` or `{"true_number": "42"}`: records the user's
+/// answer on one of their own predictions and returns the updated record.
+/// Synchronous, so the user learns whether it was saved.
 #[utoipa::path(
     put,
     path = "/api/predictions/{id}/feedback",
     operation_id = "recordFeedback",
     tag = "predictions",
-    summary = "Give the true digit",
-    description = "Feedback on one of the caller's own predictions; the body is at most 1 KiB. \
+    summary = "Say what was drawn",
+    description = "Feedback on one of the caller's own predictions: the digit drawn, that it is not a digit, \
+                   or the number drawn (to confirm or correct a number). The body is at most 1 KiB. \
                    Another caller's prediction is 404.",
     params(("id" = String, Path, description = "The prediction's id, as returned by POST /api/predictions.")),
     request_body(content = Feedback),
@@ -169,7 +167,8 @@ pub(crate) async fn flush_owner(state: &AppState, owner: Option<&str>) -> Result
         (status = 404, description = "No such prediction of the caller's", body = ErrorBody),
         (status = 408, description = "The body was not sent in time", body = ErrorBody),
         (status = 413, description = "The body is over 1 KiB", body = ErrorBody),
-        (status = 422, description = "true_label is not a digit 0-9", body = ErrorBody),
+        (status = 422, description = "Not exactly one of true_label (0-9), not_a_digit or true_number \
+            (2-8 digits)", body = ErrorBody),
     )
 )]
 pub async fn feedback(
@@ -179,20 +178,30 @@ pub async fn feedback(
     Body(body): Body,
 ) -> Result<Json<Record>, ApiError> {
     let id = prediction_id(&id)?;
-    let Feedback { true_label } = serde_json::from_slice(&body).map_err(|e| {
+    const SHAPE: &str = "the body must be one of {\"true_label\": 0-9}, {\"not_a_digit\": true} or \
+                         {\"true_number\": \"42\"} (2-8 digits)";
+    let feedback: Feedback = serde_json::from_slice(&body).map_err(|e| {
         if e.is_data() {
-            ApiError::unprocessable("invalid_label", "the body must be {\"true_label\": 0-9}")
+            ApiError::unprocessable("invalid_label", SHAPE)
         } else {
             ApiError::bad_request("invalid_json", format!("the body is not valid JSON: {e}"))
         }
     })?;
-    if true_label > 9 {
-        return Err(ApiError::unprocessable("invalid_label", "true_label must be a digit 0-9"));
-    }
+    let (true_label, true_number) = match feedback {
+        Feedback { true_label: Some(d), not_a_digit: false, true_number: None } if d <= 9 => (Some(u32::from(d)), None),
+        Feedback { true_label: None, not_a_digit: true, true_number: None } => (Some(10), None),
+        Feedback { true_label: None, not_a_digit: false, true_number: Some(n) }
+            if (2..=8).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            (None, Some(n))
+        }
+        _ => return Err(ApiError::unprocessable("invalid_label", SHAPE)),
+    };
     flush_pending(&state, &id).await?;
     let request = logging::RecordFeedbackRequest {
         prediction: Some(logging::record_feedback_request::Prediction::RequestId(id)),
-        true_label: u32::from(true_label),
+        true_label,
+        true_number,
         owner: caller.scope(),
     };
     let stored = state.logging.clone().record_feedback(request).await.map_err(|s| ApiError::from_logging(&s))?;

@@ -18,13 +18,14 @@ pub struct ErrorBody {
 }
 
 /// The media type of a `POST /api/predictions` body that is already the
-/// model's input: 784 bytes, the 28x28 MNIST-form image row by row, ink high
-/// (255) on 0. The web app sends its preview this way, so the answer is for
-/// exactly the image it shows, and the server skips decoding and
-/// preprocessing.
+/// model's input: 784 bytes, a 28x28 MNIST-form image row by row, ink high
+/// (255) on 0, or up to 8 such images one after the other, the digits of a
+/// number left to right. The web app splits and normalises the drawing
+/// itself and sends its previews this way, so the answer is for exactly the
+/// images it shows, and the server skips decoding and preprocessing.
 pub const MNIST_MEDIA_TYPE: &str = "application/vnd.digits.mnist";
 
-/// The length of an [`MNIST_MEDIA_TYPE`] body.
+/// The length of one image of an [`MNIST_MEDIA_TYPE`] body.
 pub const MNIST_BYTES: usize = 28 * 28;
 
 /// A JSON image body of `POST /api/predictions`: grey values, row by row.
@@ -43,37 +44,134 @@ pub struct PixelImage {
     pub pixels: Vec<u8>,
 }
 
+/// What a drawing is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum Verdict {
+    /// One digit.
+    Digit,
+    /// Not a digit (a letter, a doodle, a scribble), or a number with such a part.
+    NotADigit,
+    /// A number of two or more digits.
+    SeveralDigits,
+}
+
+/// A rectangle of pixels in the submitted image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Bounds {
+    /// Left column.
+    pub x: u32,
+    /// Top row.
+    pub y: u32,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+}
+
+/// One digit-sized piece of a drawing, as the model read it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Part {
+    /// Its bounding box in the submitted image (for a
+    /// `application/vnd.digits.mnist` body, image i is at x = 28 i).
+    #[serde(rename = "box")]
+    pub bounds: Bounds,
+    /// Its most probable digit.
+    #[cfg_attr(feature = "openapi", schema(maximum = 9))]
+    pub digit: u8,
+    /// The probability of `digit`.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 1.0))]
+    pub confidence: f32,
+    /// The probabilities of digits 0-9; with `not_a_digit` they sum to 1.
+    #[cfg_attr(feature = "openapi", schema(min_items = 10, max_items = 10))]
+    pub probabilities: Vec<f32>,
+    /// Its 28x28 image as the model saw it, 784 grey values (ink high), row by row.
+    #[cfg_attr(feature = "openapi", schema(min_items = 784, max_items = 784))]
+    pub input: Vec<u8>,
+    /// Its probability of not being a digit at all.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 1.0))]
+    pub not_a_digit: f32,
+}
+
 /// The answer to `POST /api/predictions`.
+///
+/// `digit`, `confidence`, `probabilities`, `input` and `not_a_digit` are
+/// those of the part that decides the verdict: the only part of a `digit`;
+/// the least confident part of `several_digits`; the part most likely not a
+/// digit of `not_a_digit`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Prediction {
     /// The id to give feedback on; `None` when the prediction was not logged.
     pub id: Option<String>,
-    /// The predicted digit.
+    /// What the drawing is.
+    pub verdict: Verdict,
+    /// The digits read left to right (`"7"`, `"42"`); empty for `not_a_digit`.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9]{0,8}$"))]
+    pub number: String,
+    /// Every part found, left to right.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 8))]
+    pub parts: Vec<Part>,
+    /// The deciding part's digit.
     #[cfg_attr(feature = "openapi", schema(maximum = 9))]
     pub digit: u8,
     /// Its probability.
     #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 1.0))]
     pub confidence: f32,
-    /// The probabilities of digits 0-9.
+    /// The deciding part's probabilities of digits 0-9; with `not_a_digit` they sum to 1.
     #[cfg_attr(feature = "openapi", schema(min_items = 10, max_items = 10))]
     pub probabilities: Vec<f32>,
-    /// The 28x28 image the model saw, 784 grey values (ink high), row by row.
+    /// The deciding part's 28x28 image, 784 grey values (ink high), row by row.
     #[cfg_attr(feature = "openapi", schema(min_items = 784, max_items = 784))]
     pub input: Vec<u8>,
+    /// The deciding part's probability of not being a digit.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 1.0))]
+    pub not_a_digit: f32,
     /// The model's version.
     pub model_version: String,
     /// Time spent in the gateway and the recognizer, in milliseconds.
     pub latency_ms: f64,
 }
 
-/// The body of `PUT /api/predictions/{id}/feedback`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// The body of `PUT /api/predictions/{id}/feedback`: what was drawn, as
+/// exactly one of `{"true_label": 7}`, `{"not_a_digit": true}` or
+/// `{"true_number": "42"}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Feedback {
     /// The digit that was drawn, 0-9.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(maximum = 9))]
-    pub true_label: u8,
+    pub true_label: Option<u8>,
+    /// Nothing drawn was a digit.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub not_a_digit: bool,
+    /// The number that was drawn, 2-8 digits left to right: to confirm or
+    /// correct a number (e.g. one digit of it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9]{2,8}$"))]
+    pub true_number: Option<String>,
+}
+
+impl Feedback {
+    /// The digit `d`.
+    pub fn digit(d: u8) -> Self {
+        Self { true_label: Some(d), ..Self::default() }
+    }
+
+    /// Not a digit.
+    pub fn not_a_digit() -> Self {
+        Self { not_a_digit: true, ..Self::default() }
+    }
+
+    /// The number `n`.
+    pub fn number(n: impl Into<String>) -> Self {
+        Self { true_number: Some(n.into()), ..Self::default() }
+    }
 }
 
 /// The query of `GET /api/predictions`: which page of whose predictions.
@@ -92,13 +190,13 @@ pub struct ListQuery {
     /// Only predictions the feedback marked wrong.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub wrong_only: bool,
-    /// Only predictions of this digit.
+    /// Only predictions read as this digit, or as not a digit (10).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", param(maximum = 9))]
+    #[cfg_attr(feature = "openapi", param(maximum = 10))]
     pub digit: Option<u32>,
-    /// Only predictions whose true label is this digit.
+    /// Only predictions whose true label is this digit, or not a digit (10).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", param(maximum = 9))]
+    #[cfg_attr(feature = "openapi", param(maximum = 10))]
     pub true_label: Option<u32>,
     /// Only predictions with (`true`) or without (`false`) feedback.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -121,16 +219,20 @@ pub struct Record {
     pub id: String,
     /// When it was made, Unix milliseconds.
     pub created_at_ms: i64,
-    /// The predicted digit.
+    /// What the drawing was read as.
+    pub verdict: Verdict,
+    /// The digits read, left to right; empty for `not_a_digit`.
+    pub number: String,
+    /// The deciding part's digit (see [`Prediction`]).
     #[cfg_attr(feature = "openapi", schema(maximum = 9))]
     pub digit: u8,
     /// Its probability.
     #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 1.0))]
     pub confidence: f32,
-    /// The probabilities of digits 0-9.
+    /// The deciding part's probabilities of digits 0-9.
     #[cfg_attr(feature = "openapi", schema(min_items = 10, max_items = 10))]
     pub probabilities: Vec<f32>,
-    /// The 28x28 input.
+    /// The deciding part's 28x28 input.
     #[cfg_attr(feature = "openapi", schema(min_items = 784, max_items = 784))]
     pub input: Vec<u8>,
     /// The model's version.
@@ -139,9 +241,12 @@ pub struct Record {
     pub source: Source,
     /// Latency in milliseconds.
     pub latency_ms: f64,
-    /// The user's true label, once given.
-    #[cfg_attr(feature = "openapi", schema(maximum = 9))]
+    /// What the user said was drawn, when it was one digit (0-9) or not a
+    /// digit (10).
+    #[cfg_attr(feature = "openapi", schema(maximum = 10))]
     pub true_label: Option<u8>,
+    /// What the user said was drawn, when it was a number.
+    pub true_number: Option<String>,
     /// When feedback was given, Unix milliseconds.
     pub feedback_at_ms: Option<i64>,
     /// Whether the prediction was right; `None` before feedback.
@@ -169,15 +274,15 @@ pub struct Page {
     pub next_before: Option<i64>,
 }
 
-/// One line of `GET /api/admin/export`: a prediction with the user's label,
-/// for retraining.
+/// One line of `GET /api/admin/export`: a drawing of one digit, or of no
+/// digit at all, with the user's label, for retraining.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Example {
     /// The prediction's row id (export order, for resuming with `after`).
     pub id: i64,
-    /// The digit the user said was drawn.
-    #[cfg_attr(feature = "openapi", schema(maximum = 9))]
+    /// The digit the user said was drawn, or 10 for not a digit.
+    #[cfg_attr(feature = "openapi", schema(maximum = 10))]
     pub true_label: u8,
     /// What the model predicted.
     #[cfg_attr(feature = "openapi", schema(maximum = 9))]
@@ -205,19 +310,28 @@ pub struct Stats {
     /// Per digit 0-9.
     #[cfg_attr(feature = "openapi", schema(min_items = 10, max_items = 10))]
     pub per_digit: Vec<DigitStats>,
-    /// `confusion[true][predicted]`: counts of labelled predictions.
-    #[cfg_attr(feature = "openapi", schema(min_items = 10, max_items = 10))]
+    /// The same for "not a digit" (`digit` 10): `precision` is how often a
+    /// rejection was right, `recall` how often a non-digit was rejected.
+    pub not_a_digit: DigitStats,
+    /// `confusion[true][predicted]` over the digits 0-9 and not a digit
+    /// (index 10): counts of labelled drawings read as one digit or as not a
+    /// digit, and labelled so.
+    #[cfg_attr(feature = "openapi", schema(min_items = 11, max_items = 11))]
     pub confusion: Vec<Vec<i64>>,
+    /// Drawings read as a number that have feedback.
+    pub numbers_labeled: i64,
+    /// Of them, read right.
+    pub numbers_right: i64,
     /// The totals per model version.
     pub by_model_version: Vec<VersionStats>,
 }
 
-/// The figures of one digit.
+/// The figures of one digit (or, as 10, of "not a digit").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DigitStats {
-    /// The digit.
-    #[cfg_attr(feature = "openapi", schema(maximum = 9))]
+    /// The digit, or 10 for not a digit.
+    #[cfg_attr(feature = "openapi", schema(maximum = 10))]
     pub digit: u8,
     /// Labelled drawings of this digit.
     pub drawn: i64,
