@@ -58,6 +58,7 @@ def test_1_cold_up_is_healthy_within_60_s_and_serves_and_stores(stack, digits):
     assert status == 201, body
     prediction = json.loads(body)
     assert prediction["digit"] == label and len(prediction["input"]) == 784
+    assert prediction["verdict"] == "digit" and prediction["number"] == str(label)
 
     wrong = (label + 1) % 10
     status, _, body = stack.http("PUT", f"/api/predictions/{prediction['id']}/feedback",

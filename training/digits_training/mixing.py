@@ -39,7 +39,7 @@ def canvas_digits(images: np.ndarray, seed: int, cache: Path | None) -> np.ndarr
 
     A drawing the serving procedure would reject as empty keeps its MNIST form.
     """
-    digest = hashlib.sha256(images.tobytes()).hexdigest()[:16]
+    digest = hashlib.sha256(images.tobytes() + canvas.describe(canvas.TRAINING_STYLE).encode()).hexdigest()[:16]
 
     def make() -> np.ndarray:
         rng = np.random.default_rng(seed)

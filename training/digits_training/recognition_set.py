@@ -35,7 +35,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, required=True, help="folder with the MNIST IDX .gz files")
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--digits", type=int, default=500, help="test digits per canvas style")
+    p.add_argument("--digits", type=int, default=1000, help="test digits per canvas style")
     p.add_argument("--numbers", type=int, default=500, help="numbers of each length 2, 3 and 4")
     p.add_argument("--non-digits", type=int, default=1800, help="held-out non-digit drawings")
     p.add_argument("--seed", type=int, default=20261127)
@@ -66,6 +66,16 @@ def number(digits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
+def crop(gray: np.ndarray, margin: int = 8) -> np.ndarray:
+    """The drawing cut to its ink and a margin: the serving pipeline crops to
+    the ink anyway, and the files stay small."""
+    ys, xs = np.nonzero(gray)
+    if len(ys) == 0:
+        return gray
+    y0, x0 = max(ys.min() - margin, 0), max(xs.min() - margin, 0)
+    return gray[y0 : ys.max() + margin + 1, x0 : xs.max() + margin + 1]
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     rng = np.random.default_rng(args.seed)
@@ -91,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
     index, offset = [], 0
     with open(args.out / "drawings.bin", "wb") as f:
         for kind, expected, ink in drawings:
-            gray = np.clip(np.round(ink * 255), 0, 255).astype(np.uint8)
+            gray = crop(np.clip(np.round(ink * 255), 0, 255).astype(np.uint8))
             f.write(gray.tobytes())
             index.append({"kind": kind, "expected": expected, "width": gray.shape[1], "height": gray.shape[0], "offset": offset})
             offset += gray.size

@@ -11,6 +11,7 @@ mod deploy;
 mod docs;
 mod fuzz;
 mod local_stack;
+mod recognition;
 mod run;
 mod setup;
 mod soak;
@@ -55,6 +56,12 @@ enum Task {
     },
     /// Schemathesis against the served OpenAPI (release binaries already built)
     Contract,
+    /// How the served model reads held-out drawings: canvas digits, numbers, non-digits
+    Recognition {
+        /// A model folder (model.onnx + model.json) instead of the embedded model
+        #[arg(long)]
+        model: Option<std::path::PathBuf>,
+    },
     /// Mixed load on a local stack, with each service's memory at start and end
     Soak {
         /// How long, in seconds
@@ -82,6 +89,7 @@ fn main() -> ExitCode {
         Task::Bench => bench::bench(),
         Task::Containers { from_source, build_only } => containers::containers(from_source, build_only),
         Task::Contract => contract::contract(),
+        Task::Recognition { model } => recognition::recognition(model.as_deref()),
         Task::Soak { seconds, concurrency } => soak::soak(seconds, concurrency),
         Task::Fuzz { seconds } => fuzz::fuzz(seconds),
     };

@@ -2,8 +2,7 @@
 //! splitting, MNIST form, the model and the verdict, exactly as a request.
 //!
 //! ```text
-//! (cd training && python -m digits_training.recognition_set --data ../../shared/data/mnist --out runs/recognition)
-//! cargo run --release -p digits-inference --example recognition -- training/runs/recognition
+//! cargo xtask recognition    # writes the drawings once, then runs this
 //! ```
 //!
 //! Prints, per kind of drawing, how many were read exactly (digits and

@@ -54,12 +54,17 @@ async fn predict(files: &[PathBuf], addr: String) -> anyhow::Result<()> {
             Ok(response) => {
                 let response = response.into_inner();
                 let p = response.prediction.context("empty response")?;
+                let reading = match p.verdict() {
+                    pb::Verdict::NotADigit => format!("not a digit ({:.1}%)", p.not_a_digit * 100.0),
+                    pb::Verdict::SeveralDigits => {
+                        format!("the number {} (least sure {:.1}%)", p.number, p.confidence * 100.0)
+                    }
+                    _ => format!("{} ({:.1}%)", p.digit, p.confidence * 100.0),
+                };
                 let probabilities: Vec<String> = p.probabilities.iter().map(|v| format!("{v:.3}")).collect();
                 println!(
-                    "{}: {} ({:.1}%)  probabilities [{}]  model {}",
+                    "{}: {reading}  probabilities [{}]  model {}",
                     file.display(),
-                    p.digit,
-                    p.confidence * 100.0,
                     probabilities.join(" "),
                     response.model_version
                 );
