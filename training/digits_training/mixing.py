@@ -2,9 +2,10 @@
 
 - **Canvas digits.** Every training digit is also drawn once as a browser
   canvas would show it (``canvas.TRAINING_STYLE``: random size, place,
-  rotation and stroke width) and put into MNIST form by the serving
-  procedure. An epoch takes each digit in one of its two forms, so the model
-  sees the thin, thick and re-centred digits that people draw.
+  rotation and stroke width), once per ``--canvas-forms``, and put into MNIST
+  form by the serving procedure. An epoch takes each digit in its MNIST form
+  or one of its drawn forms, so the model sees the thin, thick and
+  re-centred digits that people draw.
 - **Not a digit.** A pool of drawings from ``nondigits``'s training family,
   labelled ``models.NOT_A_DIGIT``; each epoch adds a random share of them.
 
@@ -39,7 +40,8 @@ def canvas_digits(images: np.ndarray, seed: int, cache: Path | None) -> np.ndarr
 
     A drawing the serving procedure would reject as empty keeps its MNIST form.
     """
-    digest = hashlib.sha256(images.tobytes() + canvas.describe(canvas.TRAINING_STYLE).encode()).hexdigest()[:16]
+    settings = canvas.describe(canvas.TRAINING_STYLE) + preprocess.FINGERPRINT
+    digest = hashlib.sha256(images.tobytes() + settings.encode()).hexdigest()[:16]
 
     def make() -> np.ndarray:
         rng = np.random.default_rng(seed)
@@ -58,4 +60,5 @@ def canvas_digits(images: np.ndarray, seed: int, cache: Path | None) -> np.ndarr
 
 def not_digits(count: int, seed: int, cache: Path | None) -> np.ndarray:
     """``count`` training-family drawings that are not digits, in MNIST form."""
-    return _cached(cache, f"nondigits-train-{count}-{seed}", lambda: nondigits.make("train", count, seed)[0])
+    digest = hashlib.sha256(preprocess.FINGERPRINT.encode()).hexdigest()[:8]
+    return _cached(cache, f"nondigits-train-{count}-{seed}-{digest}", lambda: nondigits.make("train", count, seed)[0])

@@ -35,3 +35,23 @@ def test_an_empty_drawing_is_rejected():
 def test_area_weights_sum_to_one():
     for src, dst in [(100, 20), (20, 20), (5, 20), (1, 7)]:
         assert np.allclose(preprocess._axis_weights(src, dst).sum(1), 1.0)
+
+
+def test_thin_strokes_are_thickened_to_mnist_width(mnist):
+    rng = np.random.default_rng(1)
+    digits = mnist.test_images[:50]
+    fine = canvas.render(digits, canvas.Style("thin", edge=(0.72, 0.72)), rng)
+    usual = canvas.render(digits, canvas.Style("usual", edge=(0.45, 0.45)), rng)
+    mass = lambda inks: np.mean([preprocess.to_mnist(one).astype(float).sum() for one in inks])  # noqa: E731
+    # Without thickening a fine pen leaves about half the ink of a usual one.
+    assert mass(fine) > 0.85 * mass(usual)
+    # Strokes as wide as MNIST's are left alone.
+    bar = np.zeros((40, 6))
+    bar[:, 1:5] = 1.0
+    assert preprocess.stroke_radius(bar) == 0
+    assert preprocess.thicken(bar) is bar
+    # A hairline 200 px tall is dilated to a tenth of its height.
+    line = np.zeros((200, 3))
+    line[:, 1] = 1.0
+    assert preprocess.stroke_radius(line) == 10
+    assert preprocess.thicken(line).shape == (220, 23)

@@ -10,10 +10,13 @@
 //!    all turned into ink values in `[0, 1]`, ink high.
 //! 2. **Crop** to the bounding box of the pixels with ink above
 //!    [`INK_THRESHOLD`].
-//! 3. **Fit** the crop into a [`BOX`]x[`BOX`] (20x20) box, keeping the aspect
+//! 3. **Thicken** thin strokes: when the crop's mean stroke width is below
+//!    [`STROKE_WIDTH`] of its longer side, dilate the ink to that width
+//!    (MNIST's strokes are about that wide; a fine pen on a big canvas is not).
+//! 4. **Fit** the crop into a [`BOX`]x[`BOX`] (20x20) box, keeping the aspect
 //!    ratio: area-averaging when shrinking (anti-aliasing), bilinear when
 //!    enlarging.
-//! 4. **Centre**: place the box in the [`SIZE`]x[`SIZE`] (28x28) field and shift
+//! 5. **Centre**: place the box in the [`SIZE`]x[`SIZE`] (28x28) field and shift
 //!    it by whole pixels so its centre of mass lands on [`COM_TARGET`].
 //!
 //! [`to_parts`] first splits a drawing into the digits it holds (a number
@@ -30,11 +33,13 @@ mod ink;
 mod mnist;
 mod resample;
 mod segment;
+mod stroke;
 
 pub use error::PreprocessError;
 pub use image::{ImageView, Limits, PixelFormat};
 pub use mnist::{MnistImage, Normalisation};
 pub use segment::{FRAGMENT_GAP, FRAGMENT_HEIGHT, MAX_PARTS, OVERLAP_SHARE, Part, Rect, STRAY_SHARE, to_parts};
+pub use stroke::{STROKE_INK, STROKE_WIDTH};
 
 /// Side of the MNIST field, in pixels.
 pub const SIZE: usize = 28;

@@ -1,4 +1,4 @@
-//! Crops the ink and fits it into the 20x20 box.
+//! Crops the ink, thickens thin strokes, and fits it into the 20x20 box.
 //!
 //! Resampling is separable: one weight list per output column, one per
 //! output row. Shrinking uses exact area averaging, each output pixel the
@@ -7,6 +7,7 @@
 
 use crate::BOX;
 use crate::ink::{Bounds, Ink};
+use crate::stroke::{self, StrokeMeter};
 
 /// The digit scaled into the box: `width x height` values, row-major, both at most [`BOX`].
 pub(crate) struct Fitted {
@@ -70,9 +71,30 @@ pub(crate) fn fit_box(ink: &Ink<'_>, bounds: Bounds) -> Fitted {
 }
 
 /// [`fit_box`] over ink read by `read_row(y, x0, out)`, which fills `out`
-/// with the ink of row `y` from column `x0` on.
+/// with the ink of row `y` from column `x0` on. Thin strokes are thickened
+/// first (see [`crate::stroke`]).
 pub(crate) fn fit_box_with(bounds: Bounds, mut read_row: impl FnMut(usize, usize, &mut [f32])) -> Fitted {
     let (w, h) = (bounds.width(), bounds.height());
+    let mut meter = StrokeMeter::new(w);
+    let fitted = fit(w, h, |y, row| {
+        read_row(bounds.y0 + y, bounds.x0, row);
+        meter.add_row(row);
+    });
+    let radius = meter.radius(w.max(h));
+    if radius == 0 {
+        return fitted;
+    }
+    let mut crop = vec![0f32; w * h];
+    for (y, row) in crop.chunks_mut(w).enumerate() {
+        read_row(bounds.y0 + y, bounds.x0, row);
+    }
+    let (thick, tw, th) = stroke::dilate(&crop, w, h, radius);
+    fit(tw, th, |y, row| row.copy_from_slice(&thick[y * tw..][..tw]))
+}
+
+/// Scales a `w x h` crop, read row by row by `read_row(y, out)`, so that its
+/// longer side is [`BOX`], keeping the aspect ratio.
+fn fit(w: usize, h: usize, mut read_row: impl FnMut(usize, &mut [f32])) -> Fitted {
     let scale = BOX as f64 / w.max(h) as f64;
     let out_w = round_half_up(w as f64 * scale).clamp(1, BOX as i64) as usize;
     let out_h = round_half_up(h as f64 * scale).clamp(1, BOX as i64) as usize;
@@ -83,7 +105,7 @@ pub(crate) fn fit_box_with(bounds: Bounds, mut read_row: impl FnMut(usize, usize
     let mut row = vec![0f32; w];
     let mut horizontal = vec![0f32; h * out_w];
     for y in 0..h {
-        read_row(bounds.y0 + y, bounds.x0, &mut row);
+        read_row(y, &mut row);
         for (out, taps) in horizontal[y * out_w..(y + 1) * out_w].iter_mut().zip(&wx) {
             *out = taps.apply(&row);
         }
