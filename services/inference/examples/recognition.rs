@@ -13,9 +13,9 @@ use std::collections::BTreeMap;
 
 use anyhow::Context;
 use digits_inference::config::ModelSource;
-use digits_inference::model::{Model, softmax};
+use digits_inference::model::Model;
 use digits_inference::reading::{Reading, ScoredPart, Verdict};
-use digits_preprocess::{ImageView, Limits, PIXELS, PixelFormat};
+use digits_preprocess::{ImageView, Limits, PixelFormat};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -66,7 +66,7 @@ fn main() -> anyhow::Result<()> {
     println!("model {} {}, rejection threshold {threshold:?}", model.card.name, model.card.version);
 
     let mut session = model.session()?;
-    let normalisation = model.normalisation();
+    let mut input = Vec::new();
     let mut scored = Vec::with_capacity(index.drawings.len());
     let mut empty = 0;
     for d in &index.drawings {
@@ -76,17 +76,8 @@ fn main() -> anyhow::Result<()> {
             empty += 1;
             continue;
         };
-        let mut input = vec![0f32; parts.len() * PIXELS];
-        for (part, out) in parts.iter().zip(input.chunks_mut(PIXELS)) {
-            part.image.write_tensor(normalisation, out);
-        }
-        let logits = session.run(&input)?;
-        let parts = parts
-            .into_iter()
-            .zip(logits.chunks(model.classes()))
-            .map(|(p, row)| ScoredPart { bounds: p.bounds, input: p.image, probabilities: softmax(row) })
-            .collect();
-        scored.push(Scored { kind: d.kind.clone(), expected: d.expected.clone(), parts });
+        let reading = model.read(&mut session, vec![parts], &mut input)?.pop().context("one reading per image")?;
+        scored.push(Scored { kind: d.kind.clone(), expected: d.expected.clone(), parts: reading.parts });
     }
     println!("{} drawings ({empty} rejected as empty, counted as wrong)\n", index.drawings.len());
 

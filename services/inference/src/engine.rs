@@ -15,14 +15,14 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
-use digits_preprocess::{Limits, PIXELS};
+use digits_preprocess::Limits;
 use digits_proto::inference::v1 as pb;
 use tokio::sync::oneshot;
 
 use crate::decode;
 use crate::error::InferError;
-use crate::model::{Model, softmax};
-use crate::reading::{Reading, ScoredPart};
+use crate::model::Model;
+use crate::reading::Reading;
 
 /// The results of one call, in request order, with where the time went.
 #[derive(Debug)]
@@ -133,8 +133,6 @@ impl Drop for Engine {
 }
 
 fn work(model: &Model, limits: &Limits, jobs: &Receiver<Job>, expired: &AtomicU64) {
-    let normalisation = model.normalisation();
-    let (classes, threshold) = (model.classes(), model.card.rejection_threshold());
     let mut session = model.session().ok();
     let mut input = Vec::new();
     while let Ok(job) = jobs.recv() {
@@ -152,34 +150,11 @@ fn work(model: &Model, limits: &Limits, jobs: &Receiver<Job>, expired: &AtomicU6
                 .map(|(i, image)| decode::to_parts(image, limits).map_err(|e| e.at_index(job.first_index + i)))
                 .collect::<Result<Vec<_>, _>>()?;
             let preprocess = started.elapsed();
-            // Every part of every image in one run of the model.
-            let parts = images.iter().map(Vec::len).sum::<usize>();
-            input.resize(parts * PIXELS, 0.0);
-            for (part, out) in images.iter().flatten().zip(input.chunks_mut(PIXELS)) {
-                part.image.write_tensor(normalisation, out);
-            }
             let session = match &mut session {
                 Some(s) => s,
                 None => session.insert(model.session()?),
             };
-            let logits = session.run(&input)?;
-            let mut rows = logits.chunks(classes);
-            let readings = images
-                .into_iter()
-                .map(|parts| {
-                    let scored = parts
-                        .into_iter()
-                        .zip(rows.by_ref())
-                        .map(|(part, row)| ScoredPart {
-                            bounds: part.bounds,
-                            input: part.image,
-                            probabilities: softmax(row),
-                        })
-                        .collect();
-                    Reading::new(scored, threshold)
-                })
-                .collect();
-            Ok((readings, preprocess))
+            Ok((model.read(session, images, &mut input)?, preprocess))
         }));
         let result = result.unwrap_or_else(|_| {
             // Start from clean states after a panic.

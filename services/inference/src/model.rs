@@ -6,12 +6,13 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use digits_preprocess::{Normalisation, PIXELS};
+use digits_preprocess::{Normalisation, PIXELS, Part};
 use serde::Deserialize;
 use tract_onnx::prelude::*;
 
 use crate::config::ModelSource;
 use crate::error::ModelError;
+use crate::reading::{Reading, ScoredPart};
 
 /// The release built into the binary.
 pub const EMBEDDED_ONNX: &[u8] = include_bytes!("../models/mnist/1.2.0/model.onnx");
@@ -206,6 +207,43 @@ impl Model {
         let model = Self { card: Arc::new(card), plan };
         model.run(&[0.0; PIXELS]).map_err(|e| ModelError::Contract(e.to_string()))?;
         Ok(model)
+    }
+
+    /// Reads the parts of each image in one run of the model on `session`:
+    /// every part scored, then each image's verdict from its parts. `input`
+    /// is scratch space, kept by the caller so it is not allocated per call.
+    ///
+    /// # Errors
+    /// See [`Session::run`].
+    pub fn read(
+        &self,
+        session: &mut Session,
+        images: Vec<Vec<Part>>,
+        input: &mut Vec<f32>,
+    ) -> Result<Vec<Reading>, RunError> {
+        let normalisation = self.normalisation();
+        input.resize(images.iter().map(Vec::len).sum::<usize>() * PIXELS, 0.0);
+        for (part, out) in images.iter().flatten().zip(input.chunks_mut(PIXELS)) {
+            part.image.write_tensor(normalisation, out);
+        }
+        let logits = session.run(input)?;
+        let mut rows = logits.chunks(self.classes());
+        let threshold = self.card.rejection_threshold();
+        Ok(images
+            .into_iter()
+            .map(|parts| {
+                let scored = parts
+                    .into_iter()
+                    .zip(rows.by_ref())
+                    .map(|(part, row)| ScoredPart {
+                        bounds: part.bounds,
+                        input: part.image,
+                        probabilities: softmax(row),
+                    })
+                    .collect();
+                Reading::new(scored, threshold)
+            })
+            .collect())
     }
 
     /// A new per-thread state over the shared plan.
