@@ -333,7 +333,7 @@ async fn drawn_digits_are_recognised_and_feedback_reaches_history_stats_and_the_
         .collect();
     assert_eq!(rows, expected_rows, "one row per drawing, with the preview's pixels and the feedback");
 
-    // A number: "I read 42", a preview per digit, and "Correct" confirms the number.
+    // A number: "I read 42", a preview per digit; one digit can be fixed, and "Correct" confirms the number.
     draw(&client, &pad, &forty_two()).await;
     let number_id = wait_until("the number, logged", || async {
         let id = attr(&client, "#prediction-number", "data-id").await?;
@@ -344,9 +344,31 @@ async fn drawn_digits_are_recognised_and_feedback_reaches_history_stats_and_the_
     assert_eq!(parts.len(), 2, "a preview per digit");
     assert_eq!(parts[0].attr("data-digit").await.expect("attr").as_deref(), Some("4"));
     screenshot(&client, "number-42").await;
-    client.find(Locator::Css("#correct")).await.expect("correct").click().await.expect("click");
+    // One digit fixed in place: the 2 was meant as a 3.
+    client
+        .find(Locator::Css("#part-fix-1"))
+        .await
+        .expect("the second digit's choice")
+        .select_by_value("3")
+        .await
+        .expect("3");
+    let save = client.find(Locator::Css("#save-fixed")).await.expect("save the fixed number");
+    assert_eq!(save.text().await.expect("text"), "Save 43");
+    save.click().await.expect("click");
     let status = saved(&client).await;
-    assert!(status.contains("42 was right"), "{status}");
+    assert!(status.contains("it was 43"), "{status}");
+    let row = stack
+        .db
+        .psql(&format!("SELECT number, true_label, true_number FROM predictions WHERE request_id = '{number_id}'"))
+        .expect("psql");
+    assert_eq!(row.trim(), "42|12|43");
+    // Then "Correct" after all: the answer is replaced.
+    client.find(Locator::Css("#correct")).await.expect("correct").click().await.expect("click");
+    let status = wait_until("the number confirmed", || async {
+        text(&client, "#feedback-status").await.filter(|t| t.contains("42 was right"))
+    })
+    .await;
+    assert!(status.starts_with("Saved"), "{status}");
     client.find(Locator::Css("body")).await.expect("body").send_keys(&Key::Escape.to_string()).await.expect("esc");
 
     // A smiley: "That doesn't look like a digit", confirmed as not a digit.

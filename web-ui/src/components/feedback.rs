@@ -1,10 +1,10 @@
 //! Telling the model whether it was right: "Correct", "No, it is …" (a
-//! digit, or a number with one of its digits changed), or "Not a digit".
+//! digit, or a number), one digit of a number fixed in place, or "Not a digit".
 
 use std::rc::Rc;
 
 use digits_web_api::Feedback as Answer;
-use web_sys::HtmlInputElement;
+use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 use crate::api::{Prediction, Verdict};
@@ -43,6 +43,11 @@ pub fn typed(text: &str) -> Option<Answer> {
     Some(if text.len() == 1 { Answer::digit(text.as_bytes()[0] - b'0') } else { Answer::number(text) })
 }
 
+/// Digits 0-9 as the number they spell, left to right.
+pub fn number_of(digits: &[u8]) -> String {
+    digits.iter().map(|&d| char::from(b'0' + d.min(9))).collect()
+}
+
 /// How an answer reads in a sentence.
 pub fn describe(answer: &Answer) -> String {
     match answer {
@@ -56,6 +61,8 @@ pub fn describe(answer: &Answer) -> String {
 /// "Correct", "No, it is …" and "Not a digit".
 #[component]
 pub fn FeedbackPanel(props: &FeedbackProps) -> Html {
+    // A number's digits as the user has fixed them, and the answer they belong to.
+    let fixes = use_state(|| (None::<String>, Vec::<u8>::new()));
     let Some(answer) = props.answer.clone() else {
         return html! { <section class="card feedback" aria-label="Feedback"><p class="hint">{"Feedback opens once there is an answer."}</p></section> };
     };
@@ -108,6 +115,44 @@ pub fn FeedbackPanel(props: &FeedbackProps) -> Html {
         Verdict::SeveralDigits => "The number you drew: type it with the wrong digit changed",
         _ => "The digit you drew, 0 to 9, or the number",
     };
+    let part_fixes = (answer.verdict == Verdict::SeveralDigits).then(|| {
+        let read: Vec<u8> = answer.parts.iter().map(|p| p.digit).collect();
+        let fixed = if fixes.0 == answer.id && fixes.1.len() == read.len() { fixes.1.clone() } else { read.clone() };
+        let fixed_number = number_of(&fixed);
+        let changed = fixed != read;
+        let selects = fixed.iter().enumerate().map(|(i, &digit)| {
+            let onchange = {
+                let (fixes, id, fixed) = (fixes.clone(), answer.id.clone(), fixed.clone());
+                Callback::from(move |e: Event| {
+                    let select: HtmlSelectElement = e.target_unchecked_into();
+                    if let Some(d) = select.value().parse::<u8>().ok().filter(|d| *d < 10) {
+                        let mut next = fixed.clone();
+                        next[i] = d;
+                        fixes.set((id.clone(), next));
+                    }
+                })
+            };
+            html! {
+                <select id={format!("part-fix-{i}")} class={classes!((digit != read[i]).then_some("changed"))}
+                    aria-label={format!("Digit {} of the number", i + 1)} {onchange} disabled={busy}>
+                    { for (0..10u8).map(|d| html! { <option value={d.to_string()} selected={d == digit}>{d}</option> }) }
+                </select>
+            }
+        });
+        let on_save = {
+            let (on_submit, number) = (props.on_submit.clone(), fixed_number.clone());
+            Callback::from(move |_: MouseEvent| on_submit.emit(Answer::number(number.clone())))
+        };
+        html! {
+            <fieldset id="part-fixes" class="part-fixes">
+                <legend>{"Or fix the digit that is wrong"}</legend>
+                <div class="part-fix-row">{ for selects }</div>
+                <button id="save-fixed" type="button" onclick={on_save} disabled={busy || !changed}>
+                    { if changed { format!("Save {fixed_number}") } else { "Pick a digit to change".to_owned() } }
+                </button>
+            </fieldset>
+        }
+    });
     let placeholder = if answer.verdict == Verdict::SeveralDigits { answer.number.clone() } else { "0-9".to_owned() };
     html! {
         <section class="card feedback" aria-label="Feedback">
@@ -118,6 +163,7 @@ pub fn FeedbackPanel(props: &FeedbackProps) -> Html {
                     aria-label={field_hint} title={field_hint} {placeholder} value={props.label.clone()} {oninput} />
                 <button id="submit-label" type="submit" disabled={busy || typed_answer.is_none()}>{"Submit"}</button>
             </form>
+            { part_fixes.unwrap_or_default() }
             if answer.verdict != Verdict::NotADigit {
                 <button id="not-a-digit" class="secondary" onclick={on_not_a_digit} disabled={busy}>{"Not a digit"}</button>
             }
@@ -140,5 +186,6 @@ mod tests {
         }
         assert_eq!(describe(&Answer::not_a_digit()), "not a digit");
         assert_eq!(describe(&Answer::number("42")), "42");
+        assert_eq!(number_of(&[4, 3]), "43");
     }
 }
