@@ -60,5 +60,6 @@ def canvas_digits(images: np.ndarray, seed: int, cache: Path | None) -> np.ndarr
 
 def not_digits(count: int, seed: int, cache: Path | None) -> np.ndarray:
     """``count`` training-family drawings that are not digits, in MNIST form."""
-    digest = hashlib.sha256(preprocess.FINGERPRINT.encode()).hexdigest()[:8]
+    settings = preprocess.FINGERPRINT + ",".join(sorted(nondigits.family("train")))
+    digest = hashlib.sha256(settings.encode()).hexdigest()[:8]
     return _cached(cache, f"nondigits-train-{count}-{seed}-{digest}", lambda: nondigits.make("train", count, seed)[0])

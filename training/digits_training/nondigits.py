@@ -9,7 +9,8 @@ remembers its own generators.
 Two families, with nothing in common but the stroke renderer:
 
 - ``TRAIN``: letters of the fonts in ``TRAIN_FONTS`` (thickened or thinned),
-  random open strokes, polygons and crosses, shapes with marks inside.
+  random open strokes, polygons and crosses, shapes with marks inside, waves
+  and zigzags, arrows, clouds and flowers.
 - ``HELD_OUT``: letters of other fonts (``HELD_OUT_FONTS``), smileys,
   back-and-forth scribbles, spirals, stars, hearts, houses, hash signs,
   stick figures.
@@ -205,6 +206,56 @@ def marked_shape(rng: np.random.Generator) -> np.ndarray:
     return _draw(strokes, rng)
 
 
+def wave(rng: np.random.Generator) -> np.ndarray:
+    """A wavy or zigzag line of 2-4 periods, within 40 degrees of horizontal."""
+    c = CANVAS / 2
+    periods = rng.uniform(2, 4)
+    length, amplitude = rng.uniform(50, 80), rng.uniform(5, 14)
+    angle = rng.uniform(math.radians(-40), math.radians(40))
+    zigzag = rng.random() < 0.4
+    pts = []
+    for t in np.linspace(0, 1, 60 if not zigzag else int(periods * 2) + 1):
+        phase = 2 * math.pi * periods * t
+        along = (t - 0.5) * length
+        across = amplitude * (math.sin(phase) if not zigzag else (1 if round(periods * 2 * t) % 2 else -1))
+        pts.append((c + along * math.cos(angle) - across * math.sin(angle), c + along * math.sin(angle) + across * math.cos(angle)))
+    strokes = [pts]
+    if rng.random() < 0.3:  # a second wave under the first
+        strokes.append([(x + rng.uniform(-2, 2), y + 18) for x, y in pts])
+    return _draw(strokes, rng)
+
+
+def arrow(rng: np.random.Generator) -> np.ndarray:
+    """An arrow more than 30 degrees from vertical, with an open or closed head."""
+    c = CANVAS / 2
+    a = rng.uniform(math.radians(-60), math.radians(60)) + (math.pi if rng.random() < 0.5 else 0)
+    r = rng.uniform(25, 38)
+    tail, tip = (c - r * math.cos(a), c - r * math.sin(a)), (c + r * math.cos(a), c + r * math.sin(a))
+    head, spread = rng.uniform(10, 18), rng.uniform(0.4, 0.7)
+    left = (tip[0] - head * math.cos(a - spread), tip[1] - head * math.sin(a - spread))
+    right = (tip[0] - head * math.cos(a + spread), tip[1] - head * math.sin(a + spread))
+    strokes = [_jitter([tail, tip], rng, 1), [left, tip, right] + ([left] if rng.random() < 0.3 else [])]
+    return _draw(strokes, rng)
+
+
+def cloud(rng: np.random.Generator) -> np.ndarray:
+    """A closed outline with 5-9 deep bumps: a cloud or a flower, sometimes with a centre."""
+    c = CANVAS / 2
+    bumps = int(rng.integers(5, 10))
+    r = rng.uniform(24, 34)
+    depth = rng.uniform(0.25, 0.4)
+    start = rng.uniform(0, 2 * math.pi)
+    pts = [
+        (c + r * (1 + depth * abs(math.sin(bumps * t / 2))) * math.cos(start + t),
+         c + r * (1 + depth * abs(math.sin(bumps * t / 2))) * math.sin(start + t))
+        for t in np.linspace(0, 2 * math.pi, 120)
+    ]
+    strokes = [_jitter(pts, rng, 0.5)]
+    if rng.random() < 0.4:
+        strokes.append(_circle(c, c, r * 0.3, r * 0.3, n=16))
+    return _draw(strokes, rng)
+
+
 # --- the held-out family --------------------------------------------------------------------------
 
 
@@ -304,6 +355,9 @@ def family(name: str) -> dict[str, GeneratorFn]:
             "polygons": polygon,
             "crosses and bars": cross,
             "shapes with marks inside": marked_shape,
+            "waves and zigzags": wave,
+            "arrows": arrow,
+            "clouds and flowers": cloud,
         }
     if name == "held_out":
         gens: dict[str, GeneratorFn] = {

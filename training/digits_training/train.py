@@ -41,11 +41,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
     p.add_argument("--limit-train", type=int, default=0, help="use only the first N training images (smoke runs)")
     p.add_argument("--limit-test", type=int, default=0, help="use only the first N test images (smoke runs)")
-    p.add_argument("--robustness-samples", type=int, default=2000, help="test digits per drawing style (0: skip)")
+    p.add_argument("--robustness-samples", type=int, default=10000, help="test digits per drawing style (0: skip)")
     p.add_argument("--golden", type=int, default=64, help="test images in the golden fixture")
     p.add_argument("--name", default="digits-mnist-cnn")
-    p.add_argument("--version", default="1.2.0")
-    p.add_argument("--canvas-share", type=float, default=0.5, help="share of digits taken in their canvas-drawn form")
+    p.add_argument("--version", default="1.3.0")
+    p.add_argument("--canvas-share", type=float, default=0.5, help="share of digits taken in a canvas-drawn form")
+    p.add_argument("--canvas-forms", type=int, default=2, help="canvas drawings made of every training digit")
+    p.add_argument("--ema", type=float, default=0.999, help="decay of the weights' moving average that is released (0: the last weights)")
     p.add_argument("--nondigits", type=int, default=30000, help="drawings that are not digits in the training pool")
     p.add_argument("--nondigit-share", type=float, default=0.15, help="not-a-digit drawings added per epoch, as a share of the digits")
     p.add_argument("--calibration", type=int, default=2000, help="training digits held back to calibrate the rejection threshold")
@@ -61,6 +63,17 @@ def seed_everything(seed: int) -> torch.Generator:
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
     return torch.Generator().manual_seed(seed)
+
+
+def moving_average(decay: float):
+    """An exponential moving average whose decay ramps up over the first steps,
+    so that short runs are not dominated by the initial weights."""
+
+    def update(averaged: torch.Tensor, current: torch.Tensor, steps: torch.Tensor) -> torch.Tensor:
+        d = min(decay, (1 + float(steps)) / (10 + float(steps)))
+        return averaged * d + current * (1 - d)
+
+    return update
 
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:
@@ -152,23 +165,30 @@ def main(argv: list[str] | None = None) -> None:
         test_x, test_y = test_x[: args.limit_test], test_y[: args.limit_test]
 
     prepared = time.perf_counter()
-    drawn_x = mixing.canvas_digits(train_x, args.seed, cache)
+    drawn_x = [mixing.canvas_digits(train_x, args.seed + 1000 * form, cache) for form in range(args.canvas_forms)]
     other_x = mixing.not_digits(args.nondigits, args.seed, cache) if args.nondigits else np.zeros((0, 28, 28), np.uint8)
     print(
-        f"prepared {len(drawn_x):,} canvas-drawn digits and {len(other_x):,} non-digit drawings "
+        f"prepared {sum(map(len, drawn_x)):,} canvas-drawn digits and {len(other_x):,} non-digit drawings "
         f"in {time.perf_counter() - prepared:.0f}s",
         flush=True,
     )
     n = len(train_x)
-    pool = to_tensor(np.concatenate([train_x, drawn_x, other_x]))
+    forms = 1 + len(drawn_x)
+    pool = to_tensor(np.concatenate([train_x, *drawn_x, other_x]))
     pool_labels = torch.from_numpy(
-        np.concatenate([train_y, train_y, np.full(len(other_x), models.NOT_A_DIGIT)]).astype(np.int64)
+        np.concatenate([*[train_y] * forms, np.full(len(other_x), models.NOT_A_DIGIT)]).astype(np.int64)
     )
     test_t, test_l = to_tensor(test_x), torch.from_numpy(test_y.astype(np.int64))
     per_epoch_others = int(round(args.nondigit_share * n)) if len(other_x) else 0
     epoch_size = n + per_epoch_others
 
     model = models.build(args.arch)
+    # The released weights: a moving average of the trained ones (batch-norm statistics included).
+    averaged = (
+        torch.optim.swa_utils.AveragedModel(model, avg_fn=moving_average(args.ema), use_buffers=True)
+        if args.ema
+        else None
+    )
     aug_cfg = AugmentConfig()
     steps_per_epoch = (epoch_size + args.batch_size - 1) // args.batch_size
     optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
@@ -188,10 +208,11 @@ def main(argv: list[str] | None = None) -> None:
     for epoch in range(1, args.epochs + 1):
         t0 = time.perf_counter()
         model.train()
-        # Each digit in its MNIST or its canvas-drawn form, plus a draw of non-digits.
-        drawn = torch.rand(n, generator=gen) < args.canvas_share
-        digits = torch.arange(n) + drawn.long() * n
-        others = 2 * n + torch.randint(len(other_x), (per_epoch_others,), generator=gen) if per_epoch_others else None
+        # Each digit in its MNIST form or one of its canvas-drawn forms, plus a draw of non-digits.
+        drawn = (torch.rand(n, generator=gen) < args.canvas_share).long()
+        form = drawn * (1 + torch.randint(forms - 1, (n,), generator=gen)) if forms > 1 else drawn * 0
+        digits = torch.arange(n) + form * n
+        others = forms * n + torch.randint(len(other_x), (per_epoch_others,), generator=gen) if per_epoch_others else None
         chosen = torch.cat([digits, others]) if others is not None else digits
         order = chosen[torch.randperm(len(chosen), generator=gen)]
         total_loss, total_correct = 0.0, 0
@@ -206,6 +227,8 @@ def main(argv: list[str] | None = None) -> None:
             loss.backward()
             optimiser.step()
             schedule.step()
+            if averaged is not None:
+                averaged.update_parameters(model)
             total_loss += loss.item() * len(batch)
             total_correct += int((logits.argmax(1) == y).sum())
         test_acc, _, _ = evaluate(model, test_t, test_l)
@@ -214,15 +237,21 @@ def main(argv: list[str] | None = None) -> None:
             "loss": round(total_loss / len(order), 5),
             "train_accuracy": round(total_correct / len(order), 5),
             "test_accuracy": round(test_acc, 5),
-            "seconds": round(time.perf_counter() - t0, 1),
         }
+        if averaged is not None:
+            record["test_accuracy_averaged"] = round(evaluate(averaged.module, test_t, test_l)[0], 5)
+        record["seconds"] = round(time.perf_counter() - t0, 1)
         history.append(record)
         print(
             f"epoch {epoch:>3}/{args.epochs}  loss {record['loss']:.4f}  train {record['train_accuracy'] * 100:6.2f}%  "
-            f"test {record['test_accuracy'] * 100:6.2f}%  {record['seconds']:6.1f}s",
+            f"test {record['test_accuracy'] * 100:6.2f}%"
+            + (f" (averaged {record['test_accuracy_averaged'] * 100:6.2f}%)" if averaged is not None else "")
+            + f"  {record['seconds']:6.1f}s",
             flush=True,
         )
     train_seconds = time.perf_counter() - started
+    if averaged is not None:
+        model = averaged.module
 
     # The rejection threshold, from digits never trained on: plain and canvas-drawn.
     calib_drawn = [inputs for _, inputs, _ in draw_styles(calib_x, args.seed + 1)]
@@ -287,14 +316,7 @@ def main(argv: list[str] | None = None) -> None:
             **refused,
         },
         "normalisation": export.normalisation(),
-        "preprocessing": {
-            "procedure": "crop to ink bounding box, scale longer side to 20 px (area average), "
-            "place in 28x28, shift centre of mass to the target",
-            "box": preprocess.BOX,
-            "size": preprocess.SIZE,
-            "ink_threshold": preprocess.INK_THRESHOLD,
-            "centre_of_mass_target_xy": list(preprocess.COM_TARGET),
-        },
+        "preprocessing": preprocessing(),
         "metrics": {
             "test_samples": int(len(test_y)),
             "test_accuracy": round(test_acc, 6),
@@ -314,6 +336,7 @@ def main(argv: list[str] | None = None) -> None:
                 "train_samples": int(len(train_y)),
                 "calibration_samples": int(held),
                 "canvas_share": args.canvas_share,
+                "canvas_forms": args.canvas_forms,
                 "not_a_digit_pool": int(len(other_x)),
                 "not_a_digit_per_epoch": per_epoch_others,
                 "not_a_digit_generators": sorted(nondigits.family("train")),
@@ -326,6 +349,7 @@ def main(argv: list[str] | None = None) -> None:
             "peak_lr": args.lr,
             "weight_decay": args.weight_decay,
             "label_smoothing": args.label_smoothing,
+            "weights": f"moving average, decay {args.ema}" if args.ema else "last",
             "seed": args.seed,
             "augmentation": None if args.no_augment else dataclasses.asdict(aug_cfg),
             "seconds": round(train_seconds, 1),
@@ -337,6 +361,20 @@ def main(argv: list[str] | None = None) -> None:
     }
     (args.out / "model.json").write_text(json.dumps(card, indent=2) + "\n")
     print(f"test accuracy {test_acc * 100:.2f}%  ({train_seconds:.0f}s)  -> {args.out}", flush=True)
+
+
+def preprocessing() -> dict:
+    """The card's account of how drawings are put into MNIST form."""
+    return {
+        "procedure": "crop to ink bounding box, thicken strokes thinner than stroke_width of the longer side, "
+        "scale longer side to 20 px (area average), place in 28x28, shift centre of mass to the target",
+        "box": preprocess.BOX,
+        "size": preprocess.SIZE,
+        "ink_threshold": preprocess.INK_THRESHOLD,
+        "stroke_width": preprocess.STROKE_WIDTH,
+        "stroke_ink": preprocess.STROKE_INK,
+        "centre_of_mass_target_xy": list(preprocess.COM_TARGET),
+    }
 
 
 def reject_report(model: nn.Module, args: argparse.Namespace, threshold: float, digit_p_not: np.ndarray) -> dict:

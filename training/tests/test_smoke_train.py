@@ -7,7 +7,7 @@ import numpy as np
 import onnx
 import torch
 
-from digits_training import export, models, train
+from digits_training import evaluate, export, models, train
 
 
 def test_smoke_run_trains_exports_and_matches_pytorch(tmp_path, mnist_dir, mnist):
@@ -57,6 +57,16 @@ def test_smoke_run_trains_exports_and_matches_pytorch(tmp_path, mnist_dir, mnist
     assert len(golden["cases"]) == 18 and len(golden["cases"][0]["pixels"]) == 784
     assert [c["label"] for c in golden["cases"][16:]] == [10, 10]
     assert len(golden["cases"][0]["logits"]) == 11
+    assert card["preprocessing"]["stroke_width"] == 0.1
+    assert card["training"]["weights"] == "moving average, decay 0.999"
+
+    # Measured again with other sample counts: the card's figures change, its threshold does not.
+    evaluate.main(["--data", str(mnist_dir), "--run", str(out), "--robustness-samples", "32", "--held-out-nondigits", "45"])
+    again = json.loads((out / "model.json").read_text())
+    assert [r["samples"] for r in again["metrics"]["robustness"]] == [32] * 6
+    assert again["rejection"]["held_out_non_digits"] == 45
+    assert again["rejection"]["threshold"] == rejection["threshold"]
+    assert again["training"] == card["training"]
 
 
 def test_candidates_have_the_documented_costs():
