@@ -15,9 +15,9 @@ use crate::error::ModelError;
 use crate::reading::{Reading, ScoredPart};
 
 /// The release built into the binary.
-pub const EMBEDDED_ONNX: &[u8] = include_bytes!("../models/mnist/1.2.0/model.onnx");
+pub const EMBEDDED_ONNX: &[u8] = include_bytes!("../models/mnist/1.3.0/model.onnx");
 /// The model card of the embedded release.
-pub const EMBEDDED_CARD: &str = include_str!("../models/mnist/1.2.0/model.json");
+pub const EMBEDDED_CARD: &str = include_str!("../models/mnist/1.3.0/model.json");
 
 /// The parts of `model.json` the service uses (see `training/README.md` for all fields).
 #[derive(Debug, Clone, Deserialize)]
@@ -43,6 +43,18 @@ pub struct ModelCard {
     /// When a drawing is called "not a digit"; required with that class.
     #[serde(default)]
     pub rejection: Option<CardRejection>,
+    /// How training put drawings into MNIST form.
+    #[serde(default)]
+    pub preprocessing: CardPreprocessing,
+}
+
+/// `preprocessing` in the model card: what serving must do as training did.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+pub struct CardPreprocessing {
+    /// Strokes thinner than this share of the drawing were thickened;
+    /// cards from before that step have none.
+    #[serde(default)]
+    pub stroke_width: Option<f64>,
 }
 
 /// The name of the class that says "this is not a digit".
@@ -60,6 +72,13 @@ pub struct CardRejection {
 }
 
 impl ModelCard {
+    /// Whether the model was trained on drawings put into MNIST form the way
+    /// this build's `digits-preprocess` does it. A model that was not still
+    /// runs, but its card's figures may not hold.
+    pub fn matches_preprocessing(&self) -> bool {
+        self.preprocessing.stroke_width == Some(digits_preprocess::STROKE_WIDTH)
+    }
+
     /// Checks that `classes` is the ten digits, optionally followed by
     /// [`NOT_A_DIGIT`] with a rejection threshold in (0, 1].
     ///
@@ -197,6 +216,15 @@ impl Model {
         };
         let card: ModelCard = serde_json::from_str(&card)?;
         card.check_classes()?;
+        if !card.matches_preprocessing() {
+            tracing::warn!(
+                version = %card.version,
+                trained_with_stroke_width = ?card.preprocessing.stroke_width,
+                serving_stroke_width = digits_preprocess::STROKE_WIDTH,
+                "the model was trained with other preprocessing than this service applies; \
+                 its accuracy may be lower than its card says"
+            );
+        }
         let onnx_error = |e: TractError| ModelError::Onnx(format!("{e:#}"));
         let graph = tract_onnx::onnx().model_for_read(&mut onnx.as_slice()).map_err(onnx_error)?;
         let plan = graph

@@ -234,7 +234,9 @@ proptest! {
         let parts = number(&picked, scale, 3 * scale, 10, 10, 900, 300).parts();
         prop_assert_eq!(parts.len(), 3);
         for (part, digit) in parts.iter().zip(&picked) {
-            let reference = alone(digit, 1);
+            // Against the digit alone at the smallest scale drawn: at MNIST's own
+            // size a stroke can only be thickened by whole pixels, so it is no reference.
+            let reference = alone(digit, 2);
             let diff: u32 = part.image.pixels().iter().zip(reference.pixels()).map(|(&a, &b)| u32::from(a.abs_diff(b))).sum();
             prop_assert!(f64::from(diff) / 784.0 < 20.0, "mean difference {} at scale {}", f64::from(diff) / 784.0, scale);
         }
