@@ -71,30 +71,28 @@ pub(crate) fn fit_box(ink: &Ink<'_>, bounds: Bounds) -> Fitted {
 }
 
 /// [`fit_box`] over ink read by `read_row(y, x0, out)`, which fills `out`
-/// with the ink of row `y` from column `x0` on. Thin strokes are thickened
-/// first (see [`crate::stroke`]).
+/// with the ink of row `y` from column `x0` on. The crop is read once; thin
+/// strokes are thickened before it is fitted (see [`crate::stroke`]).
 pub(crate) fn fit_box_with(bounds: Bounds, mut read_row: impl FnMut(usize, usize, &mut [f32])) -> Fitted {
     let (w, h) = (bounds.width(), bounds.height());
-    let mut meter = StrokeMeter::new(w);
-    let fitted = fit(w, h, |y, row| {
-        read_row(bounds.y0 + y, bounds.x0, row);
-        meter.add_row(row);
-    });
-    let radius = meter.radius(w.max(h));
-    if radius == 0 {
-        return fitted;
-    }
     let mut crop = vec![0f32; w * h];
+    let mut meter = StrokeMeter::new(w);
     for (y, row) in crop.chunks_mut(w).enumerate() {
         read_row(bounds.y0 + y, bounds.x0, row);
+        meter.add_row(row);
     }
-    let (thick, tw, th) = stroke::dilate(&crop, w, h, radius);
-    fit(tw, th, |y, row| row.copy_from_slice(&thick[y * tw..][..tw]))
+    match meter.radius(w.max(h)) {
+        0 => fit(w, h, &crop),
+        radius => {
+            let (thick, tw, th) = stroke::dilate(&crop, w, h, radius);
+            fit(tw, th, &thick)
+        }
+    }
 }
 
-/// Scales a `w x h` crop, read row by row by `read_row(y, out)`, so that its
-/// longer side is [`BOX`], keeping the aspect ratio.
-fn fit(w: usize, h: usize, mut read_row: impl FnMut(usize, &mut [f32])) -> Fitted {
+/// Scales a `w x h` crop (row-major) so that its longer side is [`BOX`],
+/// keeping the aspect ratio.
+fn fit(w: usize, h: usize, crop: &[f32]) -> Fitted {
     let scale = BOX as f64 / w.max(h) as f64;
     let out_w = round_half_up(w as f64 * scale).clamp(1, BOX as i64) as usize;
     let out_h = round_half_up(h as f64 * scale).clamp(1, BOX as i64) as usize;
@@ -102,12 +100,10 @@ fn fit(w: usize, h: usize, mut read_row: impl FnMut(usize, &mut [f32])) -> Fitte
     let wy = axis_weights(h, out_h);
 
     // Horizontal pass over the crop: h rows of out_w values.
-    let mut row = vec![0f32; w];
     let mut horizontal = vec![0f32; h * out_w];
-    for y in 0..h {
-        read_row(y, &mut row);
-        for (out, taps) in horizontal[y * out_w..(y + 1) * out_w].iter_mut().zip(&wx) {
-            *out = taps.apply(&row);
+    for (row, out) in crop.chunks(w).zip(horizontal.chunks_mut(out_w)) {
+        for (o, taps) in out.iter_mut().zip(&wx) {
+            *o = taps.apply(row);
         }
     }
     // Vertical pass.

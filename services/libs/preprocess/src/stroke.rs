@@ -62,10 +62,11 @@ pub(crate) fn dilate(values: &[f32], width: usize, height: usize, radius: usize)
     let window = 2 * radius + 1;
     // Horizontal: each row padded by `2r` zeros per side, then its running max.
     let mut line = vec![0f32; width + 4 * radius];
+    let (mut prefix, mut suffix) = (vec![0f32; line.len()], vec![0f32; line.len()]);
     let mut rows = vec![0f32; height * out_w];
     for (src, dst) in values.chunks(width).zip(rows.chunks_mut(out_w)) {
         line[2 * radius..][..width].copy_from_slice(src);
-        running_max(&line, window, dst);
+        running_max(&line, window, &mut prefix, &mut suffix, dst);
     }
     // Vertical: the same over whole rows at once, with `2r` zero rows above and below.
     let mut padded = vec![0f32; (height + 4 * radius) * out_w];
@@ -76,11 +77,10 @@ pub(crate) fn dilate(values: &[f32], width: usize, height: usize, radius: usize)
 }
 
 /// `out[i] = max(src[i..i + window])`, in constant time per value
-/// (van Herk / Gil-Werman: prefix and suffix maxima within blocks of `window`).
-fn running_max(src: &[f32], window: usize, out: &mut [f32]) {
+/// (van Herk / Gil-Werman: prefix and suffix maxima within blocks of
+/// `window`, kept in the caller's `prefix` and `suffix`, as long as `src`).
+fn running_max(src: &[f32], window: usize, prefix: &mut [f32], suffix: &mut [f32], out: &mut [f32]) {
     let n = src.len();
-    let mut prefix = vec![0f32; n];
-    let mut suffix = vec![0f32; n];
     for start in (0..n).step_by(window) {
         let end = (start + window).min(n);
         let mut m = f32::MIN;
