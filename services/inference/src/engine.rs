@@ -133,6 +133,8 @@ impl Drop for Engine {
 }
 
 fn work(model: &Model, limits: &Limits, jobs: &Receiver<Job>, expired: &AtomicU64) {
+    // A new thread inherits the registers of the one that loaded the model.
+    crate::vector_registers::clear_upper_halves();
     let mut session = model.session().ok();
     let mut input = Vec::new();
     while let Ok(job) = jobs.recv() {

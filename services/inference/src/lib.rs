@@ -20,3 +20,4 @@ pub mod model;
 pub mod reading;
 pub mod service;
 pub mod startup;
+mod vector_registers;

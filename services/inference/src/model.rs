@@ -182,7 +182,9 @@ impl Session {
         let mut logits = Vec::with_capacity(input.len() / PIXELS * self.classes);
         for image in input.chunks_exact(PIXELS) {
             let tensor = Tensor::from_shape(&[1, 1, 28, 28], image).map_err(RunError::tract)?;
-            let outputs = self.state.run(tvec!(tensor.into())).map_err(RunError::tract)?;
+            let outputs = self.state.run(tvec!(tensor.into()));
+            crate::vector_registers::clear_upper_halves();
+            let outputs = outputs.map_err(RunError::tract)?;
             let row = outputs[0].to_plain_array_view::<f32>().map_err(RunError::tract)?;
             if row.shape() != [1, self.classes] {
                 return Err(RunError::OutputShape { shape: row.shape().to_vec(), classes: self.classes });
