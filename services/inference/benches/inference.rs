@@ -50,6 +50,29 @@ fn canvas(digit: &[u8; 784]) -> Vec<u8> {
     rgba
 }
 
+/// The same digit with fine strokes, as a thin pen leaves it: enlarged
+/// bilinearly and kept only where it is darkest (as `thin strokes` in
+/// training/digits_training/canvas.py), so preprocessing has to thicken it.
+fn fine_canvas(digit: &[u8; 784]) -> Vec<u8> {
+    let at = |x: isize, y: isize| -> f32 {
+        if (0..28).contains(&x) && (0..28).contains(&y) { f32::from(digit[y as usize * 28 + x as usize]) } else { 0.0 }
+    };
+    let mut rgba = vec![0u8; 280 * 280 * 4];
+    for y in 0..280 {
+        for x in 0..280 {
+            let (sx, sy) = ((x as f32 + 0.5) / 10.0 - 0.5, (y as f32 + 0.5) / 10.0 - 0.5);
+            let (x0, y0) = (sx.floor() as isize, sy.floor() as isize);
+            let (fx, fy) = (sx - sx.floor(), sy - sy.floor());
+            let v = at(x0, y0) * (1.0 - fx) * (1.0 - fy)
+                + at(x0 + 1, y0) * fx * (1.0 - fy)
+                + at(x0, y0 + 1) * (1.0 - fx) * fy
+                + at(x0 + 1, y0 + 1) * fx * fy;
+            rgba[(y * 280 + x) * 4 + 3] = if v > 0.75 * 255.0 { 255 } else { 0 };
+        }
+    }
+    rgba
+}
+
 fn main() {
     let test = digits_mnist_idx::test_set().expect("MNIST test set (set DIGITS_MNIST_DIR)");
     let rss_before = rss_kib("VmRSS:");
@@ -74,6 +97,17 @@ fn main() {
         percentile(&mut pre, 0.99)
     );
     digits_test_support::bench_figure("preprocess_us", percentile(&mut pre, 0.5));
+    let fine = fine_canvas(&test.images[0]);
+    let fine_view = ImageView::new(280, 280, PixelFormat::Rgba8, &fine).expect("view");
+    let mut thin = time_each(2000, || {
+        std::hint::black_box(to_mnist(&fine_view, &Limits::default()).expect("digit"));
+    });
+    println!(
+        "preprocess 280x280, fine strokes:   p50 {:>8.1?}  p99 {:>8.1?}  (thickened first)",
+        percentile(&mut thin, 0.5),
+        percentile(&mut thin, 0.99)
+    );
+    digits_test_support::bench_figure("preprocess_fine_us", percentile(&mut thin, 0.5));
     let mut split = time_each(2000, || {
         std::hint::black_box(to_parts(&view, &Limits::default()).expect("digit"));
     });

@@ -29,15 +29,23 @@ impl StrokeMeter {
 
     /// Counts the stroke pixels of the next row and the outline edges they close.
     pub fn add_row(&mut self, row: &[f32]) {
-        let mut left = false;
+        let ink = |v: f32| v > STROKE_INK;
+        // Counted in independent sums, free of a running "left" value, so that they vectorise.
+        let (mut area, mut edges) = (0u32, 0u32);
         for (above, &v) in self.previous.iter_mut().zip(row) {
-            let ink = v > STROKE_INK;
-            self.area += u64::from(ink);
-            self.edges += u64::from(ink != left) + u64::from(ink != *above);
-            left = ink;
-            *above = ink;
+            area += u32::from(ink(v));
+            edges += u32::from(ink(v) != *above);
+            *above = ink(v);
         }
-        self.edges += u64::from(left);
+        for pair in row.windows(2) {
+            edges += u32::from(ink(pair[0]) != ink(pair[1]));
+        }
+        // The row's two ends close the strokes that touch them.
+        if let (Some(&first), Some(&last)) = (row.first(), row.last()) {
+            edges += u32::from(ink(first)) + u32::from(ink(last));
+        }
+        self.area += u64::from(area);
+        self.edges += u64::from(edges);
     }
 
     /// How far to dilate a crop whose longer side is `longer` pixels: 0 when
@@ -60,73 +68,45 @@ impl StrokeMeter {
 pub(crate) fn dilate(values: &[f32], width: usize, height: usize, radius: usize) -> (Vec<f32>, usize, usize) {
     let (out_w, out_h) = (width + 2 * radius, height + 2 * radius);
     let window = 2 * radius + 1;
-    // Horizontal: each row padded by `2r` zeros per side, then its running max.
-    let mut line = vec![0f32; width + 4 * radius];
-    let (mut prefix, mut suffix) = (vec![0f32; line.len()], vec![0f32; line.len()]);
-    let mut rows = vec![0f32; height * out_w];
-    for (src, dst) in values.chunks(width).zip(rows.chunks_mut(out_w)) {
-        line[2 * radius..][..width].copy_from_slice(src);
-        running_max(&line, window, &mut prefix, &mut suffix, dst);
+    // The crop padded by `2r` zeros on every side: the window whose top left
+    // corner is at (x, y) of the padded crop makes output pixel (x, y).
+    let padded_w = width + 4 * radius;
+    let mut padded = vec![0f32; padded_w * (height + 4 * radius)];
+    let first = 2 * radius * padded_w + 2 * radius;
+    for (src, dst) in values.chunks(width).zip(padded[first..].chunks_mut(padded_w)) {
+        dst[..width].copy_from_slice(src);
     }
-    // Vertical: the same over whole rows at once, with `2r` zero rows above and below.
-    let mut padded = vec![0f32; (height + 4 * radius) * out_w];
-    padded[2 * radius * out_w..][..height * out_w].copy_from_slice(&rows);
-    let mut out = vec![0f32; out_h * out_w];
-    running_max_rows(&padded, out_w, window, &mut out);
+    let mut scratch = vec![0f32; padded.len()];
+    // Along the rows, then down the columns. The rows are filtered as one
+    // long line: a window that starts inside an output column ends before its
+    // row's right padding does, so it never mixes two rows.
+    window_max(&mut padded, &mut scratch, 1, window);
+    window_max(&mut padded, &mut scratch, padded_w, window);
+    let mut out = Vec::with_capacity(out_w * out_h);
+    for row in padded.chunks(padded_w).take(out_h) {
+        out.extend_from_slice(&row[..out_w]);
+    }
     (out, out_w, out_h)
 }
 
-/// `out[i] = max(src[i..i + window])`, in constant time per value
-/// (van Herk / Gil-Werman: prefix and suffix maxima within blocks of
-/// `window`, kept in the caller's `prefix` and `suffix`, as long as `src`).
-fn running_max(src: &[f32], window: usize, prefix: &mut [f32], suffix: &mut [f32], out: &mut [f32]) {
-    let n = src.len();
-    for start in (0..n).step_by(window) {
-        let end = (start + window).min(n);
-        let mut m = f32::MIN;
-        for i in start..end {
-            m = m.max(src[i]);
-            prefix[i] = m;
+/// Replaces each `values[i]` by the maximum of the `window` values
+/// `values[i]`, `values[i + step]`, ..., `values[i + (window - 1) * step]`,
+/// for every `i` whose window fits; the last `(window - 1) * step` values are
+/// left meaningless. Windows double in length each pass (the maximum over
+/// `2n` values is that of two runs of `n`), and one last pass joins two
+/// overlapping runs into the exact length, so the work is `log2(window)`
+/// passes of element-wise maxima over whole slices, which vectorise.
+fn window_max(values: &mut Vec<f32>, scratch: &mut Vec<f32>, step: usize, window: usize) {
+    let mut run = 1;
+    while run < window {
+        // The last pass only needs to reach the end of the window.
+        let shift = run.min(window - run) * step;
+        let n = values.len().saturating_sub(shift);
+        for ((s, &a), &b) in scratch[..n].iter_mut().zip(&values[..n]).zip(&values[shift..]) {
+            *s = a.max(b);
         }
-        let mut m = f32::MIN;
-        for i in (start..end).rev() {
-            m = m.max(src[i]);
-            suffix[i] = m;
-        }
-    }
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = suffix[i].max(prefix[i + window - 1]);
-    }
-}
-
-/// [`running_max`] down the columns of `src` (rows of `width`), whole rows at a time.
-fn running_max_rows(src: &[f32], width: usize, window: usize, out: &mut [f32]) {
-    let n = src.len() / width;
-    let mut prefix = vec![0f32; src.len()];
-    let mut suffix = vec![0f32; src.len()];
-    let row = |i: usize| i * width..(i + 1) * width;
-    for start in (0..n).step_by(window) {
-        let end = (start + window).min(n);
-        prefix[row(start)].copy_from_slice(&src[row(start)]);
-        for i in start + 1..end {
-            let (before, this) = prefix.split_at_mut(i * width);
-            for ((p, &q), &s) in this[..width].iter_mut().zip(&before[(i - 1) * width..]).zip(&src[row(i)]) {
-                *p = q.max(s);
-            }
-        }
-        suffix[row(end - 1)].copy_from_slice(&src[row(end - 1)]);
-        for i in (start..end - 1).rev() {
-            let (this, after) = suffix.split_at_mut((i + 1) * width);
-            for ((p, &q), &s) in this[i * width..].iter_mut().zip(&after[..width]).zip(&src[row(i)]) {
-                *p = q.max(s);
-            }
-        }
-    }
-    for (i, o) in out.chunks_mut(width).enumerate() {
-        let (s, p) = (&suffix[row(i)], &prefix[row(i + window - 1)]);
-        for ((o, &a), &b) in o.iter_mut().zip(s).zip(p) {
-            *o = a.max(b);
-        }
+        std::mem::swap(values, scratch);
+        run += shift / step;
     }
 }
 
@@ -162,7 +142,7 @@ mod tests {
     fn dilation_is_a_square_max_filter() {
         let (w, h) = (13, 9);
         let values: Vec<f32> = (0..w * h).map(|i| ((i * 37 + 11) % 17) as f32 / 16.0).collect();
-        for radius in 1..=5 {
+        for radius in 1..=12 {
             let (got, out_w, out_h) = dilate(&values, w, h, radius);
             assert_eq!((out_w, out_h), (w + 2 * radius, h + 2 * radius));
             assert_eq!(got, naive(&values, w, h, radius), "radius {radius}");
