@@ -69,6 +69,10 @@ CREATE INDEX predictions_labelled_id ON predictions (id) WHERE true_label IS NOT
 CREATE INDEX predictions_owner_id ON predictions (owner, id);
 -- Retention (DIGITS_RETENTION_DAYS) removes old unlabelled rows.
 CREATE INDEX predictions_unlabelled_created ON predictions (created_at) WHERE true_label IS NULL;
+-- The examples of one confusion-matrix cell, newest first: a digit read as
+-- another, and "not a digit" said of something else.
+CREATE INDEX predictions_cell_id ON predictions (predicted_digit, true_label, id);
+CREATE INDEX predictions_verdict_label_id ON predictions (verdict, true_label, id);
 
 -- The statistics (GET /api/stats) without scanning predictions: how many
 -- predictions there are per owner, model version, predicted class (the
@@ -144,6 +148,6 @@ CREATE TABLE IF NOT EXISTS __diesel_schema_migrations (
     version VARCHAR(50) PRIMARY KEY NOT NULL,
     run_on  TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
 );
-INSERT INTO __diesel_schema_migrations (version) VALUES ('20261126000001'), ('20261127000001'), ('20261127000002'), ('20261127000003');
+INSERT INTO __diesel_schema_migrations (version) VALUES ('20261126000001'), ('20261127000001'), ('20261127000002'), ('20261127000003'), ('20261128000001');
 
 COMMIT;

@@ -1,0 +1,2 @@
+DROP INDEX predictions_verdict_label_id;
+DROP INDEX predictions_cell_id;
