@@ -120,7 +120,12 @@ pub fn to_parts(image: &ImageView<'_>, limits: &Limits) -> Result<Vec<Part>, Pre
     let ink = Ink::detect(image);
     // The same emptiness rule as one digit, over the whole drawing.
     let all = ink.bounds(min_ink_pixels(image))?;
-    let runs = runs(&ink, all);
+    // The ink inside the drawing's box, read once for splitting and fitting.
+    let mut crop = vec![0f32; all.width() * all.height()];
+    for (y, row) in (all.y0..).zip(crop.chunks_mut(all.width())) {
+        ink.row(y, all.x0, row);
+    }
+    let runs = runs(&crop, all);
     let mut groups = digits(pieces(&runs));
     if groups.len() > MAX_PARTS {
         let mut one = groups.remove(0);
@@ -136,7 +141,7 @@ pub fn to_parts(image: &ImageView<'_>, limits: &Limits) -> Result<Vec<Part>, Pre
         .map(|(index, group)| {
             // Leave out the runs of every other digit inside this one's box.
             let fitted = resample::fit_box_with(group.bounds, |y, x0, row| {
-                ink.row(y, x0, row);
+                row.copy_from_slice(&crop[(y - all.y0) * all.width() + x0 - all.x0..][..row.len()]);
                 for r in runs_in_row(&runs, y) {
                     if owner[r] != index {
                         let run = runs[r];
@@ -152,12 +157,10 @@ pub fn to_parts(image: &ImageView<'_>, limits: &Limits) -> Result<Vec<Part>, Pre
         .collect())
 }
 
-/// The runs of ink of every row within `within`, top to bottom.
-fn runs(ink: &Ink<'_>, within: Bounds) -> Vec<Run> {
-    let mut row = vec![0f32; within.width()];
+/// The runs of ink of every row of `crop`, the ink inside `within`, top to bottom.
+fn runs(crop: &[f32], within: Bounds) -> Vec<Run> {
     let mut out = Vec::new();
-    for y in within.y0..=within.y1 {
-        ink.row(y, within.x0, &mut row);
+    for (y, row) in (within.y0..).zip(crop.chunks(within.width())) {
         let mut start = None;
         for (i, &v) in row.iter().chain(std::iter::once(&0.0)).enumerate() {
             match (v > INK_THRESHOLD, start) {
