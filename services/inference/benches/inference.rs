@@ -32,6 +32,13 @@ fn time_each(runs: usize, mut f: impl FnMut()) -> Vec<Duration> {
         .collect()
 }
 
+/// Prints the p50 and p99 of `samples` under `label`, and records the p50 as `figure`.
+fn report(label: &str, figure: &str, mut samples: Vec<Duration>) {
+    let (p50, p99) = (percentile(&mut samples, 0.5), percentile(&mut samples, 0.99));
+    println!("{:<36}p50 {p50:>8.1?}  p99 {p99:>8.1?}", format!("{label}:"));
+    digits_test_support::bench_figure(figure, p50);
+}
+
 fn rss_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -88,63 +95,55 @@ fn main() {
     // Preprocessing.
     let rgba = canvas(&test.images[0]);
     let view = ImageView::new(280, 280, PixelFormat::Rgba8, &rgba).expect("view");
-    let mut pre = time_each(2000, || {
-        std::hint::black_box(to_mnist(&view, &Limits::default()).expect("digit"));
-    });
-    println!(
-        "\npreprocess 280x280 RGBA canvas:     p50 {:>8.1?}  p99 {:>8.1?}",
-        percentile(&mut pre, 0.5),
-        percentile(&mut pre, 0.99)
+    println!();
+    report(
+        "preprocess 280x280 RGBA canvas",
+        "preprocess_us",
+        time_each(2000, || {
+            std::hint::black_box(to_mnist(&view, &Limits::default()).expect("digit"));
+        }),
     );
-    digits_test_support::bench_figure("preprocess_us", percentile(&mut pre, 0.5));
     let fine = fine_canvas(&test.images[0]);
     let fine_view = ImageView::new(280, 280, PixelFormat::Rgba8, &fine).expect("view");
-    let mut thin = time_each(2000, || {
-        std::hint::black_box(to_mnist(&fine_view, &Limits::default()).expect("digit"));
-    });
-    println!(
-        "preprocess 280x280, fine strokes:   p50 {:>8.1?}  p99 {:>8.1?}  (thickened first)",
-        percentile(&mut thin, 0.5),
-        percentile(&mut thin, 0.99)
+    report(
+        "preprocess 280x280, fine strokes",
+        "preprocess_fine_us",
+        time_each(2000, || {
+            std::hint::black_box(to_mnist(&fine_view, &Limits::default()).expect("digit"));
+        }),
     );
-    digits_test_support::bench_figure("preprocess_fine_us", percentile(&mut thin, 0.5));
-    let mut split = time_each(2000, || {
-        std::hint::black_box(to_parts(&view, &Limits::default()).expect("digit"));
-    });
-    println!(
-        "split + preprocess 280x280 RGBA:    p50 {:>8.1?}  p99 {:>8.1?}",
-        percentile(&mut split, 0.5),
-        percentile(&mut split, 0.99)
+    report(
+        "split + preprocess 280x280 RGBA",
+        "split_preprocess_us",
+        time_each(2000, || {
+            std::hint::black_box(to_parts(&view, &Limits::default()).expect("digit"));
+        }),
     );
-    digits_test_support::bench_figure("split_preprocess_us", percentile(&mut split, 0.5));
     let mut png = Vec::new();
     image::RgbaImage::from_raw(280, 280, rgba.clone())
         .expect("size")
         .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
         .expect("png");
     let image = pb::Image { source: Some(pb::image::Source::Encoded(png)) };
-    let mut dec = time_each(1000, || {
-        std::hint::black_box(digits_inference::decode::to_parts(&image, &Limits::default()).expect("digit"));
-    });
-    println!(
-        "decode PNG + split + preprocess:    p50 {:>8.1?}  p99 {:>8.1?}",
-        percentile(&mut dec, 0.5),
-        percentile(&mut dec, 0.99)
+    report(
+        "decode PNG + split + preprocess",
+        "decode_preprocess_us",
+        time_each(1000, || {
+            std::hint::black_box(digits_inference::decode::to_parts(&image, &Limits::default()).expect("digit"));
+        }),
     );
-    digits_test_support::bench_figure("decode_preprocess_us", percentile(&mut dec, 0.5));
 
     // The model alone, one state on one thread.
     let input: Vec<f32> = test.images[..128].iter().flat_map(|i| i.iter().map(|&p| f32::from(p) / 255.0)).collect();
     let mut session = model.session().expect("session");
-    let mut single = time_each(3000, || {
-        std::hint::black_box(session.run(&input[..PIXELS]).expect("runs"));
-    });
-    println!(
-        "\ntract, 1 thread, single image:      p50 {:>8.1?}  p99 {:>8.1?}",
-        percentile(&mut single, 0.5),
-        percentile(&mut single, 0.99)
+    println!();
+    report(
+        "tract, 1 thread, single image",
+        "tract_single_us",
+        time_each(3000, || {
+            std::hint::black_box(session.run(&input[..PIXELS]).expect("runs"));
+        }),
     );
-    digits_test_support::bench_figure("tract_single_us", percentile(&mut single, 0.5));
     println!("\n{:<28} {:>10} {:>14}", "tract, 1 thread, batch", "p50", "images/s");
     for batch in [1usize, 8, 32, 128] {
         let runs = (4000 / batch).max(30);
