@@ -55,6 +55,9 @@ CREATE TABLE predictions (
     parts           BYTEA                CHECK (octet_length(parts) <= 8192),
     -- The right number, when the user corrected a number (true_label 12).
     true_number     TEXT                 CHECK (true_number ~ '^[0-9]{2,8}$'),
+    -- Which reading of the drawing the row holds: 0 for the first; each
+    -- later stroke or undo before feedback stores a higher one in its place.
+    revision        INTEGER     NOT NULL DEFAULT 0 CHECK (revision >= 0),
     CHECK ((true_label IS NULL) = (feedback_at IS NULL)),
     CONSTRAINT predictions_number_fits_verdict CHECK (
         CASE verdict WHEN 'digit' THEN number = predicted_digit::text WHEN 'not_a_digit' THEN number = '' ELSE length(number) >= 2 END),
@@ -148,6 +151,6 @@ CREATE TABLE IF NOT EXISTS __diesel_schema_migrations (
     version VARCHAR(50) PRIMARY KEY NOT NULL,
     run_on  TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
 );
-INSERT INTO __diesel_schema_migrations (version) VALUES ('20261126000001'), ('20261127000001'), ('20261127000002'), ('20261127000003'), ('20261128000001');
+INSERT INTO __diesel_schema_migrations (version) VALUES ('20261126000001'), ('20261127000001'), ('20261127000002'), ('20261127000003'), ('20261128000001'), ('20261128000002');
 
 COMMIT;

@@ -42,6 +42,7 @@ fn row(i: usize) -> NewPrediction {
         verdict: Verdict::Digit,
         number: digit.to_string(),
         parts: None,
+        revision: 0,
     }
 }
 

@@ -163,6 +163,7 @@ pub fn new_prediction(r: pb::LogPredictionRequest) -> Result<NewPrediction, Stor
         source: Source::try_from(r.source).map_err(|e| invalid("source", e.to_string()))?,
         latency_us: i64::try_from(r.latency_us).map_err(|_| invalid("latency_us", "too large"))?,
         owner: r.owner,
+        revision: i32::try_from(r.revision).map_err(|_| invalid("revision", "must be at most 2^31 - 1"))?,
     };
     // The store checks the rest of the row's rules when it is logged.
     Ok(new)
@@ -191,6 +192,7 @@ pub fn stored(p: Prediction) -> pb::StoredPrediction {
         true_label: p.true_label.and_then(|l| u32::try_from(l).ok()),
         feedback_at_unix_ms: p.feedback_at.map(unix_ms),
         owner: p.owner,
+        revision: u32::try_from(p.revision).unwrap_or_default(),
     }
 }
 

@@ -57,6 +57,8 @@ pub struct NewPrediction {
     pub number: String,
     /// Every part, encoded (see `convert`); `None` when not given.
     pub parts: Option<Vec<u8>>,
+    /// Which reading of the drawing this is; 0 for the first.
+    pub revision: i32,
 }
 
 /// A stored prediction.
@@ -97,6 +99,8 @@ pub struct Prediction {
     pub parts: Option<Vec<u8>>,
     /// The right number, when the user corrected a number.
     pub true_number: Option<String>,
+    /// Which reading of the drawing the row holds; 0 for the first.
+    pub revision: i32,
 }
 
 impl Prediction {
@@ -160,6 +164,9 @@ impl NewPrediction {
         if self.model_version.is_empty() || self.model_version.len() > 64 {
             return Err(invalid("model_version", "must be 1 to 64 bytes"));
         }
+        if self.revision < 0 {
+            return Err(invalid("revision", "must be at most 2^31 - 1"));
+        }
         if self.latency_us < 0 {
             return Err(invalid("latency_us", "must not be negative"));
         }
@@ -181,19 +188,15 @@ impl NewPrediction {
     }
 }
 
-/// Stores `new` unless a prediction with its request id exists; returns the
-/// stored row and whether this call created it. A retry never duplicates.
+/// Stores `new` unless a prediction with its request id exists (a later
+/// revision replaces the reading, see [`log_many`]); returns the stored row
+/// and whether this call created it. A retry never duplicates.
 ///
 /// # Errors
 /// [`StoreError::Invalid`] or a database error.
 pub fn log(conn: &mut DbConnection, new: &NewPrediction) -> Result<(Prediction, bool), StoreError> {
     new.validate()?;
-    let created = match diesel::insert_into(predictions::table).values(new).execute(conn) {
-        Ok(_) => true,
-        // Another call with this request id got there first.
-        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => false,
-        Err(e) => return Err(e.into()),
-    };
+    let created = write(conn, std::slice::from_ref(new))? > 0;
     let row = predictions::table
         .filter(predictions::request_id.eq(&new.request_id))
         .select(Prediction::as_select())
@@ -213,7 +216,9 @@ pub struct Logged {
 /// Stores every valid row of `rows` whose request id is not stored yet, in
 /// one transaction (one multi-row INSERT on PostgreSQL); a row that breaks a
 /// rule is returned in [`Logged::rejected`] and the others are stored. A
-/// retry never duplicates.
+/// retry never duplicates. A row with a revision above 0 also replaces the
+/// reading of its stored drawing when that row has the same owner, no
+/// feedback and a lower revision: one drawing stays one row while it grows.
 ///
 /// # Errors
 /// A database error; then nothing of the batch is stored.
@@ -229,7 +234,62 @@ pub fn log_many(conn: &mut DbConnection, rows: Vec<NewPrediction>) -> Result<Log
             }
         })
         .collect();
-    Ok(Logged { created: insert_new(conn, &rows)?, rejected })
+    Ok(Logged { created: write(conn, &rows)?, rejected })
+}
+
+/// Inserts the new rows and applies the later revisions, in one
+/// transaction; returns how many rows were created.
+fn write(conn: &mut DbConnection, rows: &[NewPrediction]) -> Result<usize, StoreError> {
+    if rows.iter().all(|row| row.revision == 0) {
+        return insert_new(conn, rows);
+    }
+    conn.transaction(|conn| {
+        let created = insert_new(conn, rows)?;
+        for row in rows.iter().filter(|row| row.revision > 0) {
+            revise(conn, row)?;
+        }
+        Ok(created)
+    })
+}
+
+/// Replaces the reading of `row`'s drawing with this later revision, if the
+/// stored row is the same owner's, has no feedback, and holds an earlier
+/// revision; otherwise changes nothing.
+fn revise(conn: &mut DbConnection, row: &NewPrediction) -> Result<(), StoreError> {
+    diesel::update(
+        predictions::table
+            .filter(predictions::request_id.eq(&row.request_id))
+            .filter(predictions::owner.eq(&row.owner))
+            .filter(predictions::true_label.is_null())
+            .filter(predictions::revision.lt(row.revision)),
+    )
+    .set((
+        predictions::predicted_digit.eq(row.predicted_digit),
+        predictions::confidence.eq(row.confidence),
+        predictions::probabilities.eq(&row.probabilities),
+        predictions::model_version.eq(&row.model_version),
+        predictions::input.eq(&row.input),
+        predictions::latency_us.eq(row.latency_us),
+        predictions::verdict.eq(row.verdict),
+        predictions::number.eq(&row.number),
+        predictions::parts.eq(&row.parts),
+        predictions::revision.eq(row.revision),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Deletes a prediction `owner` may see, for good.
+///
+/// # Errors
+/// [`StoreError::NotFound`] or a database error.
+pub fn delete(conn: &mut DbConnection, key: impl Into<PredictionKey>, owner: Owner) -> Result<(), StoreError> {
+    let key = key.into();
+    conn.transaction(|conn| {
+        let row = get(conn, key, owner)?;
+        diesel::delete(predictions::table.find(row.id)).execute(conn)?;
+        Ok(())
+    })
 }
 
 /// Inserts the rows whose request id is not stored yet; returns how many.

@@ -38,6 +38,8 @@ diesel::table! {
         parts -> Nullable<Binary>,
         /// The right number, when the user corrected a number.
         true_number -> Nullable<Text>,
+        /// Which reading of the drawing the row holds; 0 for the first.
+        revision -> Integer,
     }
 }
 

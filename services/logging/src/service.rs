@@ -114,6 +114,17 @@ impl pb::logging_server::Logging for LoggingService {
         Ok(Response::new(convert::stored(row)))
     }
 
+    async fn delete_prediction(
+        &self,
+        request: Request<pb::DeletePredictionRequest>,
+    ) -> Result<Response<pb::DeletePredictionResponse>, Status> {
+        let r = request.into_inner();
+        let key = convert::key(Some(crate::predictions::PredictionKey::RequestId(r.request_id)))?;
+        let owner = r.owner;
+        self.with_conn(move |c| predictions::delete(c, key, owner.as_deref())).await?;
+        Ok(Response::new(pb::DeletePredictionResponse {}))
+    }
+
     async fn list_predictions(
         &self,
         request: Request<pb::ListPredictionsRequest>,

@@ -55,6 +55,7 @@ fn sample(request_id: &str, digit: i16) -> NewPrediction {
         verdict: Verdict::Digit,
         number: digit.to_string(),
         parts: None,
+        revision: 0,
     }
 }
 
@@ -382,6 +383,72 @@ fn labelled_rows_come_in_pages_for_export() {
             exported.extend(page.iter().map(|p| p.id));
         }
         assert_eq!(exported, labelled);
+    }
+}
+
+#[test]
+fn later_revisions_of_a_drawing_replace_its_reading_until_feedback_makes_it_final() {
+    for backend in Backend::all() {
+        let pool = backend.pool();
+        let mut conn = pool.get().expect("connection");
+        let (first, _) = predictions::log(&mut conn, &sample("drawing", 6)).expect("log");
+        let revision =
+            |digit, revision| NewPrediction { revision, input: vec![digit as u8; 784], ..sample("drawing", digit) };
+
+        // The pen rests twice more: the row follows the drawing.
+        let logged = predictions::log_many(&mut conn, vec![revision(4, 2), revision(1, 1)]).expect("log");
+        assert_eq!(logged.created, 0);
+        let row = predictions::get(&mut conn, first.id, None).expect("row");
+        assert_eq!((row.predicted_digit, row.revision, row.input[0]), (4, 2, 4), "a late revision 1 changes nothing");
+        assert_eq!(row.created_at, first.created_at, "the drawing keeps its first time");
+        // A retry of revision 2, and another owner's revision 3, change nothing.
+        predictions::log(&mut conn, &revision(8, 2)).expect("retry");
+        predictions::log(&mut conn, &NewPrediction { owner: "visitor-b".into(), ..revision(9, 3) }).expect("stranger");
+        assert_eq!(predictions::get(&mut conn, first.id, None).expect("row").predicted_digit, 4);
+        assert_eq!(count(&mut conn), 1);
+        let (stats, _) = predictions::stats(&mut conn, Some("visitor-a")).expect("stats");
+        assert_eq!(stats.total, 1, "one drawing is counted once");
+
+        // Feedback makes it final: a later revision changes nothing.
+        predictions::record_feedback(&mut conn, first.id, Some("visitor-a"), Label::Digit(4)).expect("feedback");
+        predictions::log(&mut conn, &revision(7, 5)).expect("late");
+        let row = predictions::get(&mut conn, first.id, None).expect("row");
+        assert_eq!((row.predicted_digit, row.revision, row.true_label), (4, 2, Some(4)), "{}", backend.url());
+        let (stats, _) = predictions::stats(&mut conn, Some("visitor-a")).expect("stats");
+        assert_eq!((stats.total, stats.labelled, stats.correct), (1, 1, 1));
+        assert_eq!(stats.confusion[4][4], 1);
+
+        // A revision whose first reading was never stored is stored as it is.
+        let (orphan, created) =
+            predictions::log(&mut conn, &NewPrediction { revision: 3, ..sample("orphan", 2) }).expect("log");
+        assert!(created);
+        assert_eq!(orphan.revision, 3);
+    }
+}
+
+#[test]
+fn an_owner_deletes_its_own_prediction_and_nobody_elses() {
+    for backend in Backend::all() {
+        let pool = backend.pool();
+        let mut conn = pool.get().expect("connection");
+        let (mine, _) = predictions::log(&mut conn, &sample("mine", 2)).expect("log");
+        predictions::record_feedback(&mut conn, mine.id, None, Label::Digit(3)).expect("feedback");
+        let (theirs, _) =
+            predictions::log(&mut conn, &NewPrediction { owner: "visitor-b".into(), ..sample("theirs", 5) })
+                .expect("log");
+        let me = Some("visitor-a");
+        let key = |id: &str| PredictionKey::RequestId(id.to_owned());
+
+        let refused = predictions::delete(&mut conn, key("theirs"), me);
+        assert!(matches!(refused, Err(StoreError::NotFound(_))), "{refused:?}");
+        predictions::delete(&mut conn, key("mine"), me).expect("own");
+        assert!(matches!(predictions::get(&mut conn, mine.id, None), Err(StoreError::NotFound(_))));
+        assert!(matches!(predictions::delete(&mut conn, key("mine"), me), Err(StoreError::NotFound(_))));
+        assert_eq!(predictions::get(&mut conn, theirs.id, None).expect("still there").owner, "visitor-b");
+        let (own, _) = predictions::stats(&mut conn, me).expect("stats");
+        assert_eq!((own.total, own.labelled, own.confusion[3][2]), (0, 0, 0), "{}", backend.url());
+        let (all, _) = predictions::stats(&mut conn, None).expect("stats");
+        assert_eq!(all.total, 1);
     }
 }
 
