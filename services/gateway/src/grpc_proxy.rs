@@ -80,7 +80,7 @@ impl InferenceProxy {
             .iter()
             .map(|p| {
                 let id = uuid::Uuid::new_v4().to_string();
-                log_queue::entry(id, owner.clone(), p, model_version, Source::Grpc, latency)
+                log_queue::entry(id, 0, owner.clone(), p, model_version, Source::Grpc, latency)
             })
             .collect();
         self.logs.push(entries).await;

@@ -7,8 +7,12 @@
 //!
 //! With a [`Spool`], an entry is on disk before [`LogQueue::push`] returns,
 //! and the entries a crashed run left are queued again at start.
+//!
+//! A drawing that is still being drawn is logged again under the same
+//! request id with a higher `revision`: the queue holds only its latest
+//! revision, and an entry is done only once its latest revision is stored.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -36,6 +40,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 pub struct LogQueue {
     state: Mutex<State>,
     ready: Notify,
+    /// Told whenever the writer finishes sending a batch.
+    sent: Notify,
     capacity: usize,
     dropped: AtomicU64,
     written: AtomicU64,
@@ -47,8 +53,22 @@ pub struct LogQueue {
 struct State {
     /// Request ids not yet handed to the writer, oldest first.
     waiting: VecDeque<String>,
-    /// Every unwritten entry, including those the writer is sending.
+    /// Every unwritten entry (its latest revision), including those the
+    /// writer is sending.
     entries: HashMap<String, pb::LogPredictionRequest>,
+    /// Request ids the writer is sending now.
+    sending: HashSet<String>,
+}
+
+/// What [`LogQueue::forget`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Forgotten {
+    /// An unwritten entry of the caller's, now dropped: it never reaches the store.
+    Pending,
+    /// No unwritten entry with that id.
+    Nothing,
+    /// The unwritten entry is another owner's; it stays.
+    NotYours,
 }
 
 /// Counters for `/readyz`.
@@ -90,6 +110,7 @@ impl LogQueue {
         Arc::new(Self {
             state: Mutex::new(state),
             ready: Notify::new(),
+            sent: Notify::new(),
             capacity,
             dropped: AtomicU64::new(0),
             written: AtomicU64::new(0),
@@ -149,13 +170,61 @@ impl LogQueue {
         state.entries.values().filter(|entry| owner.is_none_or(|o| entry.owner == o)).take(max).cloned().collect()
     }
 
-    /// Marks an entry as stored.
-    pub fn written(&self, request_id: &str) {
-        if self.state().entries.remove(request_id).is_some() {
+    /// Marks revision `revision` of an entry as stored: the entry is done
+    /// unless a later revision of it is waiting.
+    pub fn written(&self, request_id: &str, revision: u32) {
+        if self.remove_up_to(request_id, revision) {
             self.written.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Removes the entry `request_id` if it holds `revision` or an earlier
+    /// one, with its spooled records; `true` if it was there.
+    fn remove_up_to(&self, request_id: &str, revision: u32) -> bool {
+        {
+            let mut state = self.state();
+            match state.entries.get(request_id) {
+                Some(entry) if entry.revision > revision => return false,
+                Some(_) => drop(state.entries.remove(request_id)),
+                None => return false,
+            }
         }
         if let Some(spool) = &self.spool {
             spool.release(request_id);
+        }
+        true
+    }
+
+    /// Drops the unwritten entry `request_id` if `owner` may (any owner's
+    /// for `None`), so that it is never stored: what deleting a prediction
+    /// does first. When the writer is sending it, waits until it is sent, so
+    /// a delete that follows cannot be overtaken by this write.
+    pub async fn forget(&self, request_id: &str, owner: Option<&str>) -> Forgotten {
+        loop {
+            let sent = self.sent.notified();
+            tokio::pin!(sent);
+            sent.as_mut().enable();
+            {
+                let mut state = self.state();
+                if !state.sending.contains(request_id) {
+                    let found = match state.entries.get(request_id) {
+                        None => Forgotten::Nothing,
+                        Some(entry) if owner.is_some_and(|o| o != entry.owner) => return Forgotten::NotYours,
+                        Some(_) => {
+                            state.entries.remove(request_id);
+                            Forgotten::Pending
+                        }
+                    };
+                    drop(state);
+                    if found == Forgotten::Pending
+                        && let Some(spool) = &self.spool
+                    {
+                        spool.release(request_id);
+                    }
+                    return found;
+                }
+            }
+            sent.await;
         }
     }
 
@@ -170,25 +239,21 @@ impl LogQueue {
         client: &LoggingClient<Channel>,
         batch: Vec<pb::LogPredictionRequest>,
     ) -> Result<(), tonic::Status> {
-        let ids: Vec<String> = batch.iter().map(|entry| entry.request_id.clone()).collect();
+        let sent: Vec<(String, u32)> = batch.iter().map(|entry| (entry.request_id.clone(), entry.revision)).collect();
         let rejected =
             client.clone().log_predictions(pb::LogPredictionsRequest { entries: batch }).await?.into_inner().rejected;
         for entry in &rejected {
             tracing::error!(request_id = %entry.request_id, error = %entry.reason, "log entry rejected");
-            self.rejected(&entry.request_id);
         }
-        for id in ids.iter().filter(|id| !rejected.iter().any(|r| &r.request_id == *id)) {
-            self.written(id);
+        for (id, revision) in &sent {
+            if rejected.iter().any(|r| &r.request_id == id) {
+                // A retry could never succeed: forgotten, loudly (above).
+                self.remove_up_to(id, *revision);
+            } else {
+                self.written(id, *revision);
+            }
         }
         Ok(())
-    }
-
-    /// Forgets an entry the logging service can never take.
-    fn rejected(&self, request_id: &str) {
-        self.state().entries.remove(request_id);
-        if let Some(spool) = &self.spool {
-            spool.release(request_id);
-        }
     }
 
     /// The counters.
@@ -202,18 +267,33 @@ impl LogQueue {
         }
     }
 
-    /// Up to `max` entries for the writer, oldest first.
+    /// Up to `max` entries for the writer, oldest first, each once (a
+    /// drawing logged again is waiting twice); they count as being sent
+    /// until [`Self::sent`].
     fn take(&self, max: usize) -> Vec<pb::LogPredictionRequest> {
         let mut state = self.state();
         let mut batch = Vec::new();
         while batch.len() < max {
             let Some(id) = state.waiting.pop_front() else { break };
-            // Feedback may have written it already.
-            if let Some(entry) = state.entries.get(&id) {
-                batch.push(entry.clone());
+            // Feedback may have written it already, or it is in this batch.
+            if let Some(entry) = state.entries.get(&id).cloned()
+                && state.sending.insert(id)
+            {
+                batch.push(entry);
             }
         }
         batch
+    }
+
+    /// The writer is done with `batch`: stored, or to be retried.
+    fn sent(&self, batch: &[String]) {
+        {
+            let mut state = self.state();
+            for id in batch {
+                state.sending.remove(id);
+            }
+        }
+        self.sent.notify_waiters();
     }
 
     /// Puts entries the writer could not store back at the head of the line.
@@ -298,15 +378,19 @@ async fn write_batch(
     batch: Vec<pb::LogPredictionRequest>,
 ) -> Vec<String> {
     let ids: Vec<String> = batch.iter().map(|entry| entry.request_id.clone()).collect();
-    match queue.store(client, batch).await {
+    let stored = queue.store(client, batch).await;
+    queue.sent(&ids);
+    match stored {
         Ok(()) => Vec::new(),
         Err(_) => ids,
     }
 }
 
-/// The log entry of one prediction by `owner`, made `latency` after the request arrived.
+/// The log entry of one prediction by `owner` (revision `revision` of its
+/// drawing), made `latency` after the request arrived.
 pub fn entry(
     request_id: String,
+    revision: u32,
     owner: String,
     prediction: &digits_proto::inference::v1::Prediction,
     model_version: &str,
@@ -350,5 +434,55 @@ pub fn entry(
                 }
             })
             .collect(),
+        revision,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(id: &str, revision: u32, owner: &str) -> pb::LogPredictionRequest {
+        pb::LogPredictionRequest { request_id: id.into(), revision, owner: owner.into(), ..Default::default() }
+    }
+
+    #[tokio::test]
+    async fn a_drawing_is_done_only_once_its_latest_revision_is_written() {
+        let queue = LogQueue::new(10);
+        queue.push(vec![entry("drawing", 0, "a")]).await;
+        let batch = queue.take(10);
+        assert_eq!(batch.len(), 1);
+        // The pen rests again while revision 0 is being sent.
+        queue.push(vec![entry("drawing", 1, "a")]).await;
+        queue.written("drawing", 0);
+        queue.sent(&["drawing".to_owned()]);
+        assert_eq!(queue.pending("drawing").map(|e| e.revision), Some(1), "revision 1 still waits");
+        let batch = queue.take(10);
+        assert_eq!(batch.iter().map(|e| e.revision).collect::<Vec<_>>(), [1], "sent once, the latest");
+        queue.written("drawing", 1);
+        queue.sent(&["drawing".to_owned()]);
+        assert_eq!(queue.stats().pending, 0);
+        assert_eq!(queue.stats().written, 1, "one drawing, one entry written");
+    }
+
+    #[tokio::test]
+    async fn forgetting_drops_only_the_owners_entry_and_waits_for_one_being_sent() {
+        let queue = LogQueue::new(10);
+        queue.push(vec![entry("mine", 0, "a"), entry("sending", 0, "a")]).await;
+        assert_eq!(queue.forget("mine", Some("b")).await, Forgotten::NotYours);
+        assert_eq!(queue.forget("mine", Some("a")).await, Forgotten::Pending);
+        assert_eq!(queue.forget("mine", Some("a")).await, Forgotten::Nothing);
+
+        let batch = queue.take(10);
+        assert_eq!(batch.len(), 1);
+        let forgetting = {
+            let queue = queue.clone();
+            tokio::spawn(async move { queue.forget("sending", None).await })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!forgetting.is_finished(), "a delete waits for the write it would race");
+        queue.written("sending", 0);
+        queue.sent(&["sending".to_owned()]);
+        assert_eq!(forgetting.await.expect("joins"), Forgotten::Nothing);
     }
 }

@@ -42,6 +42,8 @@ beyond); a body not sent within DIGITS_HTTP_READ_TIMEOUT_S is 408.";
         predictions::create,
         predictions::list,
         predictions::get_one,
+        predictions::revise,
+        predictions::delete,
         predictions::feedback,
         stats::stats,
         stats::global,

@@ -45,7 +45,13 @@ pub fn router(state: AppState, config: &Config) -> Router {
             "/predictions",
             post(predictions::create).layer(DefaultBodyLimit::max(config.max_body_bytes)).get(predictions::list),
         )
-        .route("/predictions/{id}", get(predictions::get_one))
+        .route(
+            "/predictions/{id}",
+            get(predictions::get_one)
+                .put(predictions::revise)
+                .layer(DefaultBodyLimit::max(config.max_body_bytes))
+                .delete(predictions::delete),
+        )
         .route("/predictions/{id}/feedback", put(predictions::feedback))
         .route("/stats", get(stats::stats))
         .route("/stats/global", get(stats::global))

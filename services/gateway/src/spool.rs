@@ -48,12 +48,13 @@ struct Append {
     done: oneshot::Sender<io::Result<()>>,
 }
 
-/// Which segment holds each unstored entry, and how many each holds.
+/// Which segments hold each unstored entry (one record per revision of a
+/// drawing), and how many records each segment holds.
 struct Segments {
     dir: PathBuf,
     current: u64,
     live: BTreeMap<u64, usize>,
-    of: HashMap<String, u64>,
+    of: HashMap<String, Vec<u64>>,
 }
 
 impl Segments {
@@ -98,7 +99,7 @@ impl Spool {
         for segment in found {
             let entries = read_segment(&segments.path(segment))?;
             for entry in &entries {
-                segments.of.insert(entry.request_id.clone(), segment);
+                segments.of.entry(entry.request_id.clone()).or_default().push(segment);
             }
             segments.live.insert(segment, entries.len());
             replayed.extend(entries);
@@ -139,15 +140,17 @@ impl Spool {
         Ok(())
     }
 
-    /// Marks an entry as stored by the logging service; its segment goes
-    /// once nothing in it is waiting.
+    /// Marks an entry as stored by the logging service, every revision of
+    /// it; a segment goes once nothing in it is waiting.
     pub fn release(&self, request_id: &str) {
         let mut segments = lock(&self.segments);
-        let Some(segment) = segments.of.remove(request_id) else { return };
-        if let Some(live) = segments.live.get_mut(&segment) {
-            *live = live.saturating_sub(1);
+        let Some(held) = segments.of.remove(request_id) else { return };
+        for segment in held {
+            if let Some(live) = segments.live.get_mut(&segment) {
+                *live = live.saturating_sub(1);
+            }
+            segments.delete_if_done(segment);
         }
-        segments.delete_if_done(segment);
     }
 
     /// Segment files on disk.
@@ -215,7 +218,7 @@ fn write_loop(mut file: File, segments: &Mutex<Segments>, appends: &mpsc::Receiv
             let current = s.current;
             for append in &group {
                 *s.live.entry(current).or_default() += 1;
-                s.of.insert(append.request_id.clone(), current);
+                s.of.entry(append.request_id.clone()).or_default().push(current);
             }
             current
         };
@@ -226,7 +229,12 @@ fn write_loop(mut file: File, segments: &Mutex<Segments>, appends: &mpsc::Receiv
             tracing::error!(error = %e, "the log spool could not write; these predictions are queued in memory only");
             let mut s = lock(segments);
             for append in &group {
-                s.of.remove(&append.request_id);
+                if let Some(held) = s.of.get_mut(&append.request_id) {
+                    held.pop();
+                    if held.is_empty() {
+                        s.of.remove(&append.request_id);
+                    }
+                }
             }
             if let Some(live) = s.live.get_mut(&segment) {
                 *live = live.saturating_sub(group.len());
@@ -282,6 +290,26 @@ mod tests {
         drop(spool);
         let (_, replayed) = Spool::open(dir.path()).expect("reopens");
         assert!(replayed.is_empty());
+    }
+
+    #[tokio::test]
+    async fn every_revision_of_a_drawing_is_released_with_it() {
+        let dir = TempDir::new("spool-unit");
+        let (spool, _) = Spool::open(dir.path()).expect("opens");
+        let revision = |r| LogPredictionRequest { revision: r, ..entry("drawing") };
+        spool.append(&[revision(0)]).await.expect("durable");
+        spool.append(&[revision(1), entry("other")]).await.expect("durable");
+        spool.release("drawing");
+        drop(spool);
+        let (spool, replayed) = Spool::open(dir.path()).expect("reopens");
+        // The segment was still being written, so all of it comes back, in order.
+        let got: Vec<_> = replayed.iter().map(|e| (e.request_id.as_str(), e.revision)).collect();
+        assert_eq!(got, [("drawing", 0), ("drawing", 1), ("other", 0)]);
+        spool.release("drawing");
+        spool.release("other");
+        drop(spool);
+        let (_, replayed) = Spool::open(dir.path()).expect("reopens");
+        assert!(replayed.is_empty(), "both revisions were released at once");
     }
 
     #[tokio::test]

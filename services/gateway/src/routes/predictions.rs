@@ -2,7 +2,7 @@
 //! Each caller sees and labels only its own predictions (the operators see
 //! all): another caller's prediction is 404, exactly like a missing one.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::extract::{Extension, Path, State};
@@ -16,7 +16,7 @@ use serde::Deserialize;
 use crate::error::ApiError;
 use crate::identity::Caller;
 use crate::image_body;
-use crate::log_queue;
+use crate::log_queue::{self, Forgotten};
 use crate::routes::extract::{ApiQuery, Body};
 use crate::state::AppState;
 use crate::views;
@@ -81,8 +81,47 @@ pub async fn create(
     headers: HeaderMap,
     Body(body): Body,
 ) -> Result<impl IntoResponse, ApiError> {
+    let id = params.log.then(|| uuid::Uuid::new_v4().to_string());
+    let read = recognise(&state, &headers, &body).await?;
+    if let Some(id) = &id {
+        state.logs.push(vec![read.entry(id.clone(), 0, &caller)]).await;
+    }
+    let status = if id.is_some() { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, [(REPLICA_HEADER, read.replica.clone())], Json(read.view(id))))
+}
+
+/// A drawing read by the model.
+struct Reading {
+    prediction: inference::Prediction,
+    model_version: String,
+    replica: String,
+    latency: Duration,
+}
+
+impl Reading {
+    /// Its log entry: revision `revision` of the drawing `id`.
+    fn entry(&self, id: String, revision: u32, caller: &Caller) -> logging::LogPredictionRequest {
+        log_queue::entry(
+            id,
+            revision,
+            caller.owner(),
+            &self.prediction,
+            &self.model_version,
+            logging::Source::Web,
+            self.latency,
+        )
+    }
+
+    /// The answer, under `id` when it is logged.
+    fn view(self, id: Option<String>) -> Prediction {
+        views::prediction(self.prediction, id, self.model_version, self.latency.as_secs_f64() * 1000.0)
+    }
+}
+
+/// Reads the image in a request body.
+async fn recognise(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Reading, ApiError> {
     let started = Instant::now();
-    let image = image_body::parse(&headers, body.to_vec())?;
+    let image = image_body::parse(headers, body.to_vec())?;
     let deadline = state.inference.deadline(None);
     let response = state
         .inference
@@ -95,26 +134,139 @@ pub async fn create(
     let prediction = response.prediction.ok_or_else(|| {
         ApiError::new(StatusCode::BAD_GATEWAY, "bad_backend_answer", "the recognizer sent no prediction")
     })?;
-    let latency = started.elapsed();
+    Ok(Reading { prediction, model_version: response.model_version, replica, latency: started.elapsed() })
+}
 
-    let id = params.log.then(|| uuid::Uuid::new_v4().to_string());
-    if let Some(id) = &id {
-        let entry = log_queue::entry(
-            id.clone(),
-            caller.owner(),
-            &prediction,
-            &response.model_version,
-            logging::Source::Web,
-            latency,
-        );
-        state.logs.push(vec![entry]).await;
+/// Query of `PUT /api/predictions/{id}`.
+#[derive(Debug, Deserialize)]
+pub struct ReviseParams {
+    /// The drawing's revision, above every earlier one: 1, 2, 3, ...
+    revision: u32,
+}
+
+/// `PUT /api/predictions/{id}?revision=N`: reads a drawing again after the
+/// user changed it (a stroke more, an undo) and replaces its stored reading,
+/// so that one drawing stays one record until it is final.
+#[utoipa::path(
+    put,
+    path = "/api/predictions/{id}",
+    operation_id = "revisePrediction",
+    tag = "predictions",
+    summary = "Read a changed drawing again, in place",
+    description = "While a drawing is being drawn, each later version of it replaces the stored reading of the \
+                   caller's prediction `id` (created by POST /api/predictions) instead of creating another: one \
+                   drawing, one record. `revision` numbers the versions, 1, 2, 3, ... A revision at or below the \
+                   stored one, and any revision after feedback (the record is final), is 409. The body is an \
+                   image, exactly as for POST /api/predictions. Another caller's prediction is 404.",
+    params(
+        ("id" = String, Path, description = "The prediction's id, as returned by POST /api/predictions."),
+        ("revision" = u32, Query, minimum = 1, maximum = 2147483647,
+            description = "This version of the drawing; above every earlier one."),
+    ),
+    request_body(content((PixelImage = "application/json"))),
+    responses(
+        (status = 200, description = "Read again and queued for logging in place of the earlier reading",
+            body = Prediction,
+            headers(("x-digits-replica" = String, description = "The inference replica that answered."))),
+        (status = 400, description = "Not an image, or a bad query", body = ErrorBody),
+        (status = 404, description = "No such prediction of the caller's", body = ErrorBody),
+        (status = 408, description = "The body was not sent in time", body = ErrorBody),
+        (status = 409, description = "The record is final (it has feedback), or the revision is not above \
+            the stored one", body = ErrorBody),
+        (status = 413, description = "The body or the image is too large", body = ErrorBody),
+        (status = 415, description = "Neither PNG, JPEG nor JSON", body = ErrorBody),
+        (status = 422, description = "An empty drawing, unusable pixels, or a revision outside 1 to \
+            2147483647", body = ErrorBody),
+        (status = 504, description = "The model did not answer in time", body = ErrorBody),
+    )
+)]
+pub async fn revise(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    ApiQuery(params): ApiQuery<ReviseParams>,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = prediction_id(&id)?;
+    let revision = params.revision;
+    if !(1..=i32::MAX as u32).contains(&revision) {
+        return Err(ApiError::unprocessable("invalid_argument", "revision must be 1 to 2147483647"));
     }
-    let status = if id.is_some() { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((
-        status,
-        [(REPLICA_HEADER, replica)],
-        Json(views::prediction(prediction, id, response.model_version, latency.as_secs_f64() * 1000.0)),
-    ))
+    let (stored, is_final) = stored_revision(&state, &id, &caller.owner()).await?;
+    if is_final {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "final",
+            "this drawing has feedback and is final; draw the next one as a new prediction",
+        ));
+    }
+    if revision <= stored {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "stale_revision",
+            format!("revision {revision} is not above the stored revision {stored}"),
+        ));
+    }
+    let read = recognise(&state, &headers, &body).await?;
+    state.logs.push(vec![read.entry(id.clone(), revision, &caller)]).await;
+    Ok((StatusCode::OK, [(REPLICA_HEADER, read.replica.clone())], Json(read.view(Some(id)))))
+}
+
+/// The latest revision of `owner`'s drawing `id`, queued or stored, and
+/// whether it is final (has feedback).
+async fn stored_revision(state: &AppState, id: &str, owner: &str) -> Result<(u32, bool), ApiError> {
+    let not_found = || ApiError::not_found(format!("prediction {id:?} not found"));
+    if let Some(entry) = state.logs.pending(id) {
+        return if entry.owner == owner { Ok((entry.revision, false)) } else { Err(not_found()) };
+    }
+    let request = logging::GetPredictionRequest {
+        prediction: Some(logging::get_prediction_request::Prediction::RequestId(id.to_owned())),
+        owner: Some(owner.to_owned()),
+    };
+    let stored = state.logging.clone().get_prediction(request).await.map_err(|s| ApiError::from_logging(&s))?;
+    let stored = stored.into_inner();
+    Ok((stored.revision, stored.true_label.is_some()))
+}
+
+/// `DELETE /api/predictions/{id}`: deletes one of the caller's predictions
+/// for good, queued or stored.
+#[utoipa::path(
+    delete,
+    path = "/api/predictions/{id}",
+    operation_id = "deletePrediction",
+    tag = "predictions",
+    summary = "Delete a prediction",
+    description = "Deletes one of the caller's predictions for good: its drawing, reading and feedback. \
+                   Another caller's prediction is 404.",
+    params(("id" = String, Path, description = "The prediction's id, as returned by POST /api/predictions.")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such prediction of the caller's", body = ErrorBody),
+        (status = 503, description = "The store is unavailable; nothing was deleted there, try again",
+            body = ErrorBody),
+    )
+)]
+pub async fn delete(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = prediction_id(&id)?;
+    let owner = caller.scope();
+    let queued = state.logs.forget(&id, owner.as_deref()).await;
+    if queued == Forgotten::NotYours {
+        return Err(ApiError::not_found(format!("prediction {id:?} not found")));
+    }
+    let request = logging::DeletePredictionRequest { request_id: id, owner };
+    match state.logging.clone().delete_prediction(request).await {
+        Ok(_) => Ok(StatusCode::NO_CONTENT),
+        // Queued, never stored: forgetting it was the whole delete.
+        Err(status) if status.code() == tonic::Code::NotFound && queued == Forgotten::Pending => {
+            Ok(StatusCode::NO_CONTENT)
+        }
+        Err(status) => Err(ApiError::from_logging(&status)),
+    }
 }
 
 /// The prediction id in a path: the gateway only ever hands out UUIDs, so
@@ -129,8 +281,9 @@ fn prediction_id(id: &str) -> Result<String, ApiError> {
 /// feedback and lookups right after a prediction find it.
 async fn flush_pending(state: &AppState, id: &str) -> Result<(), ApiError> {
     if let Some(entry) = state.logs.pending(id) {
+        let revision = entry.revision;
         state.logging.clone().log_prediction(entry).await.map_err(|s| ApiError::from_logging(&s))?;
-        state.logs.written(id);
+        state.logs.written(id, revision);
     }
     Ok(())
 }
