@@ -9,15 +9,27 @@ use web_sys::{Request, RequestInit, Response};
 
 /// A call failed; the message is fit to show.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ApiError(pub String);
+pub struct ApiError {
+    /// What went wrong, in words.
+    pub message: String,
+    /// The server could not be reached at all.
+    pub offline: bool,
+}
 
-impl From<JsValue> for ApiError {
-    fn from(_: JsValue) -> Self {
-        Self("Cannot reach the server. Check your connection and try again.".into())
+impl ApiError {
+    fn said(message: impl Into<String>) -> Self {
+        Self { message: message.into(), offline: false }
     }
 }
 
-async fn call<T: DeserializeOwned>(method: &str, url: &str, body: Option<(&str, &JsValue)>) -> Result<T, ApiError> {
+impl From<JsValue> for ApiError {
+    fn from(_: JsValue) -> Self {
+        Self { message: "Cannot reach the server. Check your connection.".into(), offline: true }
+    }
+}
+
+/// Sends a request; the body of a success is returned as text.
+async fn send(method: &str, url: &str, body: Option<(&str, &JsValue)>) -> Result<String, ApiError> {
     let init = RequestInit::new();
     init.set_method(method);
     if let Some((content_type, body)) = body {
@@ -27,17 +39,22 @@ async fn call<T: DeserializeOwned>(method: &str, url: &str, body: Option<(&str, 
         init.set_body(body);
     }
     let request = Request::new_with_str_and_init(url, &init)?;
-    let window = web_sys::window().ok_or_else(|| ApiError("no window".into()))?;
+    let window = web_sys::window().ok_or_else(|| ApiError::said("no window"))?;
     let response: Response = JsFuture::from(window.fetch_with_request(&request)).await?.dyn_into()?;
     let text = JsFuture::from(response.text()?).await?.as_string().unwrap_or_default();
     if response.ok() {
-        serde_json::from_str(&text).map_err(|e| ApiError(format!("Unexpected answer from the server: {e}")))
+        Ok(text)
     } else {
         let message = serde_json::from_str::<ErrorBody>(&text)
             .map(|b| b.error)
             .unwrap_or_else(|_| format!("The server answered {}", response.status()));
-        Err(ApiError(message))
+        Err(ApiError::said(message))
     }
+}
+
+async fn call<T: DeserializeOwned>(method: &str, url: &str, body: Option<(&str, &JsValue)>) -> Result<T, ApiError> {
+    let text = send(method, url, body).await?;
+    serde_json::from_str(&text).map_err(|e| ApiError::said(format!("Unexpected answer from the server: {e}")))
 }
 
 /// Reads the drawing's 28x28 inputs, one per digit (the local previews,
@@ -49,9 +66,22 @@ pub async fn predict(input: &[u8], log: bool) -> Result<Prediction, ApiError> {
     call("POST", url, Some((MNIST_MEDIA_TYPE, body.as_ref()))).await
 }
 
+/// Stores a changed drawing in place of its record `id`: revision
+/// `revision` of it, read from `input` as in [`predict`].
+pub async fn revise(id: &str, revision: u32, input: &[u8]) -> Result<Prediction, ApiError> {
+    let body = js_sys::Uint8Array::from(input);
+    let url = format!("/api/predictions/{id}?revision={revision}");
+    call("PUT", &url, Some((MNIST_MEDIA_TYPE, body.as_ref()))).await
+}
+
+/// Deletes one of the visitor's predictions.
+pub async fn delete(id: &str) -> Result<(), ApiError> {
+    send("DELETE", &format!("/api/predictions/{id}"), None).await.map(drop)
+}
+
 /// Records what was drawn: a digit, not a digit, or a number.
 pub async fn feedback(id: &str, answer: &Feedback) -> Result<Record, ApiError> {
-    let body = serde_json::to_string(answer).map_err(|e| ApiError(e.to_string()))?;
+    let body = serde_json::to_string(answer).map_err(|e| ApiError::said(e.to_string()))?;
     let body = JsValue::from_str(&body);
     call("PUT", &format!("/api/predictions/{id}/feedback"), Some(("application/json", &body))).await
 }

@@ -7,11 +7,44 @@ use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 
 /// The canvas' side in pixels.
 pub const SIDE: u32 = 280;
-/// The pen's width in canvas pixels: about MNIST's stroke once the drawing
-/// is fitted into the 20-pixel box.
-pub const PEN_WIDTH: f64 = 18.0;
 const INK: &str = "#111";
 const PAPER: &str = "#fff";
+
+/// The pen's width, in canvas pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Brush {
+    /// 10 px: fine lines, thickened by the preprocessing.
+    Thin,
+    /// 18 px: about MNIST's stroke once the drawing is fitted into the
+    /// 20-pixel box.
+    #[default]
+    Medium,
+    /// 28 px.
+    Thick,
+}
+
+impl Brush {
+    /// Every brush, thinnest first.
+    pub const ALL: [Self; 3] = [Self::Thin, Self::Medium, Self::Thick];
+
+    /// Its width in canvas pixels.
+    pub fn width(self) -> f64 {
+        match self {
+            Self::Thin => 10.0,
+            Self::Medium => 18.0,
+            Self::Thick => 28.0,
+        }
+    }
+
+    /// Its name, for people.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Thin => "Thin",
+            Self::Medium => "Medium",
+            Self::Thick => "Thick",
+        }
+    }
+}
 
 /// A point in canvas pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -22,38 +55,75 @@ pub struct Point {
     pub y: f64,
 }
 
-/// Every stroke of the current drawing, in order, for undo and repaint.
+/// One stroke: its pen width and its points.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stroke {
+    /// Pen width, canvas pixels.
+    pub width: f64,
+    /// The points, in order.
+    pub points: Vec<Point>,
+}
+
+/// A picture the drawing starts from (an uploaded image), fitted to the canvas.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Picture(pub web_sys::ImageBitmap);
+
+/// The current drawing: an optional picture under every stroke, in order,
+/// and the strokes undone since the last new one, for redo.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Strokes {
-    strokes: Vec<Vec<Point>>,
+    picture: Option<Picture>,
+    strokes: Vec<Stroke>,
+    undone: Vec<Stroke>,
 }
 
 impl Strokes {
-    /// Starts a stroke at `p`.
-    pub fn begin(&mut self, p: Point) {
-        self.strokes.push(vec![p]);
+    /// Starts a stroke at `p` with a pen `width` wide; nothing is left to redo.
+    pub fn begin(&mut self, p: Point, width: f64) {
+        self.strokes.push(Stroke { width, points: vec![p] });
+        self.undone.clear();
     }
 
     /// Extends the current stroke.
     pub fn extend(&mut self, p: Point) {
         if let Some(stroke) = self.strokes.last_mut() {
-            stroke.push(p);
+            stroke.points.push(p);
         }
     }
 
     /// Removes the last stroke; `false` when there was none.
     pub fn undo(&mut self) -> bool {
-        self.strokes.pop().is_some()
+        self.strokes.pop().map(|stroke| self.undone.push(stroke)).is_some()
     }
 
-    /// Removes every stroke.
+    /// Puts back the stroke undone last; `false` when there was none.
+    pub fn redo(&mut self) -> bool {
+        self.undone.pop().map(|stroke| self.strokes.push(stroke)).is_some()
+    }
+
+    /// Whether there is a stroke to undo, and one to redo.
+    pub fn can_undo_redo(&self) -> (bool, bool) {
+        (!self.strokes.is_empty(), !self.undone.is_empty())
+    }
+
+    /// Removes every stroke and the picture.
     pub fn clear(&mut self) {
-        self.strokes.clear();
+        *self = Self::default();
+    }
+
+    /// Starts over from `picture`.
+    pub fn start_from(&mut self, picture: Picture) {
+        *self = Self { picture: Some(picture), ..Self::default() };
     }
 
     /// The last stroke.
-    pub fn last(&self) -> Option<&[Point]> {
-        self.strokes.last().map(Vec::as_slice)
+    pub fn last(&self) -> Option<&Stroke> {
+        self.strokes.last()
+    }
+
+    /// Whether nothing is drawn.
+    pub fn is_empty(&self) -> bool {
+        self.strokes.is_empty() && self.picture.is_none()
     }
 }
 
@@ -68,23 +138,39 @@ pub fn clear(ctx: &CanvasRenderingContext2d) {
     ctx.fill_rect(0.0, 0.0, f64::from(SIDE), f64::from(SIDE));
 }
 
-/// Repaints every stroke (after an undo).
+/// Repaints the picture and every stroke (after an undo).
 pub fn repaint(ctx: &CanvasRenderingContext2d, strokes: &Strokes) {
     clear(ctx);
+    if let Some(Picture(bitmap)) = &strokes.picture {
+        paint_picture(ctx, bitmap);
+    }
     for stroke in &strokes.strokes {
         paint_stroke(ctx, stroke);
     }
 }
 
+/// Paints `bitmap` centred on the canvas, scaled to fit (never cropped).
+fn paint_picture(ctx: &CanvasRenderingContext2d, bitmap: &web_sys::ImageBitmap) {
+    let (w, h) = (f64::from(bitmap.width()), f64::from(bitmap.height()));
+    if w < 1.0 || h < 1.0 {
+        return;
+    }
+    let side = f64::from(SIDE);
+    let scale = (side / w).min(side / h);
+    let (dw, dh) = (w * scale, h * scale);
+    let _ = ctx.draw_image_with_image_bitmap_and_dw_and_dh(bitmap, (side - dw) / 2.0, (side - dh) / 2.0, dw, dh);
+}
+
 /// Paints a whole stroke as one smooth path: quadratic curves through the
 /// midpoints between samples, so fast movements do not look polygonal.
-pub fn paint_stroke(ctx: &CanvasRenderingContext2d, stroke: &[Point]) {
+pub fn paint_stroke(ctx: &CanvasRenderingContext2d, stroke: &Stroke) {
+    let Stroke { width, points: stroke } = stroke;
     let Some(first) = stroke.first() else { return };
-    pen(ctx);
+    pen(ctx, *width);
     if stroke.len() == 1 {
         // A tap: a dot.
         ctx.begin_path();
-        let _ = ctx.arc(first.x, first.y, PEN_WIDTH / 2.0, 0.0, std::f64::consts::TAU);
+        let _ = ctx.arc(first.x, first.y, width / 2.0, 0.0, std::f64::consts::TAU);
         ctx.set_fill_style_str(INK);
         ctx.fill();
         return;
@@ -103,11 +189,12 @@ pub fn paint_stroke(ctx: &CanvasRenderingContext2d, stroke: &[Point]) {
 
 /// Paints the newest piece of a stroke being drawn: from the midpoint before
 /// the previous sample to the midpoint after it, matching [`paint_stroke`].
-pub fn paint_tail(ctx: &CanvasRenderingContext2d, stroke: &[Point]) {
+pub fn paint_tail(ctx: &CanvasRenderingContext2d, whole: &Stroke) {
+    let stroke = &whole.points;
     let n = stroke.len();
     if n < 2 {
         if n == 1 {
-            paint_stroke(ctx, stroke);
+            paint_stroke(ctx, whole);
         }
         return;
     }
@@ -118,16 +205,16 @@ pub fn paint_tail(ctx: &CanvasRenderingContext2d, stroke: &[Point]) {
     } else {
         b
     };
-    pen(ctx);
+    pen(ctx, whole.width);
     ctx.begin_path();
     ctx.move_to(start.x, start.y);
     ctx.quadratic_curve_to(b.x, b.y, (b.x + c.x) / 2.0, (b.y + c.y) / 2.0);
     ctx.stroke();
 }
 
-fn pen(ctx: &CanvasRenderingContext2d) {
+fn pen(ctx: &CanvasRenderingContext2d, width: f64) {
     ctx.set_stroke_style_str(INK);
-    ctx.set_line_width(PEN_WIDTH);
+    ctx.set_line_width(width);
     ctx.set_line_cap("round");
     ctx.set_line_join("round");
 }
@@ -156,16 +243,29 @@ pub fn paint_mnist(canvas: &HtmlCanvasElement, pixels: &[u8]) {
 mod tests {
     use super::*;
 
+    fn at(x: f64) -> Point {
+        Point { x, y: x }
+    }
+
     #[test]
-    fn undo_removes_the_last_stroke_only() {
+    fn undo_and_redo_walk_the_strokes_and_a_new_stroke_ends_redo() {
         let mut strokes = Strokes::default();
-        strokes.begin(Point { x: 1.0, y: 1.0 });
-        strokes.extend(Point { x: 2.0, y: 2.0 });
-        strokes.begin(Point { x: 5.0, y: 5.0 });
+        assert!(strokes.is_empty());
+        strokes.begin(at(1.0), 18.0);
+        strokes.extend(at(2.0));
+        strokes.begin(at(5.0), 10.0);
+        assert_eq!(strokes.can_undo_redo(), (true, false));
         assert!(strokes.undo());
-        assert_eq!(strokes.last(), Some(&[Point { x: 1.0, y: 1.0 }, Point { x: 2.0, y: 2.0 }][..]));
-        assert!(strokes.undo());
+        assert_eq!(strokes.last(), Some(&Stroke { width: 18.0, points: vec![at(1.0), at(2.0)] }));
+        assert!(strokes.redo());
+        assert_eq!(strokes.last().map(|s| s.width), Some(10.0));
+        assert!(!strokes.redo());
+        assert!(strokes.undo() && strokes.undo());
         assert!(!strokes.undo());
+        assert_eq!(strokes.can_undo_redo(), (false, true));
+        strokes.begin(at(3.0), 28.0);
+        assert_eq!(strokes.can_undo_redo(), (true, false), "a new stroke leaves nothing to redo");
+        strokes.clear();
         assert_eq!(strokes, Strokes::default());
     }
 }

@@ -5,8 +5,10 @@ mod api;
 mod app;
 mod components;
 mod drawing;
+mod hooks;
 mod keyboard;
 mod session;
+mod upload;
 
 fn main() {
     yew::Renderer::<app::App>::new().render();

@@ -1,6 +1,16 @@
-//! The state of the current drawing: its revision, the local preview, the
-//! server's answer, whether it is logged, and the feedback. Answers carry
-//! the revision they were computed for, so a late answer for an older
+//! The state of the current drawing, in one reducer: its revision, the
+//! local preview, the latest answer (a draft, or the stored reading), its
+//! record, the feedback, and what went wrong.
+//!
+//! One drawing is one record. The first time the pen rests the drawing is
+//! stored (`POST`); later rests store the changed drawing in place of it
+//! (`PUT ?revision=`). Feedback makes the record final, and so does
+//! clearing or starting the next drawing.
+//!
+//! The asynchronous work (see `hooks::recognition`) starts from what this
+//! state says is due ([`Session::next_draft`], [`Session::next_store`],
+//! [`Session::next_feedback`]) and reports back with actions that name the
+//! drawing and revision they belong to, so a late answer for an older
 //! drawing never overwrites a newer one.
 
 use std::rc::Rc;
@@ -9,66 +19,225 @@ use yew::Reducible;
 
 use digits_web_api::Feedback as Answer;
 
-use crate::api::Prediction;
+use crate::api::{Prediction, Verdict};
+
+/// Below this confidence an answer is marked "not sure".
+pub const SURE: f32 = 0.8;
+
+/// One revision of one drawing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Target {
+    /// Which drawing: bumped when a new drawing starts.
+    pub drawing: u32,
+    /// Which revision of it: bumped on every change.
+    pub revision: u32,
+}
+
+/// The model's latest answer, and whether it is the stored reading.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reading {
+    /// The answer.
+    pub prediction: Rc<Prediction>,
+    /// The revision it is for.
+    pub revision: u32,
+    /// Stored (not a draft).
+    pub stored: bool,
+}
+
+impl Reading {
+    /// Whether the model was unsure: a digit or a number's least sure digit
+    /// below [`SURE`].
+    pub fn unsure(&self) -> bool {
+        self.prediction.verdict != Verdict::NotADigit && self.prediction.confidence < SURE
+    }
+}
+
+/// The drawing's record, once stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// Its id.
+    pub id: String,
+    /// The revision it holds.
+    pub revision: u32,
+}
 
 /// Where the user's feedback stands.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum Feedback {
-    /// None given yet.
+    /// None given.
     #[default]
     None,
+    /// Given, not sent yet.
+    Wanted(Answer),
     /// Being saved.
-    Saving,
-    /// Saved: what the user said was drawn.
+    Saving(Answer),
+    /// Saved.
     Saved(Answer),
     /// Not saved: why.
-    Failed(String),
+    Failed(Answer, String),
+}
+
+impl Feedback {
+    /// The answer given, in whatever state.
+    pub fn answer(&self) -> Option<&Answer> {
+        match self {
+            Self::None => None,
+            Self::Wanted(a) | Self::Saving(a) | Self::Saved(a) | Self::Failed(a, _) => Some(a),
+        }
+    }
+}
+
+/// A request failed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    /// What to tell the user.
+    pub message: String,
+    /// The server could not be reached (rather than refusing).
+    pub offline: bool,
 }
 
 /// The current drawing as the page shows it.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Session {
-    /// The revision of the drawing shown by `preview`.
-    pub preview_revision: u32,
-    /// The 28x28 images of the drawing's digits computed in the browser, 784
-    /// bytes each, left to right; `None` when nothing is drawn.
-    pub preview: Option<Rc<Vec<u8>>>,
-    /// The revision `answer` belongs to.
-    pub answer_revision: u32,
-    /// The server's latest answer.
-    pub answer: Option<Rc<Prediction>>,
-    /// The id of the logged prediction of `answer_revision`, once logged.
-    pub logged_id: Option<String>,
-    /// A request failed.
-    pub error: Option<String>,
-    /// The feedback on the current drawing.
+    /// The drawing and its revision.
+    pub now: Target,
+    /// Nothing is drawn.
+    pub empty: bool,
+    /// A stroke is being drawn.
+    pub pen_down: bool,
+    /// The last revision at which the pen rested long enough to store it.
+    pub rested: Option<u32>,
+    /// The 28x28 images of the drawing's digits computed in the browser,
+    /// 784 bytes each, left to right, and the revision they show.
+    pub preview: Option<(u32, Rc<Vec<u8>>)>,
+    /// The latest answer.
+    pub reading: Option<Reading>,
+    /// A draft read is in flight.
+    pub drafting: bool,
+    /// The last revision a draft read was started for.
+    pub drafted: Option<u32>,
+    /// The record, once stored.
+    pub record: Option<Record>,
+    /// The revision being stored.
+    pub storing: Option<u32>,
+    /// The feedback on the record.
     pub feedback: Feedback,
-}
-
-impl Session {
-    /// Whether the preview and the answer are of the same drawing and the
-    /// server saw exactly the images computed here.
-    pub fn preview_matches_server(&self) -> Option<bool> {
-        let (preview, answer) = (self.preview.as_ref()?, self.answer.as_ref()?);
-        (self.preview_revision == self.answer_revision).then(|| {
-            let server = answer.parts.iter().flat_map(|p| p.input.iter().copied());
-            preview.iter().copied().eq(server)
-        })
-    }
+    /// What is typed as the right answer.
+    pub label: String,
+    /// The last request failed.
+    pub problem: Option<Problem>,
+    /// Bumped by a retry, so that what failed is tried again.
+    pub attempt: u32,
+    /// Bumped whenever something was stored, for the history and figures.
+    pub saves: u32,
 }
 
 /// What happened.
+#[derive(Debug)]
 pub enum Action {
-    /// The drawing changed; its local 28x28 image (`None` when empty).
-    Preview { revision: u32, preview: Option<Rc<Vec<u8>>> },
-    /// The server answered for `revision`.
-    Answer { revision: u32, prediction: Rc<Prediction> },
-    /// A request for `revision` failed.
-    Failed { revision: u32, message: String },
-    /// Everything was cleared.
-    Reset,
-    /// Feedback changed.
-    Feedback(Feedback),
+    /// The drawing changed; `settled` when the pen is up (a stroke ended,
+    /// an undo, a picture), `empty` when nothing is left.
+    Changed { settled: bool, empty: bool },
+    /// The pen rested on this revision.
+    Rested(Target),
+    /// A draft read started, with the preview it sends (`None`: no ink).
+    DraftStarted(Target, Option<Rc<Vec<u8>>>),
+    /// The draft's answer.
+    DraftAnswered(Target, Rc<Prediction>),
+    /// The draft read is over (answered or not, after the pause between reads).
+    DraftDone(Target),
+    /// Storing started, with the preview it sends.
+    StoreStarted(Target, Rc<Vec<u8>>),
+    /// Stored: the reading and its record's id.
+    Stored(Target, Rc<Prediction>),
+    /// A request for this drawing failed.
+    Failed(Target, Problem),
+    /// Try what failed again.
+    Retry,
+    /// The user says what was drawn.
+    Give(Answer),
+    /// The feedback is being sent.
+    FeedbackSaving(Target),
+    /// The feedback of this drawing was saved.
+    FeedbackSaved(Target, Answer),
+    /// It was not.
+    FeedbackFailed(Target, Answer, String),
+    /// Typed into "No, it is".
+    Typed(String),
+    /// A new drawing starts: the old record is final.
+    NewDrawing,
+    /// Something outside the drawing was stored or deleted (history).
+    Saved,
+}
+
+impl Session {
+    /// A blank page.
+    pub fn new() -> Self {
+        Self { empty: true, ..Self::default() }
+    }
+
+    /// The stored reading of the drawing as it is now, if there is one:
+    /// only then do "Correct" and the corrections act.
+    pub fn stored_reading(&self) -> Option<&Reading> {
+        self.reading.as_ref().filter(|r| r.stored && r.revision == self.now.revision && !self.empty)
+    }
+
+    /// The preview's images, when something is drawn.
+    pub fn preview_images(&self) -> Option<Rc<Vec<u8>>> {
+        self.preview.as_ref().filter(|_| !self.empty).map(|(_, p)| p.clone())
+    }
+
+    /// Whether the preview and the answer are of the same revision and the
+    /// server saw exactly the images computed here (`None`: not known).
+    pub fn preview_matches_server(&self) -> Option<bool> {
+        let ((preview_revision, preview), reading) = (self.preview.as_ref()?, self.reading.as_ref()?);
+        (*preview_revision == reading.revision).then(|| {
+            let server = reading.prediction.parts.iter().flat_map(|p| p.input.iter().copied());
+            preview.iter().copied().eq(server)
+        })
+    }
+
+    /// Whether the answer shown is behind the drawing (a read is pending).
+    pub fn pending(&self) -> bool {
+        !self.empty && self.reading.as_ref().is_none_or(|r| r.revision != self.now.revision)
+    }
+
+    /// Whether feedback made the drawing final.
+    pub fn is_final(&self) -> bool {
+        !matches!(self.feedback, Feedback::None | Feedback::Failed(..))
+    }
+
+    fn blocked(&self) -> bool {
+        self.problem.is_some() || self.empty
+    }
+
+    /// The revision a draft read is due for.
+    pub fn next_draft(&self) -> Option<Target> {
+        let due = !self.drafting && self.drafted != Some(self.now.revision) && self.storing.is_none();
+        (due && !self.blocked() && self.reading.as_ref().is_none_or(|r| r.revision != self.now.revision))
+            .then_some(self.now)
+    }
+
+    /// The revision to wait a moment on before storing it: the pen is up
+    /// and it is not stored.
+    pub fn next_rest(&self) -> Option<Target> {
+        let stored = self.record.as_ref().is_some_and(|r| r.revision == self.now.revision);
+        (!self.pen_down && !self.empty && !stored && !self.is_final()).then_some(self.now)
+    }
+
+    /// The revision due to be stored, with the record it replaces.
+    pub fn next_store(&self) -> Option<(Target, Option<String>)> {
+        let stored = self.record.as_ref().is_some_and(|r| r.revision >= self.now.revision);
+        let due = self.rested == Some(self.now.revision) && !stored && self.storing.is_none() && !self.is_final();
+        (due && !self.blocked()).then(|| (self.now, self.record.as_ref().map(|r| r.id.clone())))
+    }
+
+    /// The feedback due to be sent, with the record it is on.
+    pub fn next_feedback(&self) -> Option<(Target, String, Answer)> {
+        let Feedback::Wanted(answer) = &self.feedback else { return None };
+        let record = self.record.as_ref().filter(|r| r.revision == self.now.revision)?;
+        Some((self.now, record.id.clone(), answer.clone()))
+    }
 }
 
 impl Reducible for Session {
@@ -76,43 +245,214 @@ impl Reducible for Session {
 
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
         let mut next = (*self).clone();
+        let current = |t: Target| t.drawing == self.now.drawing;
         match action {
-            Action::Preview { revision, preview } => {
-                if revision < next.preview_revision {
-                    return self;
-                }
-                next.preview_revision = revision;
-                if preview.is_none() {
-                    next.answer = None;
-                    next.logged_id = None;
-                }
-                next.preview = preview;
-                next.error = None;
-                if !matches!(next.feedback, Feedback::Saving) {
-                    next.feedback = Feedback::None;
+            Action::Changed { settled, empty } => {
+                next.now.revision += 1;
+                next.pen_down = !settled;
+                next.empty = empty;
+                // A new stroke tries again whatever failed.
+                next.problem = None;
+                if empty {
+                    next.reading = None;
+                    next.preview = None;
                 }
             }
-            Action::Answer { revision, prediction } => {
-                if revision < next.answer_revision || revision < next.preview_revision {
-                    return self;
-                }
-                if revision != next.answer_revision || prediction.id.is_some() {
-                    next.logged_id = prediction.id.clone();
-                }
-                next.answer_revision = revision;
-                next.answer = Some(prediction);
-                next.error = None;
+            Action::Rested(t) if t == self.now => next.rested = Some(t.revision),
+            Action::DraftStarted(t, preview) if current(t) => {
+                next.drafting = true;
+                next.drafted = Some(t.revision);
+                next.show_preview(t.revision, preview);
             }
-            Action::Failed { revision, message } => {
-                if revision >= next.preview_revision {
-                    next.error = Some(message);
+            Action::DraftAnswered(t, prediction) if current(t) => {
+                let newer = next.reading.as_ref().is_none_or(|r| t.revision > r.revision);
+                if newer {
+                    next.reading = Some(Reading { prediction, revision: t.revision, stored: false });
+                }
+                next.problem = None;
+            }
+            Action::DraftDone(t) if current(t) => next.drafting = false,
+            Action::StoreStarted(t, preview) if current(t) => {
+                next.storing = Some(t.revision);
+                next.show_preview(t.revision, Some(preview));
+            }
+            Action::Stored(t, prediction) if current(t) => {
+                next.storing = None;
+                if let Some(id) = prediction.id.clone() {
+                    next.record = Some(Record { id, revision: t.revision });
+                }
+                if next.reading.as_ref().is_none_or(|r| t.revision >= r.revision) {
+                    next.reading = Some(Reading { prediction, revision: t.revision, stored: true });
+                }
+                next.problem = None;
+                next.saves += 1;
+            }
+            Action::Failed(t, problem) if current(t) => {
+                next.drafting = false;
+                next.storing = None;
+                next.problem = Some(problem);
+                if let Feedback::Wanted(answer) = &next.feedback {
+                    next.feedback = Feedback::Failed(answer.clone(), "the drawing could not be saved".into());
                 }
             }
-            Action::Reset => {
-                next = Session { preview_revision: next.preview_revision, ..Session::default() };
+            Action::Retry => {
+                next.problem = None;
+                next.attempt += 1;
+                // A drawing that failed to store is stored now, without waiting.
+                if !next.pen_down {
+                    next.rested = Some(next.now.revision);
+                }
+                if let Feedback::Failed(answer, _) = &next.feedback {
+                    next.feedback = Feedback::Wanted(answer.clone());
+                }
             }
-            Action::Feedback(feedback) => next.feedback = feedback,
+            Action::Give(answer) => {
+                if self.stored_reading().is_some() && !matches!(self.feedback, Feedback::Saving(_)) {
+                    next.feedback = Feedback::Wanted(answer);
+                }
+            }
+            Action::FeedbackSaving(t) if current(t) => {
+                if let Feedback::Wanted(answer) = &next.feedback {
+                    next.feedback = Feedback::Saving(answer.clone());
+                }
+            }
+            Action::FeedbackSaved(t, answer) if current(t) => {
+                next.feedback = Feedback::Saved(answer);
+                next.label.clear();
+                next.saves += 1;
+            }
+            Action::FeedbackFailed(t, answer, message) if current(t) => {
+                next.feedback = Feedback::Failed(answer, message);
+            }
+            Action::Typed(text) => next.label = text,
+            Action::NewDrawing => {
+                next = Session {
+                    now: Target { drawing: self.now.drawing + 1, revision: 0 },
+                    attempt: self.attempt,
+                    saves: self.saves,
+                    ..Session::new()
+                };
+            }
+            Action::Saved => next.saves += 1,
+            // A late report about an earlier drawing or revision.
+            _ => return self,
         }
         Rc::new(next)
+    }
+}
+
+impl Session {
+    fn show_preview(&mut self, revision: u32, preview: Option<Rc<Vec<u8>>>) {
+        if self.preview.as_ref().is_none_or(|(r, _)| revision >= *r) {
+            self.preview = preview.map(|p| (revision, p));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::Prediction;
+
+    fn prediction(id: Option<&str>, digit: u8, confidence: f32) -> Rc<Prediction> {
+        Rc::new(Prediction {
+            id: id.map(str::to_owned),
+            verdict: Verdict::Digit,
+            number: digit.to_string(),
+            parts: Vec::new(),
+            digit,
+            confidence,
+            probabilities: vec![0.0; 10],
+            input: vec![0; 784],
+            not_a_digit: 0.0,
+            model_version: "1.3.0".into(),
+            latency_ms: 1.0,
+        })
+    }
+
+    fn run(session: Session, actions: impl IntoIterator<Item = Action>) -> Session {
+        let mut s = Rc::new(session);
+        for action in actions {
+            s = s.reduce(action);
+        }
+        Rc::unwrap_or_clone(s)
+    }
+
+    #[test]
+    fn a_drawing_is_stored_once_when_the_pen_rests_and_replaced_after_more_strokes() {
+        let s = run(Session::new(), [Action::Changed { settled: false, empty: false }]);
+        assert_eq!(s.next_draft(), Some(s.now));
+        assert_eq!(s.next_rest(), None, "the pen is down");
+        let t = s.now;
+        let s = run(
+            s,
+            [Action::DraftStarted(t, Some(Rc::new(vec![1; 784]))), Action::DraftAnswered(t, prediction(None, 4, 0.6))],
+        );
+        assert!(s.reading.as_ref().is_some_and(Reading::unsure));
+        assert!(s.stored_reading().is_none(), "a draft is not the stored answer");
+        let s = run(s, [Action::DraftDone(t), Action::Changed { settled: true, empty: false }]);
+        let t = s.now;
+        assert_eq!(s.next_rest(), Some(t));
+        assert_eq!(s.next_store(), None, "stored only once the pen rests");
+        let s = run(s, [Action::Rested(t)]);
+        assert_eq!(s.next_store(), Some((t, None)), "the first store creates the record");
+        let s =
+            run(s, [Action::StoreStarted(t, Rc::new(vec![2; 784])), Action::Stored(t, prediction(Some("a"), 4, 0.97))]);
+        assert_eq!(s.record, Some(Record { id: "a".into(), revision: t.revision }));
+        assert!(s.stored_reading().is_some());
+        assert_eq!((s.next_store(), s.next_rest(), s.next_draft()), (None, None, None), "nothing more to do");
+
+        // Another stroke, a pause: the same record is replaced.
+        let s = run(s, [Action::Changed { settled: true, empty: false }]);
+        assert!(s.stored_reading().is_none() && s.pending());
+        let t2 = s.now;
+        let s = run(s, [Action::Rested(t2)]);
+        assert_eq!(s.next_store(), Some((t2, Some("a".into()))));
+        // A late rest of an older revision does nothing.
+        let late = run(s.clone(), [Action::Rested(t)]);
+        assert_eq!(late.rested, Some(t2.revision));
+    }
+
+    #[test]
+    fn feedback_acts_only_on_the_stored_answer_and_makes_the_drawing_final() {
+        let s = run(Session::new(), [Action::Changed { settled: true, empty: false }]);
+        let t = s.now;
+        let s = run(s, [Action::Give(Answer::digit(4))]);
+        assert_eq!(s.feedback, Feedback::None, "no stored answer yet");
+        let s = run(
+            s,
+            [
+                Action::Rested(t),
+                Action::StoreStarted(t, Rc::new(vec![0; 784])),
+                Action::Stored(t, prediction(Some("a"), 4, 0.9)),
+            ],
+        );
+        let s = run(s, [Action::Typed("1".into()), Action::Give(Answer::digit(1))]);
+        assert_eq!(s.next_feedback(), Some((t, "a".into(), Answer::digit(1))));
+        let s = run(s, [Action::FeedbackSaving(t), Action::FeedbackSaved(t, Answer::digit(1))]);
+        assert!(s.is_final());
+        assert_eq!(s.label, "");
+        assert_eq!(s.next_rest(), None);
+        // The answer can be changed afterwards.
+        let s = run(s, [Action::Give(Answer::digit(4))]);
+        assert_eq!(s.feedback, Feedback::Wanted(Answer::digit(4)));
+    }
+
+    #[test]
+    fn reports_about_an_earlier_drawing_are_ignored_and_a_failure_waits_for_retry() {
+        let s = run(Session::new(), [Action::Changed { settled: true, empty: false }]);
+        let old = s.now;
+        let s = run(s, [Action::Rested(old), Action::StoreStarted(old, Rc::new(vec![0; 784])), Action::NewDrawing]);
+        let s = run(s, [Action::Stored(old, prediction(Some("old"), 1, 0.9))]);
+        assert_eq!(s.record, None, "a late answer for the previous drawing");
+        assert!(s.empty);
+
+        let s = run(s, [Action::Changed { settled: true, empty: false }]);
+        let t = s.now;
+        let offline = Problem { message: "offline".into(), offline: true };
+        let s = run(s, [Action::Rested(t), Action::StoreStarted(t, Rc::new(vec![0; 784])), Action::Failed(t, offline)]);
+        assert_eq!((s.next_store(), s.next_draft()), (None, None), "nothing is retried behind the user's back");
+        let s = run(s, [Action::Retry]);
+        assert_eq!(s.next_store(), Some((t, None)));
     }
 }

@@ -25,6 +25,7 @@ fn request(id: String) -> pb::LogPredictionRequest {
         verdict: pb::Verdict::Digit as i32,
         number: "7".into(),
         parts: Vec::new(),
+        revision: 0,
     }
 }
 

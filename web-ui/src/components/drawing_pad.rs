@@ -1,25 +1,14 @@
 //! The drawing surface. Pointer events serve mouse, pen and touch alike; the
 //! pointer is captured on press so a stroke that leaves the canvas still
 //! ends, and `touch-action: none` (in the CSS) keeps a phone from scrolling
-//! while drawing.
+//! while drawing. An image file dropped on it starts a drawing from that
+//! picture.
 
-use std::cell::RefCell;
-use std::rc::Rc;
-
-use web_sys::{HtmlCanvasElement, PointerEvent};
+use web_sys::{Blob, DragEvent, HtmlCanvasElement, PointerEvent};
 use yew::prelude::*;
 
-use crate::drawing::{self, Point, SIDE, Strokes};
-
-/// The strokes, shared between the pad and the page (for undo and clear).
-#[derive(Clone, Default)]
-pub struct SharedStrokes(pub Rc<RefCell<Strokes>>);
-
-impl PartialEq for SharedStrokes {
-    fn eq(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.0, &other.0)
-    }
-}
+use crate::drawing::{self, Point, SIDE};
+use crate::hooks::pad::Pad;
 
 /// How the drawing changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,14 +22,16 @@ pub enum Change {
 /// Props of [`DrawingPad`].
 #[derive(Properties, PartialEq)]
 pub struct DrawingPadProps {
-    /// The canvas element.
-    pub canvas: NodeRef,
-    /// The strokes.
-    pub strokes: SharedStrokes,
+    /// The pad.
+    pub pad: Pad,
+    /// Nothing is drawn (shows the invitation to draw).
+    pub empty: bool,
     /// Called on pen-down, before the stroke starts.
     pub on_start: Callback<()>,
     /// Called after every change.
     pub on_change: Callback<Change>,
+    /// An image file was dropped.
+    pub on_file: Callback<Blob>,
 }
 
 fn point(canvas: &HtmlCanvasElement, event: &PointerEvent) -> Point {
@@ -57,8 +48,9 @@ fn point(canvas: &HtmlCanvasElement, event: &PointerEvent) -> Point {
 #[component]
 pub fn DrawingPad(props: &DrawingPadProps) -> Html {
     let pen_down = use_mut_ref(|| false);
+    let pad = props.pad.clone();
     {
-        let canvas = props.canvas.clone();
+        let canvas = pad.canvas.clone();
         use_effect_with((), move |()| {
             if let Some(ctx) = canvas.cast::<HtmlCanvasElement>().as_ref().and_then(drawing::context) {
                 drawing::clear(&ctx);
@@ -67,10 +59,10 @@ pub fn DrawingPad(props: &DrawingPadProps) -> Html {
     }
 
     let onpointerdown = {
-        let (canvas, strokes, pen_down) = (props.canvas.clone(), props.strokes.clone(), pen_down.clone());
+        let (pad, pen_down) = (pad.clone(), pen_down.clone());
         let (on_start, on_change) = (props.on_start.clone(), props.on_change.clone());
         Callback::from(move |event: PointerEvent| {
-            let Some(el) = canvas.cast::<HtmlCanvasElement>() else { return };
+            let Some(el) = pad.canvas.cast::<HtmlCanvasElement>() else { return };
             if !event.is_primary() || event.button() > 0 {
                 return;
             }
@@ -78,31 +70,31 @@ pub fn DrawingPad(props: &DrawingPadProps) -> Html {
             let _ = el.set_pointer_capture(event.pointer_id());
             on_start.emit(());
             *pen_down.borrow_mut() = true;
-            strokes.0.borrow_mut().begin(point(&el, &event));
-            if let (Some(ctx), Some(stroke)) = (drawing::context(&el), strokes.0.borrow().last()) {
+            pad.strokes.borrow_mut().begin(point(&el, &event), pad.brush.width());
+            if let (Some(ctx), Some(stroke)) = (drawing::context(&el), pad.strokes.borrow().last()) {
                 drawing::paint_stroke(&ctx, stroke);
             }
             on_change.emit(Change::Drawing);
         })
     };
     let onpointermove = {
-        let (canvas, strokes, pen_down) = (props.canvas.clone(), props.strokes.clone(), pen_down.clone());
+        let (pad, pen_down) = (pad.clone(), pen_down.clone());
         let on_change = props.on_change.clone();
         Callback::from(move |event: PointerEvent| {
             if !*pen_down.borrow() || !event.is_primary() {
                 return;
             }
-            let Some(el) = canvas.cast::<HtmlCanvasElement>() else { return };
+            let Some(el) = pad.canvas.cast::<HtmlCanvasElement>() else { return };
             event.prevent_default();
-            strokes.0.borrow_mut().extend(point(&el, &event));
-            if let (Some(ctx), Some(stroke)) = (drawing::context(&el), strokes.0.borrow().last()) {
+            pad.strokes.borrow_mut().extend(point(&el, &event));
+            if let (Some(ctx), Some(stroke)) = (drawing::context(&el), pad.strokes.borrow().last()) {
                 drawing::paint_tail(&ctx, stroke);
             }
             on_change.emit(Change::Drawing);
         })
     };
     let end = {
-        let (canvas, strokes, pen_down) = (props.canvas.clone(), props.strokes.clone(), pen_down);
+        let pad = pad.clone();
         let on_change = props.on_change.clone();
         Callback::from(move |_: PointerEvent| {
             if !std::mem::replace(&mut *pen_down.borrow_mut(), false) {
@@ -110,16 +102,32 @@ pub fn DrawingPad(props: &DrawingPadProps) -> Html {
             }
             // Finish the stroke exactly as a repaint draws it (the tail
             // painting stops at the last midpoint).
-            if let Some(ctx) = canvas.cast::<HtmlCanvasElement>().as_ref().and_then(drawing::context) {
-                drawing::repaint(&ctx, &strokes.0.borrow());
+            if let Some(ctx) = pad.canvas.cast::<HtmlCanvasElement>().as_ref().and_then(drawing::context) {
+                drawing::repaint(&ctx, &pad.strokes.borrow());
             }
             on_change.emit(Change::StrokeEnded);
         })
     };
+    let ondragover = Callback::from(|event: DragEvent| event.prevent_default());
+    let ondrop = {
+        let on_file = props.on_file.clone();
+        Callback::from(move |event: DragEvent| {
+            event.prevent_default();
+            let file = event.data_transfer().and_then(|d| d.files()).and_then(|files| files.get(0));
+            if let Some(file) = file {
+                on_file.emit(file.into());
+            }
+        })
+    };
 
     html! {
-        <canvas ref={props.canvas.clone()} id="pad" class="pad" width={SIDE.to_string()} height={SIDE.to_string()}
-            role="img" aria-label="Drawing area: draw one digit with a mouse, pen or finger"
-            {onpointerdown} {onpointermove} onpointerup={end.clone()} onpointercancel={end} />
+        <div class="pad-frame" {ondragover} {ondrop}>
+            <canvas ref={pad.canvas.clone()} id="pad" class="pad" width={SIDE.to_string()} height={SIDE.to_string()}
+                role="img" aria-label="Drawing area: draw a digit with a mouse, pen or finger, or drop an image here"
+                {onpointerdown} {onpointermove} onpointerup={end.clone()} onpointercancel={end} />
+            if props.empty {
+                <p class="pad-hint" aria-hidden="true">{"Draw a digit here"}</p>
+            }
+        </div>
     }
 }

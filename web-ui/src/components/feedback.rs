@@ -1,5 +1,7 @@
 //! Telling the model whether it was right: "Correct", "No, it is …" (a
-//! digit, or a number), one digit of a number fixed in place, or "Not a digit".
+//! digit, or a number), one digit of a number fixed in place, or "Not a
+//! digit". The controls act only on a stored answer; once the user has
+//! answered, the panel says what they answered and lets them change it.
 
 use std::rc::Rc;
 
@@ -8,13 +10,17 @@ use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 use crate::api::{Prediction, Verdict};
+use crate::keyboard;
 use crate::session::Feedback;
 
 /// Props of [`FeedbackPanel`].
 #[derive(Properties, PartialEq)]
 pub struct FeedbackProps {
-    /// The stored answer, when there is one.
+    /// The stored answer for the drawing as it is; `None` while there is
+    /// none (the controls are shown, disabled).
     pub answer: Option<Rc<Prediction>>,
+    /// Something is drawn.
+    pub drawn: bool,
     /// What is typed in "No, it is …" (digits only).
     pub label: AttrValue,
     /// Where the feedback stands.
@@ -58,19 +64,67 @@ pub fn describe(answer: &Answer) -> String {
     }
 }
 
-/// "Correct", "No, it is …" and "Not a digit".
+/// How the model's reading reads in a sentence.
+fn read_as(answer: &Prediction) -> String {
+    match answer.verdict {
+        Verdict::Digit => format!("a {}", answer.digit),
+        Verdict::NotADigit => "not a digit".into(),
+        Verdict::SeveralDigits => answer.number.clone(),
+    }
+}
+
+/// The feedback panel.
 #[component]
 pub fn FeedbackPanel(props: &FeedbackProps) -> Html {
+    // The user asked to change a saved answer.
+    let changing = use_state(|| false);
     // A number's digits as the user has fixed them, and the answer they belong to.
     let fixes = use_state(|| (None::<String>, Vec::<u8>::new()));
-    let Some(answer) = props.answer.clone() else {
-        return html! { <section class="card feedback" aria-label="Feedback"><p class="hint">{"Feedback opens once there is an answer."}</p></section> };
-    };
-    let busy = props.state == Feedback::Saving;
-    let confirm = confirmation(&answer);
+    {
+        // A new answer, or a new save, closes "change".
+        let changing = changing.clone();
+        let key = (props.answer.as_ref().and_then(|a| a.id.clone()), matches!(props.state, Feedback::Saved(_)));
+        use_effect_with(key, move |_| changing.set(false));
+    }
+    if let (Feedback::Saved(saved), Some(answer), false) = (&props.state, &props.answer, *changing) {
+        let right = *saved == confirmation(answer);
+        let said = if right {
+            format!("Saved: {} was right. Thank you! Draw the next one.", describe(saved))
+        } else {
+            format!(
+                "Saved: it was {} (read as {}). Thank you, that helps the next model.",
+                describe(saved),
+                read_as(answer)
+            )
+        };
+        let on_change = {
+            let changing = changing.clone();
+            Callback::from(move |_: MouseEvent| changing.set(true))
+        };
+        return html! {
+            <section class="card feedback answered" id="feedback" aria-label="Feedback">
+                <p id="feedback-status" class="status ok" role="status">{said}</p>
+                <p id="your-answer" class="your-answer" data-answer={describe(saved)}>
+                    {"Your answer: "}<strong>{describe(saved)}</strong>
+                </p>
+                <button id="change-answer" class="secondary" onclick={on_change}>{"Change my answer"}</button>
+                <p class="hint">{"Draw on the pad to start the next one."}</p>
+            </section>
+        };
+    }
+
+    let ready = props.answer.is_some();
+    let busy = matches!(props.state, Feedback::Saving(_) | Feedback::Wanted(_));
+    let disabled = !ready || busy;
+    let answer = props.answer.clone();
+    let given = props.state.answer().cloned();
     let on_correct = {
-        let (on_submit, confirm) = (props.on_submit.clone(), confirm.clone());
-        Callback::from(move |_: MouseEvent| on_submit.emit(confirm.clone()))
+        let (on_submit, answer) = (props.on_submit.clone(), answer.clone());
+        Callback::from(move |_: MouseEvent| {
+            if let Some(answer) = &answer {
+                on_submit.emit(confirmation(answer));
+            }
+        })
     };
     let on_not_a_digit = {
         let on_submit = props.on_submit.clone();
@@ -94,28 +148,27 @@ pub fn FeedbackPanel(props: &FeedbackProps) -> Html {
         })
     };
     let status = match &props.state {
-        Feedback::None => html! {},
-        Feedback::Saving => html! { <p class="status">{"Saving…"}</p> },
-        Feedback::Saved(saved) if *saved == confirm => {
-            html! { <p id="feedback-status" class="status ok">{format!("Saved: {} was right. Thank you! Draw the next one.", describe(saved))}</p> }
+        Feedback::Wanted(_) | Feedback::Saving(_) => {
+            html! { <p id="feedback-status" class="status" role="status">{"Saving…"}</p> }
         }
-        Feedback::Saved(saved) => {
-            html! { <p id="feedback-status" class="status ok">{format!("Saved: it was {}. Thank you, that helps the next model.", describe(saved))}</p> }
-        }
-        Feedback::Failed(message) => {
+        Feedback::Failed(_, message) => {
             html! { <p id="feedback-status" class="status error" role="alert">{format!("Not saved: {message}")}</p> }
         }
+        Feedback::None | Feedback::Saved(_) if !props.drawn => html! { <p class="hint">{"Draw a digit first."}</p> },
+        Feedback::None | Feedback::Saved(_) if !ready => {
+            html! { <p class="hint" id="feedback-wait">{"Feedback opens when the answer is saved, a moment after you stop drawing."}</p> }
+        }
+        Feedback::None | Feedback::Saved(_) => html! {},
     };
-    let correct_text = match answer.verdict {
-        Verdict::Digit => format!("✓ Correct, it is a {}", answer.digit),
-        Verdict::NotADigit => "✓ Right, it is not a digit".to_owned(),
-        Verdict::SeveralDigits => format!("✓ Correct, it is {}", answer.number),
+    let correct_text = match answer.as_deref() {
+        Some(a) if a.verdict == Verdict::Digit => format!("✓ Correct, it is a {}", a.digit),
+        Some(a) if a.verdict == Verdict::NotADigit => "✓ Right, not a digit".to_owned(),
+        Some(a) => format!("✓ Correct, it is {}", a.number),
+        None => "✓ Correct".to_owned(),
     };
-    let field_hint = match answer.verdict {
-        Verdict::SeveralDigits => "The number you drew: type it with the wrong digit changed",
-        _ => "The digit you drew, 0 to 9, or the number",
-    };
-    let part_fixes = (answer.verdict == Verdict::SeveralDigits).then(|| {
+    let pressed = |candidate: &Answer| (given.as_ref() == Some(candidate)).to_string();
+    let number = answer.as_ref().filter(|a| a.verdict == Verdict::SeveralDigits);
+    let part_fixes = number.map(|answer| {
         let read: Vec<u8> = answer.parts.iter().map(|p| p.digit).collect();
         let fixed = if fixes.0 == answer.id && fixes.1.len() == read.len() { fixes.1.clone() } else { read.clone() };
         let fixed_number = number_of(&fixed);
@@ -153,22 +206,28 @@ pub fn FeedbackPanel(props: &FeedbackProps) -> Html {
             </fieldset>
         }
     });
-    let placeholder = if answer.verdict == Verdict::SeveralDigits { answer.number.clone() } else { "0-9".to_owned() };
+    let field_hint = if number.is_some() { "The number you drew" } else { "The digit you drew, 0 to 9, or the number" };
+    let placeholder = number.map_or_else(|| "0-9".to_owned(), |a| a.number.clone());
+    let correct = answer.as_deref().map(confirmation);
     html! {
-        <section class="card feedback" aria-label="Feedback">
-            <button id="correct" class="primary" onclick={on_correct} disabled={busy}>{correct_text}</button>
+        <section class={classes!("card", "feedback", (!ready).then_some("waiting"))} id="feedback" aria-label="Feedback">
+            <div class="feedback-row">
+                <button id="correct" class="primary" onclick={on_correct} disabled={disabled}
+                    aria-pressed={correct.as_ref().map(pressed)}>{correct_text}</button>
+                if answer.as_ref().is_none_or(|a| a.verdict != Verdict::NotADigit) {
+                    <button id="not-a-digit" class="secondary" onclick={on_not_a_digit} disabled={disabled}
+                        aria-pressed={pressed(&Answer::not_a_digit())}>{"Not a digit"}</button>
+                }
+            </div>
             <form class="correction" {onsubmit}>
                 <label for="true-label">{"No, it is"}</label>
                 <input id="true-label" type="text" inputmode="numeric" maxlength="8" pattern="[0-9]{1,8}" autocomplete="off"
-                    aria-label={field_hint} title={field_hint} {placeholder} value={props.label.clone()} {oninput} />
-                <button id="submit-label" type="submit" disabled={busy || typed_answer.is_none()}>{"Submit"}</button>
+                    title={field_hint} {placeholder} value={props.label.clone()} {oninput} disabled={disabled} />
+                <button id="submit-label" type="submit" disabled={disabled || typed_answer.is_none()}>{"Save"}</button>
             </form>
             { part_fixes.unwrap_or_default() }
-            if answer.verdict != Verdict::NotADigit {
-                <button id="not-a-digit" class="secondary" onclick={on_not_a_digit} disabled={busy}>{"Not a digit"}</button>
-            }
-            <div aria-live="polite">{status}</div>
-            <p class="keys">{"Keys: 0–9 type the answer · Enter confirms · Esc clears · Backspace undoes"}</p>
+            { status }
+            <p class="keys">{keyboard::HINT}</p>
         </section>
     }
 }

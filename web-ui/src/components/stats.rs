@@ -46,7 +46,7 @@ pub fn StatsPanel(props: &StatsProps) -> Html {
         let stats = stats.clone();
         use_effect_with(props.refresh, move |_| {
             spawn_local(async move {
-                stats.set(Some(api::stats().await.map(Rc::new).map_err(|e| e.0)));
+                stats.set(Some(api::stats().await.map(Rc::new).map_err(|e| e.message)));
             });
         });
     }
@@ -62,7 +62,7 @@ pub fn StatsPanel(props: &StatsProps) -> Html {
                     limit: Some(24),
                     ..ListQuery::default()
                 };
-                let examples = api::history(&query).await.map(|p| Rc::new(p.predictions)).map_err(|e| e.0);
+                let examples = api::history(&query).await.map(|p| Rc::new(p.predictions)).map_err(|e| e.message);
                 cell.set(Some(Cell { true_label, predicted, examples: Some(examples) }));
             });
         })
@@ -78,7 +78,7 @@ pub fn StatsPanel(props: &StatsProps) -> Html {
                 <>
                 <p class="accuracy">
                     <span id="accuracy" class="big">{accuracy}</span>
-                    <span id="accuracy-detail">{format!(" live accuracy: {} right of {} with feedback · {} predictions in all", stats.correct, stats.labeled, stats.total)}</span>
+                    <span id="accuracy-detail">{format!(" of your drawings read right: {} of {} with feedback · {} drawings in all", stats.correct, stats.labeled, stats.total)}</span>
                 </p>
                 <p class="muted" id="accuracy-more">
                     {format!("Numbers read right: {} of {} with feedback · \"Not a digit\" answers right: {}",
@@ -88,6 +88,10 @@ pub fn StatsPanel(props: &StatsProps) -> Html {
                 </>
             }
         }
+    };
+    let close = {
+        let cell = cell.clone();
+        Callback::from(move |_: MouseEvent| cell.set(None))
     };
     let examples = (*cell).clone().map(|c| {
         let list = match &c.examples {
@@ -102,15 +106,18 @@ pub fn StatsPanel(props: &StatsProps) -> Html {
             },
         };
         html! {
-            <div class="cell-examples" id="cell-examples">
-                <h3>{format!("Drawn as {}, read as {}", class_name(c.true_label), class_name(c.predicted))}</h3>
+            <div class="cell-examples" id="cell-examples" role="region" aria-label="Examples of one cell">
+                <div class="cell-examples-head">
+                    <h3>{format!("Drawn as {}, read as {}", class_name(c.true_label), class_name(c.predicted))}</h3>
+                    <button id="close-examples" onclick={close.clone()}>{"Close"}</button>
+                </div>
                 { list }
             </div>
         }
     });
     html! {
-        <section class="card" id="stats" aria-label="Accuracy">
-            <h2>{"Accuracy"}</h2>
+        <section class="card" id="stats" aria-label="Your accuracy">
+            <h2>{"Your accuracy"}</h2>
             { body }
             { examples.unwrap_or_default() }
         </section>
@@ -122,14 +129,15 @@ fn confusion_matrix(stats: &Stats, open_cell: &Callback<(usize, usize)>) -> Html
     html! {
         <table class="confusion" aria-label="Confusion matrix: rows are what was drawn, columns what the model read; ✗ is not a digit">
             <thead>
-                <tr><th title="drawn ↓ / read →">{"drawn \\ read"}</th>{ for (0..=NOT_A_DIGIT).map(|d| html! { <th scope="col" title={class_name(d)}>{class_heading(d)}</th> }) }<th>{"found"}</th></tr>
+                <tr><th title="drawn ↓ / read →"><span aria-hidden="true">{"↓→"}</span><span class="sr-only">{"drawn, read as"}</span></th>{ for (0..=NOT_A_DIGIT).map(|d| html! { <th scope="col" title={class_name(d)}>{class_heading(d)}</th> }) }<th title="share of the drawings of this row read right"><span aria-hidden="true">{"%"}</span><span class="sr-only">{"found"}</span></th></tr>
             </thead>
             <tbody>
             { for stats.confusion.iter().enumerate().map(|(t, row)| html! {
                 <tr>
                     <th scope="row" title={class_name(t)}>{class_heading(t)}</th>
                     { for row.iter().enumerate().map(|(p, &count)| {
-                        let shade = (count as f64 / max as f64 * 0.85).max(if count > 0 { 0.12 } else { 0.0 });
+                        // At most half strength, so dark text keeps 4.5:1 on every cell.
+                        let shade = (count as f64 / max as f64 * 0.5).max(if count > 0 { 0.12 } else { 0.0 });
                         let kind = if t == p { "hit" } else { "miss" };
                         let style = format!("--shade:{shade:.2}");
                         if count == 0 {

@@ -1,0 +1,8 @@
+//! The page's behaviour, as hooks: the drawing pad's strokes, recognising
+//! and storing the drawing, what the user's controls do, and the keyboard.
+
+pub mod controls;
+pub mod pad;
+pub mod paste;
+pub mod recognition;
+pub mod shortcuts;

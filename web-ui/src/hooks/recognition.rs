@@ -1,0 +1,121 @@
+//! Recognising and storing the drawing. Each step starts when the
+//! [`Session`] says it is due and reports back to it: at most one draft read
+//! at a time while the user draws (never stored), a store when the pen has
+//! rested (the first creates the drawing's record, later ones replace its
+//! reading), and the feedback once the record holds the drawing as it is.
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use digits_preprocess::{ImageView, Limits, PixelFormat};
+use digits_web_api::Feedback as Answer;
+use web_sys::HtmlCanvasElement;
+use yew::platform::spawn_local;
+use yew::platform::time::sleep;
+use yew::prelude::*;
+
+use crate::api::{self, ApiError};
+use crate::drawing::{self, SIDE};
+use crate::session::{Action, Problem, Session, Target};
+
+/// How long the pen must rest before the drawing is stored.
+pub const STORE_AFTER: Duration = Duration::from_millis(700);
+/// The least time between two draft reads.
+const DRAFT_GAP: Duration = Duration::from_millis(60);
+
+type Dispatch = UseReducerDispatcher<Session>;
+
+/// The drawing's digits, split and put into 28x28 form here exactly as the
+/// server would: 784 bytes per digit, left to right; `None` without ink.
+fn local_preview(canvas: &NodeRef) -> Option<Vec<u8>> {
+    let ctx = drawing::context(&canvas.cast::<HtmlCanvasElement>()?)?;
+    let rgba = drawing::pixels(&ctx)?;
+    let view = ImageView::new(SIDE, SIDE, PixelFormat::Rgba8, &rgba).ok()?;
+    let parts = digits_preprocess::to_parts(&view, &Limits::default()).ok()?;
+    Some(parts.iter().flat_map(|p| p.image.pixels().iter().copied()).collect())
+}
+
+fn problem(error: ApiError) -> Problem {
+    Problem { message: error.message, offline: error.offline }
+}
+
+async fn read_draft(canvas: NodeRef, t: Target, dispatch: Dispatch) {
+    let preview = local_preview(&canvas).map(Rc::new);
+    dispatch.dispatch(Action::DraftStarted(t, preview.clone()));
+    if let Some(input) = preview {
+        match api::predict(&input, false).await {
+            Ok(prediction) => dispatch.dispatch(Action::DraftAnswered(t, Rc::new(prediction))),
+            Err(e) => dispatch.dispatch(Action::Failed(t, problem(e))),
+        }
+        sleep(DRAFT_GAP).await;
+    }
+    dispatch.dispatch(Action::DraftDone(t));
+}
+
+async fn store(canvas: NodeRef, t: Target, record: Option<String>, dispatch: Dispatch) {
+    let Some(input) = local_preview(&canvas).map(Rc::new) else {
+        let nothing = Problem { message: "Draw a digit first.".into(), offline: false };
+        dispatch.dispatch(Action::Failed(t, nothing));
+        return;
+    };
+    dispatch.dispatch(Action::StoreStarted(t, input.clone()));
+    let stored = match record {
+        None => api::predict(&input, true).await,
+        Some(id) => api::revise(&id, t.revision, &input).await,
+    };
+    match stored {
+        Ok(prediction) => dispatch.dispatch(Action::Stored(t, Rc::new(prediction))),
+        Err(e) => dispatch.dispatch(Action::Failed(t, problem(e))),
+    }
+}
+
+async fn save_feedback(t: Target, id: String, answer: Answer, dispatch: Dispatch) {
+    dispatch.dispatch(Action::FeedbackSaving(t));
+    match api::feedback(&id, &answer).await {
+        Ok(_) => dispatch.dispatch(Action::FeedbackSaved(t, answer)),
+        Err(e) => dispatch.dispatch(Action::FeedbackFailed(t, answer, e.message)),
+    }
+}
+
+/// The drawing's state, with its reads, stores and feedback running.
+#[hook]
+pub fn use_recognition(canvas: NodeRef) -> UseReducerHandle<Session> {
+    let session = use_reducer(Session::new);
+    let attempt = session.attempt;
+    {
+        let (canvas, dispatch) = (canvas.clone(), session.dispatcher());
+        use_effect_with((session.next_draft(), attempt), move |(due, _)| {
+            if let Some(t) = *due {
+                spawn_local(read_draft(canvas, t, dispatch));
+            }
+        });
+    }
+    {
+        let dispatch = session.dispatcher();
+        use_effect_with(session.next_rest(), move |due| {
+            if let Some(t) = *due {
+                spawn_local(async move {
+                    sleep(STORE_AFTER).await;
+                    dispatch.dispatch(Action::Rested(t));
+                });
+            }
+        });
+    }
+    {
+        let dispatch = session.dispatcher();
+        use_effect_with((session.next_store(), attempt), move |(due, _)| {
+            if let Some((t, record)) = due.clone() {
+                spawn_local(store(canvas, t, record, dispatch));
+            }
+        });
+    }
+    {
+        let dispatch = session.dispatcher();
+        use_effect_with(session.next_feedback(), move |due| {
+            if let Some((t, id, answer)) = due.clone() {
+                spawn_local(save_feedback(t, id, answer, dispatch));
+            }
+        });
+    }
+    session
+}
