@@ -109,6 +109,32 @@ pub fn browser() -> anyhow::Result<()> {
     bail!("the browser test needs Chromium and ChromeDriver: apt-get install chromium chromium-driver")
 }
 
+/// The axe-core version the browser test checks accessibility with.
+const AXE_CORE: &str = "4.14.1";
+
+/// axe-core, the accessibility engine the browser test injects into each
+/// view (npm's package, in `~/.cache/digits/axe-core-VERSION`; Debian's
+/// `npm` installed as root when missing). Returns `axe.min.js`.
+pub fn axe() -> anyhow::Result<PathBuf> {
+    let dir = cache_dir().join(format!("axe-core-{AXE_CORE}"));
+    let script = dir.join("node_modules/axe-core/axe.min.js");
+    if script.is_file() {
+        return Ok(script);
+    }
+    if on_path("npm").is_none() && !apt_install(&["npm"])? {
+        bail!("the browser test needs npm for axe-core: apt-get install npm");
+    }
+    std::fs::create_dir_all(&dir)?;
+    run(Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
+        .arg(&dir)
+        .arg(format!("axe-core@{AXE_CORE}")))?;
+    if !script.is_file() {
+        bail!("npm installed axe-core without {}", script.display());
+    }
+    Ok(script)
+}
+
 /// wrk, the HTTP load generator the stack benchmark uses (Debian's package,
 /// installed as root when missing).
 pub fn wrk() -> anyhow::Result<PathBuf> {

@@ -20,6 +20,7 @@ pub fn test(skip_python: bool) -> anyhow::Result<()> {
     setup::rust_tools()?;
     setup::postgres()?;
     setup::browser()?;
+    let axe = setup::axe()?;
     let mnist = setup::mnist_dir()?;
 
     let mut steps: Vec<Step<'_>> = vec![
@@ -57,7 +58,12 @@ pub fn test(skip_python: bool) -> anyhow::Result<()> {
         (
             "rust tests",
             Box::new(|| {
-                setup::run(Command::new("cargo").args(["test", "--workspace"]).env("DIGITS_MNIST_DIR", &mnist))
+                setup::run(
+                    Command::new("cargo")
+                        .args(["test", "--workspace"])
+                        .env("DIGITS_MNIST_DIR", &mnist)
+                        .env("DIGITS_AXE_JS", &axe),
+                )
             }),
         ),
     ];

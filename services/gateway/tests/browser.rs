@@ -1,11 +1,13 @@
 //! End to end in a real headless Chromium, driven over WebDriver: draw digits
-//! with pointer strokes on the real web app, served by the gateway in front
-//! of the real inference and logging services, and check what the page shows
-//! against the API and the database. Screenshots go to
-//! `target/e2e-screenshots/`.
+//! with pointer strokes (a mouse on a 1280x800 desktop, a finger on an
+//! emulated 390x844 phone) on the real web app, served by the gateway in
+//! front of the real inference and logging services, and check what the
+//! page shows against the API and the database. Every view is checked with
+//! axe-core for WCAG 2.1 AA. Screenshots go to `target/e2e-screenshots/`.
 //!
 //! Needs the built web app (`cargo xtask web`, which `cargo xtask test` runs
-//! first) and `chromium` + `chromedriver` on PATH.
+//! first), `chromium` + `chromedriver` on PATH, and axe-core's `axe.min.js`
+//! (`DIGITS_AXE_JS`; `cargo xtask test` installs it).
 
 mod support;
 
@@ -16,7 +18,7 @@ use std::time::{Duration, Instant};
 use digits_gateway::config::Config;
 use digits_test_support::TempDir;
 use digits_test_support::process::ChildGuard;
-use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
+use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction, TouchActions};
 use fantoccini::elements::Element;
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -48,18 +50,46 @@ impl Driver {
         Self { _child: ChildGuard(child), port, profile }
     }
 
+    /// A desktop browser session, 1280x800.
+    async fn desktop(&self) -> Client {
+        self.session(json!({ "args": self.args("1280,800") })).await
+    }
+
+    /// A phone: a 390x844 touch screen.
+    async fn phone(&self) -> Client {
+        self.session(json!({
+            "args": self.args("390,844"),
+            "mobileEmulation": {
+                "deviceMetrics": { "width": 390, "height": 844, "pixelRatio": 3.0, "touch": true },
+                "userAgent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) \
+                              Chrome/120.0 Mobile Safari/537.36",
+            },
+        }))
+        .await
+    }
+
+    fn args(&self, window: &str) -> Vec<String> {
+        [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+        ]
+        .map(str::to_owned)
+        .into_iter()
+        .chain([format!("--user-data-dir={}", self.profile.path().display()), format!("--window-size={window}")])
+        .collect()
+    }
+
     /// A browser session; the driver refuses connections for a moment after start.
-    async fn session(&self) -> Client {
+    async fn session(&self, chrome_options: Value) -> Client {
         let mut capabilities = serde_json::Map::new();
-        capabilities.insert(
-            "goog:chromeOptions".into(),
-            json!({ "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", format!("--user-data-dir={}", self.profile.path().display()),
-                "--window-size=1280,1000",
-            ]}),
-        );
+        capabilities.insert("goog:chromeOptions".into(), chrome_options);
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let connector = hyper_util::client::legacy::connect::HttpConnector::new();
@@ -103,6 +133,7 @@ fn line(points: &[(f64, f64)], steps_per_segment: usize) -> Stroke {
 /// How a person might draw each digit.
 fn strokes_of(digit: u8) -> Vec<Stroke> {
     match digit {
+        4 => vec![line(&[(-0.22, -0.72), (-0.52, 0.18), (0.46, 0.18)], 12), line(&[(0.18, -0.5), (0.18, 0.76)], 12)],
         0 => vec![arc(0.0, 0.0, 0.42, 0.68, -90.0, 275.0, 40)],
         1 => vec![line(&[(0.06, -0.72), (-0.04, 0.72)], 16)],
         3 => {
@@ -134,9 +165,28 @@ fn smiley() -> Vec<Stroke> {
 
 /// Draws with the mouse: the pad's centre is the origin, `scale` pixels per unit.
 async fn draw(client: &Client, pad: &Element, strokes: &[Stroke]) {
+    let mouse = pointer_strokes(client, MouseActions::new("mouse".into()), pad, strokes).await;
+    client.perform_actions(mouse).await.expect("pointer actions");
+}
+
+/// Draws with a finger.
+async fn draw_touch(client: &Client, pad: &Element, strokes: &[Stroke]) {
+    let finger = pointer_strokes(client, TouchActions::new("finger".into()), pad, strokes).await;
+    client.perform_actions(finger).await.expect("touch actions");
+}
+
+/// The strokes as pointer actions on `pad`, scrolled into view first as a
+/// person would.
+async fn pointer_strokes<S: InputSource<Action = PointerAction>>(
+    client: &Client,
+    mut mouse: S,
+    pad: &Element,
+    strokes: &[Stroke],
+) -> S {
+    let pad_ref = serde_json::to_value(pad).expect("element reference");
+    client.execute("arguments[0].scrollIntoView({ block: 'center' });", vec![pad_ref]).await.expect("scrolled");
     let (_, _, width, _) = pad.rectangle().await.expect("pad size");
     let scale = width / 2.0;
-    let mut mouse = MouseActions::new("mouse".into());
     for stroke in strokes {
         let to = |(x, y): (f64, f64)| PointerAction::MoveToElement {
             element: pad.clone(),
@@ -150,7 +200,7 @@ async fn draw(client: &Client, pad: &Element, strokes: &[Stroke]) {
         }
         mouse = mouse.then(PointerAction::Up { button: MOUSE_BUTTON_LEFT });
     }
-    client.perform_actions(mouse).await.expect("pointer actions");
+    mouse
 }
 
 async fn wait_until<F, Fut, T>(what: &str, mut check: F) -> T
@@ -224,24 +274,110 @@ async fn saved(client: &Client) -> String {
     .await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn drawn_digits_are_recognised_and_feedback_reaches_history_stats_and_the_database() {
+/// Presses `key` where the focus is, as a person would.
+async fn press(client: &Client, key: &str) {
+    client.active_element().await.expect("a focused element").send_keys(key).await.expect("key sent");
+}
+
+/// The answer panel's state and the revision it shows.
+async fn answer_state(client: &Client) -> Option<(String, String)> {
+    Some((attr(client, "#answer", "data-state").await?, attr(client, "#answer", "data-revision").await?))
+}
+
+/// Waits until the drawing as it is now (a revision other than `after`) is
+/// stored; returns its record id, its revision and the digit read.
+async fn stored_after(client: &Client, after: &str) -> (String, String, Option<u8>) {
+    wait_until("the drawing stored", || async {
+        let (state, revision) = answer_state(client).await?;
+        if state != "stored" || revision == after {
+            return None;
+        }
+        let id = match attr(client, "#prediction-digit", "data-id").await {
+            Some(id) => id,
+            None => attr(client, "#prediction-verdict", "data-id").await?,
+        };
+        let digit = text(client, "#prediction-digit").await.and_then(|t| t.trim().parse().ok());
+        Some((id, revision, digit))
+    })
+    .await
+}
+
+/// The rows the database holds for prediction `id`, and its revision.
+fn rows_of(stack: &Stack, id: &str) -> String {
+    let sql = format!("SELECT count(*), coalesce(max(revision), -1) FROM predictions WHERE request_id = '{id}'");
+    stack.db.psql(&sql).expect("psql").trim().to_owned()
+}
+
+/// axe-core's script: `DIGITS_AXE_JS`, or where `cargo xtask test` installs it.
+fn axe_script() -> String {
+    let path = std::env::var_os("DIGITS_AXE_JS").map(PathBuf::from).unwrap_or_else(|| {
+        let home = PathBuf::from(std::env::var_os("HOME").expect("HOME"));
+        home.join(".cache/digits/axe-core-4.14.1/node_modules/axe-core/axe.min.js")
+    });
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!("axe-core at {}: {e} (cargo xtask test installs it; or set DIGITS_AXE_JS)", path.display())
+    })
+}
+
+/// Checks the page as it is now against WCAG 2.1 A and AA with axe-core:
+/// no serious or critical violation. Prints every violation found.
+async fn accessibility(client: &Client, view: &str) -> usize {
+    const RUN: &str = "const done = arguments[arguments.length - 1]; \
+        axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }) \
+            .then(r => done({ passes: r.passes.length, violations: r.violations.map(v => \
+                ({ id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' ')) })) }), \
+                  e => done({ error: String(e) }));";
+    client.execute(&axe_script(), vec![]).await.expect("axe-core loads");
+    let result = client.execute_async(RUN, vec![]).await.expect("axe-core runs");
+    assert!(result.get("error").is_none(), "axe-core failed on {view}: {result}");
+    let violations = result["violations"].as_array().cloned().unwrap_or_default();
+    println!("axe-core on {view}: {} rules passed, {} violations {violations:?}", result["passes"], violations.len());
+    let serious: Vec<&Value> =
+        violations.iter().filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical"))).collect();
+    assert!(serious.is_empty(), "serious or critical accessibility violations on {view}: {serious:#?}");
+    violations.len()
+}
+
+/// The app's page in a fresh stack.
+async fn app_stack() -> Stack {
     let web_dir = std::env::var_os("DIGITS_WEB_DIR").map_or_else(|| workspace().join("web-ui/dist"), PathBuf::from);
     assert!(
         web_dir.join("index.html").is_file() && web_dir.join("digits-web-ui_bg.wasm").is_file(),
         "the web app is not built in {}: run `cargo xtask web` (cargo xtask test does)",
         web_dir.display()
     );
-    let stack = Stack::with_config(Config { web_dir, ..Config::default() }).await;
+    Stack::with_config(Config { web_dir, ..Config::default() }).await
+}
+
+/// Nothing is wider than the window, and no card is wider than itself.
+async fn overflow(client: &Client) -> Value {
+    const MEASURE: &str = "const page = document.documentElement.scrollWidth - document.documentElement.clientWidth; \
+        const cards = [...document.querySelectorAll('.card')] \
+            .filter(c => c.scrollWidth > c.clientWidth + 1) \
+            .map(c => (c.id || c.className) + ': ' + (c.scrollWidth - c.clientWidth) + 'px'); \
+        return { page, cards };";
+    client.execute(MEASURE, vec![]).await.expect("measured")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drawn_digits_are_recognised_and_feedback_reaches_history_stats_and_the_database() {
+    let stack = app_stack().await;
     let driver = Driver::start();
-    let client = driver.session().await;
+    let client = driver.desktop().await;
     client.goto(&stack.url("/")).await.expect("page loads");
     let pad = client.wait().for_element(Locator::Css("#pad")).await.expect("the drawing pad");
+    let mut axe_views = vec![("desktop, empty", accessibility(&client, "desktop, empty").await)];
 
     let mut expected_rows = Vec::new();
     for digit in [0u8, 1, 3, 7] {
         draw(&client, &pad, &strokes_of(digit)).await;
+        // Before the pen has rested, the answer is a draft: nothing to confirm yet.
+        let (state, _) = answer_state(&client).await.expect("the answer panel");
+        assert!(state == "draft" || state == "pending", "{state}");
+        let correct = client.find(Locator::Css("#correct")).await.expect("correct");
+        assert!(!correct.is_enabled().await.expect("enabled?"), "Correct waits for the stored answer");
         let (id, predicted, preview, server) = logged_answer(&client).await;
+        assert_eq!(answer_state(&client).await.map(|s| s.0).as_deref(), Some("stored"));
         screenshot(&client, &format!("digit-{digit}")).await;
         assert_eq!(predicted, digit, "a drawn {digit} was read as {predicted}");
         assert_eq!(preview, server, "the browser's 28x28 preview equals the server's input");
@@ -262,13 +398,33 @@ async fn drawn_digits_are_recognised_and_feedback_reaches_history_stats_and_the_
                 saved(&client).await;
                 expected_rows.push((id, digit, Some(digit), preview));
             }
-            // A correction: the user says it was a 1.
+            // A correction: the user says it was a 1; the panel then shows
+            // that answer (not "Correct, it is a 7") and lets them change it.
             7 => {
                 let field = client.find(Locator::Css("#true-label")).await.expect("label field");
                 field.send_keys("1").await.expect("typed");
                 client.find(Locator::Css("#submit-label")).await.expect("submit").click().await.expect("click");
                 let status = saved(&client).await;
                 assert!(status.contains("it was a 1"), "{status}");
+                assert_eq!(attr(&client, "#your-answer", "data-answer").await.as_deref(), Some("a 1"));
+                assert!(client.find(Locator::Css("#correct")).await.is_err(), "no stale 'Correct, it is a 7'");
+                screenshot(&client, "digit-7-corrected").await;
+                axe_views.push(("desktop, answered", accessibility(&client, "desktop, answered").await));
+                // Changed: it was a 7 after all...
+                client.find(Locator::Css("#change-answer")).await.expect("change").click().await.expect("click");
+                client.find(Locator::Css("#correct")).await.expect("correct").click().await.expect("click");
+                wait_until("the 7 confirmed", || async {
+                    attr(&client, "#your-answer", "data-answer").await.filter(|a| a == "a 7")
+                })
+                .await;
+                // ...and back to 1.
+                client.find(Locator::Css("#change-answer")).await.expect("change").click().await.expect("click");
+                client.find(Locator::Css("#true-label")).await.expect("field").send_keys("1").await.expect("typed");
+                client.find(Locator::Css("#submit-label")).await.expect("submit").click().await.expect("click");
+                wait_until("the 1 again", || async {
+                    attr(&client, "#your-answer", "data-answer").await.filter(|a| a == "a 1")
+                })
+                .await;
                 expected_rows.push((id, digit, Some(1), preview));
             }
             _ => {
@@ -286,7 +442,7 @@ async fn drawn_digits_are_recognised_and_feedback_reaches_history_stats_and_the_
         .await;
     }
 
-    // History: the four drawings with their feedback, newest first.
+    // History: the four drawings with their feedback, newest first, dated.
     let history = wait_until("the history rows", || async {
         let rows = client.find_all(Locator::Css("table.history tbody tr")).await.ok()?;
         let mut seen = Vec::new();
@@ -301,8 +457,11 @@ async fn drawn_digits_are_recognised_and_feedback_reaches_history_stats_and_the_
     let expected: Vec<(String, Option<String>)> =
         expected_rows.iter().rev().map(|(id, _, label, _)| (id.clone(), label.map(|l| l.to_string()))).collect();
     assert_eq!(history, expected);
+    let when = text(&client, "table.history tbody tr td.when").await.expect("a time");
+    let year = this_year();
+    assert!(when.contains(&format!(" {year}, ")) && when.matches(':').count() == 2, "dated: {when}");
 
-    // Stats: three right of four, and the 7-read-as-7-drawn-as-1 cell opens its example.
+    // Stats: three right of four, and the 7-read-as-7-drawn-as-1 cell opens its example, and closes.
     let accuracy =
         wait_until("the accuracy", || async { text(&client, "#accuracy").await.filter(|t| t == "75.0%") }).await;
     assert_eq!(accuracy, "75.0%");
@@ -314,6 +473,11 @@ async fn drawn_digits_are_recognised_and_feedback_reaches_history_stats_and_the_
     .await;
     assert_eq!(examples, 1);
     screenshot(&client, "history-and-stats").await;
+    client.find(Locator::Css("#close-examples")).await.expect("close").click().await.expect("click");
+    wait_until("the examples closed", || async {
+        client.find(Locator::Css("#cell-examples")).await.is_err().then_some(())
+    })
+    .await;
 
     // The database holds exactly these rows, with the inputs the page showed.
     // (The browser is the only visitor, so everyone's figures are its own.)
@@ -363,6 +527,7 @@ async fn drawn_digits_are_recognised_and_feedback_reaches_history_stats_and_the_
         .expect("psql");
     assert_eq!(row.trim(), "42|12|43");
     // Then "Correct" after all: the answer is replaced.
+    client.find(Locator::Css("#change-answer")).await.expect("change").click().await.expect("click");
     client.find(Locator::Css("#correct")).await.expect("correct").click().await.expect("click");
     let status = wait_until("the number confirmed", || async {
         text(&client, "#feedback-status").await.filter(|t| t.contains("42 was right"))
@@ -398,18 +563,199 @@ async fn drawn_digits_are_recognised_and_feedback_reaches_history_stats_and_the_
     assert_eq!((api["numbers_right"].as_i64(), api["confusion"][10][10].as_i64()), (Some(1), Some(1)));
     client.find(Locator::Css("body")).await.expect("body").send_keys(&Key::Escape.to_string()).await.expect("esc");
 
-    // A phone-sized window: the pad still fits and drawing still works.
-    client.set_window_size(390, 844).await.expect("phone size");
-    let (_, _, width, _) = pad.rectangle().await.expect("pad");
-    assert!(width <= 390.0, "the pad fits a phone: {width}px");
-    let overflow = client
-        .execute("return document.documentElement.scrollWidth - document.documentElement.clientWidth;", vec![])
+    // One drawing, one record: a 4 drawn with a pause after its first
+    // stroke (long enough to store it), then undo and redo, is one row.
+    let rows_before = stack.rows();
+    let four = strokes_of(4);
+    draw(&client, &pad, &four[..1]).await;
+    let (id, first, _) = stored_after(&client, "").await;
+    draw(&client, &pad, &four[1..]).await;
+    let (again, second, digit) = stored_after(&client, &first).await;
+    assert_eq!((again.as_str(), digit), (id.as_str(), Some(4)), "the second stroke replaced the first reading");
+    press(&client, &Key::Backspace.to_string()).await;
+    let (again, undone, _) = stored_after(&client, &second).await;
+    assert_eq!(again, id, "undo replaced it too");
+    client.find(Locator::Css("#redo")).await.expect("redo").click().await.expect("click");
+    let (again, _, digit) = stored_after(&client, &undone).await;
+    assert_eq!((again.as_str(), digit), (id.as_str(), Some(4)));
+    stack.drained().await;
+    let stored = rows_of(&stack, &id);
+    println!("one drawing with a pause, an undo and a redo: {stored} (rows|revision)");
+    assert!(stored.starts_with("1|") && !stored.ends_with("|0"), "one row, at a later revision: {stored}");
+    assert_eq!(stack.rows(), rows_before + 1);
+    screenshot(&client, "four-after-pause-undo-redo").await;
+
+    // Enter after Clear: the focus stays on Clear, and Enter confirms the
+    // next drawing instead of wiping it.
+    client.find(Locator::Css("#clear")).await.expect("clear").click().await.expect("click");
+    draw(&client, &pad, &strokes_of(3)).await;
+    let (three, _, digit) = stored_after(&client, "").await;
+    assert_eq!(digit, Some(3));
+    let focused = client.active_element().await.expect("focus").attr("id").await.expect("id");
+    assert_eq!(focused.as_deref(), Some("clear"), "the focus is still on Clear");
+    press(&client, &Key::Enter.to_string()).await;
+    let status = saved(&client).await;
+    assert!(status.contains("a 3 was right"), "{status}");
+    assert!(client.find(Locator::Css("#prediction-digit")).await.is_ok(), "the drawing is still there");
+    let label =
+        stack.db.psql(&format!("SELECT true_label FROM predictions WHERE request_id = '{three}'")).expect("psql");
+    assert_eq!(label.trim(), "3");
+
+    // More drawings than a page holds (stored through the page's own API
+    // calls, as this visitor), then the history pages through them.
+    const POST_PREVIEW: &str = "const [hex, done] = [arguments[0], arguments[1]]; \
+        const bytes = new Uint8Array(hex.match(/../g).map(h => parseInt(h, 16))); \
+        fetch('/api/predictions', { method: 'POST', headers: { 'content-type': 'application/vnd.digits.mnist' }, body: bytes }) \
+            .then(r => done(r.status), () => done(0));";
+    for _ in 0..4 {
+        let status = client.execute_async(POST_PREVIEW, vec![json!(expected_rows[0].3)]).await.expect("posted");
+        assert_eq!(status, 201);
+    }
+    client.refresh().await.expect("reload");
+    let older = client.wait().for_element(Locator::Css("#history-older")).await.expect("pager");
+    wait_until("a full first page", || async {
+        let rows = client.find_all(Locator::Css("table.history tbody tr")).await.ok()?;
+        (rows.len() == 10).then_some(())
+    })
+    .await;
+    older.click().await.expect("older");
+    let second_page = wait_until("the second page", || async {
+        (text(&client, "#history-page").await? == "Page 2").then_some(())?;
+        let rows = client.find_all(Locator::Css("table.history tbody tr")).await.ok()?;
+        (!rows.is_empty()).then_some(rows.len())
+    })
+    .await;
+    assert_eq!(second_page + 10, usize::try_from(stack.rows()).expect("rows"), "every drawing on one of the pages");
+    client.find(Locator::Css("#history-newer")).await.expect("newer").click().await.expect("click");
+
+    // A row opens its drawing, which can be deleted.
+    let newest = wait_until("page 1 again", || async {
+        (text(&client, "#history-page").await? == "Page 1").then_some(())?;
+        attr(&client, "table.history tbody tr", "data-id").await
+    })
+    .await;
+    client.find(Locator::Css("table.history tbody tr button.open")).await.expect("a row").click().await.expect("open");
+    let opened = wait_until("the drawing opened", || async { attr(&client, "#record-view", "data-id").await }).await;
+    assert_eq!(opened, newest);
+    screenshot(&client, "history-record-open").await;
+    axe_views.push(("desktop, history record open", accessibility(&client, "desktop, history record open").await));
+    let rows_before = stack.rows();
+    client.find(Locator::Css("#delete-record")).await.expect("delete").click().await.expect("click");
+    wait_until("the row gone", || async {
+        client.find(Locator::Css("#record-view")).await.is_err().then_some(())?;
+        let first = attr(&client, "table.history tbody tr", "data-id").await?;
+        (first != newest).then_some(())
+    })
+    .await;
+    assert_eq!(stack.rows(), rows_before - 1);
+    assert_eq!(rows_of(&stack, &newest), "0|-1");
+
+    // Nothing overflows the window or its card at any width.
+    for width in [360u32, 390, 480, 600, 760, 1024, 1280] {
+        client.set_window_size(width, 900).await.expect("window size");
+        let measured = overflow(&client).await;
+        assert_eq!(measured, json!({ "page": 0, "cards": [] }), "at {width}px");
+    }
+    println!("axe-core views: {axe_views:?}");
+    client.close().await.expect("session closes");
+}
+
+/// The current year, from the system clock (for the history's dates).
+fn this_year() -> i64 {
+    let days = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs() / 86_400;
+    // Civil-from-days (Howard Hinnant's algorithm), for the year only.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    yoe + era * 400 + i64::from(month <= 2)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_phone_the_answer_and_feedback_fit_one_screen_and_images_can_be_uploaded() {
+    let stack = app_stack().await;
+    let driver = Driver::start();
+    let client = driver.phone().await;
+    client.goto(&stack.url("/")).await.expect("page loads");
+    let pad = client.wait().for_element(Locator::Css("#pad")).await.expect("the drawing pad");
+    let hints = client
+        .execute("return getComputedStyle(document.querySelector('.keys')).display;", vec![])
         .await
         .expect("script");
-    assert_eq!(overflow.as_i64(), Some(0), "no sideways scrolling on a phone");
-    draw(&client, &pad, &strokes_of(1)).await;
-    let (_, predicted, _, _) = logged_answer(&client).await;
-    assert_eq!(predicted, 1);
+    assert_eq!(hints, "none", "no keyboard hints on a touch screen");
+
+    // Drawn with a finger: the answer and every feedback button are on the
+    // first screen.
+    draw_touch(&client, &pad, &strokes_of(1)).await;
+    let (_, _, digit) = stored_after(&client, "").await;
+    assert_eq!(digit, Some(1));
+    const MEASURE: &str = "const bottom = s => Math.round(document.querySelector(s).getBoundingClientRect().bottom); \
+        return { scrolled: window.scrollY, screen: window.innerHeight, answer: bottom('#prediction-digit'), \
+                 correct: bottom('#correct'), not_a_digit: bottom('#not-a-digit'), correction: bottom('#submit-label') };";
+    let fit = client.execute(MEASURE, vec![]).await.expect("measured");
+    println!("on a 390x844 phone: {fit}");
+    assert_eq!((fit["scrolled"].as_i64(), fit["screen"].as_i64()), (Some(0), Some(844)), "{fit}");
+    for control in ["answer", "correct", "not_a_digit", "correction"] {
+        assert!(fit[control].as_i64().is_some_and(|b| b <= 844), "{control} is below the fold: {fit}");
+    }
+    assert_eq!(overflow(&client).await, json!({ "page": 0, "cards": [] }));
     screenshot(&client, "phone").await;
+    accessibility(&client, "phone, answered").await;
+
+    // A lost connection says so and offers a retry that works.
+    client
+        .execute(
+            "window.realFetch = window.fetch; \
+             window.fetch = () => Promise.reject(new TypeError('Failed to fetch'));",
+            vec![],
+        )
+        .await
+        .expect("offline");
+    let before = answer_state(&client).await.expect("state").1;
+    draw_touch(&client, &pad, &[line(&[(-0.3, 0.8), (0.3, 0.8)], 6)]).await;
+    let message = wait_until("the lost connection", || async { text(&client, "#problem").await }).await;
+    assert!(message.contains("Connection lost"), "{message}");
+    screenshot(&client, "phone-offline").await;
+    accessibility(&client, "phone, offline").await;
+    client.execute("window.fetch = window.realFetch;", vec![]).await.expect("online");
+    client.find(Locator::Css("#retry")).await.expect("retry").click().await.expect("click");
+    stored_after(&client, &before).await;
+    assert!(client.find(Locator::Css("#problem")).await.is_err());
+
+    // An image file, chosen, pasted or dropped, goes through the same
+    // pipeline and preview as a drawing.
+    let digits = support::test_digits(3);
+    let dir = TempDir::new("e2e-upload");
+    let (image, label) = &digits[0];
+    let path = dir.join("digit.png");
+    std::fs::write(&path, support::canvas_png(image)).expect("png written");
+    let before = answer_state(&client).await.expect("state").1;
+    let upload = client.find(Locator::Css("#upload")).await.expect("the file input");
+    upload.send_keys(&path.display().to_string()).await.expect("file chosen");
+    let (uploaded, _, digit) = stored_after(&client, &before).await;
+    assert_eq!(digit, Some(*label), "the uploaded {label}");
+    assert!(preview_pixels(&client).await.is_some(), "its 28x28 preview");
+    screenshot(&client, "phone-uploaded").await;
+    const HAND_OVER: &str = "const [hex, how] = [arguments[0], arguments[1]]; \
+        const bytes = new Uint8Array(hex.match(/../g).map(h => parseInt(h, 16))); \
+        const data = new DataTransfer(); \
+        data.items.add(new File([bytes], 'digit.png', { type: 'image/png' })); \
+        if (how === 'paste') { \
+            document.body.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true })); \
+        } else { \
+            document.getElementById('pad').dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true })); \
+        }";
+    for (how, i) in [("paste", 1), ("drop", 2)] {
+        let (image, label) = &digits[i];
+        let hex: String = support::canvas_png(image).iter().map(|b| format!("{b:02x}")).collect();
+        let before = answer_state(&client).await.expect("state").1;
+        client.execute(HAND_OVER, vec![json!(hex), json!(how)]).await.expect("handed over");
+        let (id, _, digit) = stored_after(&client, &before).await;
+        assert_eq!(digit, Some(*label), "the {how}d {label}");
+        assert_ne!(id, uploaded, "a picture starts a new drawing");
+    }
     client.close().await.expect("session closes");
 }
