@@ -369,7 +369,7 @@ async fn the_bad_input_corpus_gets_4xx_json_errors_and_never_a_5xx_and_memory_st
             Body::None,
             400,
         ),
-        ("DELETE a prediction", reqwest::Method::DELETE, format!("/api/predictions/{id}"), Body::None, 405),
+        ("PATCH a prediction", reqwest::Method::PATCH, format!("/api/predictions/{id}"), Body::None, 405),
         ("POST to stats", reqwest::Method::POST, "/api/stats".into(), Body::None, 405),
         ("export while admin is off", reqwest::Method::GET, "/api/admin/export".into(), Body::None, 404),
     ];
