@@ -7,7 +7,7 @@ use crate::api::{self, ModelInfo};
 use crate::components::answer::{AnswerPanel, announcement};
 use crate::components::details::DetailsPanel;
 use crate::components::drawing_pad::DrawingPad;
-use crate::components::feedback::{FeedbackPanel, describe};
+use crate::components::feedback::FeedbackPanel;
 use crate::components::history::History;
 use crate::components::stats::StatsPanel;
 use crate::components::tools::Tools;
@@ -15,7 +15,6 @@ use crate::hooks::controls::use_controls;
 use crate::hooks::pad::use_pad;
 use crate::hooks::paste::use_paste;
 use crate::hooks::recognition::use_recognition;
-use crate::session::Feedback;
 
 /// The serving model, read once.
 #[hook]
@@ -45,15 +44,6 @@ pub fn App() -> Html {
 
     let stored = session.stored_reading().cloned();
     let (can_undo, can_redo) = pad.can_undo_redo();
-    let announce = match (&session.feedback, &stored) {
-        (Feedback::Saved(answer), _) => format!("Saved: {}.", describe(answer)),
-        (_, Some(reading)) => announcement(reading),
-        _ => String::new(),
-    };
-    let on_brush = {
-        let brush = pad.brush.clone();
-        Callback::from(move |b| brush.set(b))
-    };
     html! {
         <>
         <header class="top">
@@ -64,8 +54,8 @@ pub fn App() -> Html {
             <section class="card draw" aria-label="Drawing">
                 <DrawingPad pad={pad.clone()} empty={session.empty} on_start={controls.on_start.clone()}
                     on_change={controls.on_change.clone()} on_file={controls.file.clone()} />
-                <Tools {can_undo} can_redo={can_redo && !session.is_final()}
-                    brush={*pad.brush} {on_brush} on_undo={controls.undo.clone()} on_redo={controls.redo.clone()}
+                <Tools can_undo={can_undo && !session.is_final()} can_redo={can_redo && !session.is_final()}
+                    brush={*pad.brush} on_brush={controls.brush.clone()} on_undo={controls.undo.clone()} on_redo={controls.redo.clone()}
                     on_clear={controls.clear.clone()} on_file={controls.file.clone()} />
             </section>
             <div class="side">
@@ -79,7 +69,7 @@ pub fn App() -> Html {
                     matches={session.preview_matches_server()} />
             </div>
         </main>
-        <p id="announce" class="sr-only" aria-live="polite">{announce}</p>
+        <p id="announce" class="sr-only" aria-live="polite">{announcement(&session)}</p>
         <div class="lower">
             <StatsPanel refresh={session.saves} />
             <History refresh={session.saves} on_changed={controls.history_changed.clone()} />

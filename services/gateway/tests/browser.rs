@@ -376,7 +376,12 @@ async fn drawn_digits_are_recognised_and_feedback_reaches_history_stats_and_the_
         assert!(state == "draft" || state == "pending", "{state}");
         let correct = client.find(Locator::Css("#correct")).await.expect("correct");
         assert!(!correct.is_enabled().await.expect("enabled?"), "Correct waits for the stored answer");
+        let announced = client.execute("return document.getElementById('announce').textContent;", vec![]).await;
+        assert_eq!(announced.expect("script"), "", "drafts are not announced");
         let (id, predicted, preview, server) = logged_answer(&client).await;
+        let announced = client.execute("return document.getElementById('announce').textContent;", vec![]).await;
+        let announced = announced.expect("script");
+        assert!(announced.as_str().is_some_and(|a| a.starts_with(&format!("Read as {predicted},"))), "{announced}");
         assert_eq!(answer_state(&client).await.map(|s| s.0).as_deref(), Some("stored"));
         screenshot(&client, &format!("digit-{digit}")).await;
         assert_eq!(predicted, digit, "a drawn {digit} was read as {predicted}");
@@ -473,6 +478,7 @@ async fn drawn_digits_are_recognised_and_feedback_reaches_history_stats_and_the_
     .await;
     assert_eq!(examples, 1);
     screenshot(&client, "history-and-stats").await;
+    axe_views.push(("desktop, confusion cell open", accessibility(&client, "desktop, confusion cell open").await));
     client.find(Locator::Css("#close-examples")).await.expect("close").click().await.expect("click");
     wait_until("the examples closed", || async {
         client.find(Locator::Css("#cell-examples")).await.is_err().then_some(())

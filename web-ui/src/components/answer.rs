@@ -6,7 +6,8 @@
 use yew::prelude::*;
 
 use crate::api::Verdict;
-use crate::session::{Problem, Reading, SURE};
+use crate::components::feedback::describe;
+use crate::session::{Feedback, Problem, Reading, SURE, Session};
 
 /// Props of [`AnswerPanel`].
 #[derive(Properties, PartialEq)]
@@ -32,9 +33,18 @@ fn percent(p: f32) -> String {
     format!("{:.0}%", p * 100.0)
 }
 
-/// What a screen reader hears when an answer is stored: the final answer
-/// only, never the drafts.
-pub fn announcement(reading: &Reading) -> String {
+/// What the page's live region says: the stored answer, then the saved
+/// feedback; never a draft.
+pub fn announcement(session: &Session) -> String {
+    match (&session.feedback, session.stored_reading()) {
+        (Feedback::Saved(answer), _) => format!("Saved: {}.", describe(answer)),
+        (_, Some(reading)) => reading_announcement(reading),
+        _ => String::new(),
+    }
+}
+
+/// How a stored answer is announced.
+fn reading_announcement(reading: &Reading) -> String {
     let p = &reading.prediction;
     let sure = if reading.unsure() { ", not sure" } else { "" };
     match p.verdict {
@@ -50,6 +60,7 @@ pub fn AnswerPanel(props: &AnswerProps) -> Html {
     let state = match (&props.reading, props.empty) {
         (_, true) => "empty",
         (_, false) if props.stored => "stored",
+        (_, false) if props.problem.is_some() => "failed",
         (_, false) if props.pending => "pending",
         _ => "draft",
     };
@@ -59,6 +70,7 @@ pub fn AnswerPanel(props: &AnswerProps) -> Html {
             html! { <span class="chip pending" id="answer-state"><span class="spinner" aria-hidden="true"></span>{"Reading…"}</span> }
         }
         "draft" => html! { <span class="chip draft" id="answer-state">{"Draft: saved when you pause"}</span> },
+        "failed" => html! { <span class="chip failed" id="answer-state">{"Not saved"}</span> },
         _ => html! {},
     };
     let body = match (&props.reading, props.empty) {

@@ -103,7 +103,7 @@ pub fn FeedbackPanel(props: &FeedbackProps) -> Html {
         };
         return html! {
             <section class="card feedback answered" id="feedback" aria-label="Feedback">
-                <p id="feedback-status" class="status ok" role="status">{said}</p>
+                <p id="feedback-status" class="status ok">{said}</p>
                 <p id="your-answer" class="your-answer" data-answer={describe(saved)}>
                     {"Your answer: "}<strong>{describe(saved)}</strong>
                 </p>
@@ -149,7 +149,7 @@ pub fn FeedbackPanel(props: &FeedbackProps) -> Html {
     };
     let status = match &props.state {
         Feedback::Wanted(_) | Feedback::Saving(_) => {
-            html! { <p id="feedback-status" class="status" role="status">{"Saving…"}</p> }
+            html! { <p id="feedback-status" class="status">{"Saving…"}</p> }
         }
         Feedback::Failed(_, message) => {
             html! { <p id="feedback-status" class="status error" role="alert">{format!("Not saved: {message}")}</p> }

@@ -10,6 +10,7 @@ use yew::prelude::*;
 use crate::api::Verdict;
 use crate::components::drawing_pad::Change;
 use crate::components::feedback::{confirmation, typed};
+use crate::drawing::Brush;
 use crate::hooks::pad::Pad;
 use crate::hooks::shortcuts::use_shortcuts;
 use crate::keyboard::Shortcut;
@@ -29,6 +30,8 @@ pub struct Controls {
     pub redo: Callback<()>,
     /// Clear: the next drawing.
     pub clear: Callback<()>,
+    /// Another brush was picked.
+    pub brush: Callback<Brush>,
     /// Start a new drawing from an image file.
     pub file: Callback<Blob>,
     /// The user says what was drawn.
@@ -101,6 +104,10 @@ pub fn use_controls(pad: &Pad, session: &UseReducerHandle<Session>) -> Controls 
             });
         })
     };
+    let brush = {
+        let handle = pad.brush.clone();
+        Callback::from(move |b: Brush| handle.set(b))
+    };
     let give = {
         let dispatch = dispatch.clone();
         Callback::from(move |answer: Answer| dispatch.dispatch(Action::Give(answer)))
@@ -138,5 +145,5 @@ pub fn use_controls(pad: &Pad, session: &UseReducerHandle<Session>) -> Controls 
         }));
     }
 
-    Controls { on_start, on_change, undo, redo, clear, file, give, typed: typed_text, retry, history_changed }
+    Controls { on_start, on_change, undo, redo, clear, brush, file, give, typed: typed_text, retry, history_changed }
 }
