@@ -14,17 +14,19 @@ pub struct ApiError {
     pub message: String,
     /// The server could not be reached at all.
     pub offline: bool,
+    /// The HTTP status the server answered, when it did.
+    pub status: Option<u16>,
 }
 
 impl ApiError {
     fn said(message: impl Into<String>) -> Self {
-        Self { message: message.into(), offline: false }
+        Self { message: message.into(), offline: false, status: None }
     }
 }
 
 impl From<JsValue> for ApiError {
     fn from(_: JsValue) -> Self {
-        Self { message: "Cannot reach the server. Check your connection.".into(), offline: true }
+        Self { message: "Cannot reach the server. Check your connection.".into(), offline: true, status: None }
     }
 }
 
@@ -48,7 +50,7 @@ async fn send(method: &str, url: &str, body: Option<(&str, &JsValue)>) -> Result
         let message = serde_json::from_str::<ErrorBody>(&text)
             .map(|b| b.error)
             .unwrap_or_else(|_| format!("The server answered {}", response.status()));
-        Err(ApiError::said(message))
+        Err(ApiError { status: Some(response.status()), ..ApiError::said(message) })
     }
 }
 

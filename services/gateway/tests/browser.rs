@@ -590,6 +590,17 @@ async fn drawn_digits_are_recognised_and_feedback_reaches_history_stats_and_the_
     assert!(stored.starts_with("1|") && !stored.ends_with("|0"), "one row, at a later revision: {stored}");
     assert_eq!(stack.rows(), rows_before + 1);
     screenshot(&client, "four-after-pause-undo-redo").await;
+    // Deleted elsewhere (another tab) while still being drawn: the drawing
+    // goes on as a new record, without an error.
+    const DELETE: &str = "const [id, done] = [arguments[0], arguments[1]]; \
+        fetch('/api/predictions/' + id, { method: 'DELETE' }).then(r => done(r.status), () => done(0));";
+    assert_eq!(client.execute_async(DELETE, vec![json!(id)]).await.expect("deleted"), 204);
+    let (_, before) = answer_state(&client).await.expect("state");
+    draw(&client, &pad, &[line(&[(-0.6, 0.85), (-0.4, 0.85)], 4)]).await;
+    let (renewed, _, _) = stored_after(&client, &before).await;
+    assert_ne!(renewed, id, "a new record");
+    assert!(client.find(Locator::Css("#problem")).await.is_err());
+    assert_eq!(rows_of(&stack, &id), "0|-1");
 
     // Enter after Clear: the focus stays on Clear, and Enter confirms the
     // next drawing instead of wiping it.

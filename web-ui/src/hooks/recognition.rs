@@ -61,7 +61,12 @@ async fn store(canvas: NodeRef, t: Target, record: Option<String>, dispatch: Dis
     dispatch.dispatch(Action::StoreStarted(t, input.clone()));
     let stored = match record {
         None => api::predict(&input, true).await,
-        Some(id) => api::revise(&id, t.revision, &input).await,
+        Some(id) => match api::revise(&id, t.revision, &input).await {
+            // The record was deleted, or made final, elsewhere (the history,
+            // another tab): the drawing goes on as a new record.
+            Err(ApiError { status: Some(404 | 409), .. }) => api::predict(&input, true).await,
+            revised => revised,
+        },
     };
     match stored {
         Ok(prediction) => dispatch.dispatch(Action::Stored(t, Rc::new(prediction))),
