@@ -6,3 +6,4 @@ pub mod pad;
 pub mod paste;
 pub mod recognition;
 pub mod shortcuts;
+pub mod window_event;
