@@ -321,6 +321,8 @@ impl Reducible for Session {
                 next.label.clear();
                 next.saves += 1;
             }
+            // Saved after the next drawing began: only the history changed.
+            Action::FeedbackSaved(..) => next.saves += 1,
             Action::FeedbackFailed(t, answer, message) if current(t) => {
                 next.feedback = Feedback::Failed(answer, message);
             }
