@@ -53,12 +53,15 @@ impl LocalStack {
         };
         stack.services.push(spawn(
             "inference",
-            Command::new(bin.join("digits-inference")).env("DIGITS_INFERENCE_ADDR", &inference),
+            Command::new(bin.join("digits-inference"))
+                .env("DIGITS_INFERENCE_ADDR", &inference)
+                .env("DIGITS_METRICS_ADDR", format!("127.0.0.1:{}", free_port()?)),
         )?);
         stack.services.push(spawn(
             "logging",
             Command::new(bin.join("digits-logging"))
                 .env("DIGITS_LOGGING_ADDR", &logging)
+                .env("DIGITS_METRICS_ADDR", format!("127.0.0.1:{}", free_port()?))
                 .env("DATABASE_URL", format!("sqlite://{}", dir.join("digits.db").display())),
         )?);
         let mut gateway = Command::new(bin.join("digits-gateway"));

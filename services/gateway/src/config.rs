@@ -54,6 +54,9 @@ pub struct Settings {
     /// The operators' bearer token for the global history and the export; those views are off when unset
     #[arg(long, env = "DIGITS_ADMIN_TOKEN", value_name = "TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
+    /// Bearer token Prometheus sends for `/metrics`; unset serves `/metrics` to loopback and private-network clients only
+    #[arg(long, env = "DIGITS_METRICS_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
     /// Most images in one `PredictBatch` on the public gRPC port
     #[arg(long, env = "DIGITS_PUBLIC_MAX_BATCH", default_value = "16", value_name = "N")]
     pub public_max_batch: NonZeroUsize,
@@ -105,6 +108,8 @@ pub struct Config {
     pub api_keys: Vec<ApiKey>,
     /// The operators' token; `None` turns the admin views off.
     pub admin_token: Option<Secret>,
+    /// The token `/metrics` asks for; `None` serves it to private networks only.
+    pub metrics_token: Option<Secret>,
     /// Most images per `PredictBatch` on the public port.
     pub public_max_batch: usize,
     /// Capacity of the log queue.
@@ -139,6 +144,7 @@ impl TryFrom<Settings> for Config {
             trusted_proxies: list("DIGITS_TRUSTED_PROXIES", s.trusted_proxies.as_deref(), parse_proxy)?,
             api_keys: list("DIGITS_API_KEYS", s.api_keys.as_deref(), |entry| ApiKey::parse(entry, rate_limit))?,
             admin_token: s.admin_token.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).map(Secret),
+            metrics_token: s.metrics_token.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).map(Secret),
             public_max_batch: s.public_max_batch.get(),
             log_queue: s.log_queue.get(),
             log_spool_dir: s.log_spool_dir,

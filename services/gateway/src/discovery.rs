@@ -161,6 +161,8 @@ impl Discovery {
             }
         };
         let healthy = self.probe_all(&resolved).await;
+        metrics::gauge!("digits_inference_replicas", "state" => "known").set(resolved.len() as f64);
+        metrics::gauge!("digits_inference_replicas", "state" => "healthy").set(healthy.len() as f64);
         let current = self.publish.borrow().clone();
         for addr in healthy.difference(&current) {
             tracing::info!(%addr, "inference replica added");

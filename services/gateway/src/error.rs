@@ -120,6 +120,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = digits_web_api::ErrorBody { error: self.message, code: self.code.to_owned() };
         let mut response = (self.status, Json(body)).into_response();
+        response.extensions_mut().insert(crate::request_metrics::ErrorCode(self.code));
         if let Some(seconds) = self.retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }

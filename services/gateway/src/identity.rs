@@ -82,6 +82,7 @@ pub struct BadToken;
 #[derive(Clone)]
 pub struct Credentials {
     admin: Option<[u8; 32]>,
+    metrics: Option<[u8; 32]>,
     keys: Vec<(String, [u8; 32])>,
 }
 
@@ -107,6 +108,7 @@ impl Credentials {
     pub fn new(config: &Config) -> Self {
         Self {
             admin: config.admin_token.as_ref().map(|t| digest(&t.0)),
+            metrics: config.metrics_token.as_ref().map(|t| digest(&t.0)),
             keys: config.api_keys.iter().map(|ApiKey { name, key, .. }| (name.clone(), digest(key))).collect(),
         }
     }
@@ -114,6 +116,17 @@ impl Credentials {
     /// Whether the admin views are on.
     pub fn admin_configured(&self) -> bool {
         self.admin.is_some()
+    }
+
+    /// Whether `/metrics` is for this request: with `DIGITS_METRICS_TOKEN`
+    /// set, for that bearer token only; without it, for clients on loopback
+    /// or a private network (`client` as the trusted proxies tell it).
+    pub fn metrics_allowed(&self, token: Option<&str>, client: std::net::IpAddr) -> bool {
+        match (self.metrics, token) {
+            (Some(wanted), Some(token)) => bool::from(wanted.ct_eq(&digest(token))),
+            (Some(_), None) => false,
+            (None, _) => private(client),
+        }
     }
 
     /// The caller a bearer token names.
@@ -138,6 +151,15 @@ impl Credentials {
         }
         let usable = (16..=256).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_graphic());
         if allow_own && usable { Ok(Caller::Token { owner: opaque("t", token) }) } else { Err(BadToken) }
+    }
+}
+
+/// Whether `ip` is loopback or on a private network (RFC 1918, unique
+/// local, link local): where Prometheus scrapes from inside a deployment.
+fn private(ip: std::net::IpAddr) -> bool {
+    match ip.to_canonical() {
+        std::net::IpAddr::V4(v4) => v4.is_loopback() || v4.is_private() || v4.is_link_local(),
+        std::net::IpAddr::V6(v6) => v6.is_loopback() || v6.is_unique_local() || v6.is_unicast_link_local(),
     }
 }
 

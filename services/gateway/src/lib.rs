@@ -17,6 +17,7 @@ pub mod image_body;
 pub mod inference;
 pub mod log_queue;
 pub mod openapi;
+pub mod request_metrics;
 pub mod routes;
 pub mod spool;
 pub mod startup;

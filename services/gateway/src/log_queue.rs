@@ -45,6 +45,7 @@ pub struct LogQueue {
     capacity: usize,
     dropped: AtomicU64,
     written: AtomicU64,
+    spooled: AtomicU64,
     replayed: u64,
     spool: Option<Spool>,
 }
@@ -114,6 +115,7 @@ impl LogQueue {
             capacity,
             dropped: AtomicU64::new(0),
             written: AtomicU64::new(0),
+            spooled: AtomicU64::new(0),
             replayed: replayed.len() as u64,
             spool,
         })
@@ -140,10 +142,13 @@ impl LogQueue {
         if entries.is_empty() {
             return 0;
         }
-        if let Some(spool) = &self.spool
-            && let Err(e) = spool.append(&entries).await
-        {
-            tracing::error!(error = %e, entries = entries.len(), "spool write failed; queued in memory only");
+        if let Some(spool) = &self.spool {
+            match spool.append(&entries).await {
+                Ok(()) => drop(self.spooled.fetch_add(entries.len() as u64, Ordering::Relaxed)),
+                Err(e) => {
+                    tracing::error!(error = %e, entries = entries.len(), "spool write failed; queued in memory only");
+                }
+            }
         }
         let queued = entries.len();
         {
@@ -264,6 +269,21 @@ impl LogQueue {
             dropped: self.dropped.load(Ordering::Relaxed),
             written: self.written.load(Ordering::Relaxed),
             replayed: self.replayed,
+        }
+    }
+
+    /// Reports the counters to the metrics: `digits_log_queue_pending`,
+    /// `digits_log_queue_capacity` and `digits_log_entries_total{outcome}`
+    /// (written, dropped, spooled, replayed).
+    pub fn record_metrics(&self) {
+        let stats = self.stats();
+        metrics::gauge!("digits_log_queue_pending").set(stats.pending as f64);
+        metrics::gauge!("digits_log_queue_capacity").set(stats.capacity as f64);
+        let spooled = self.spooled.load(Ordering::Relaxed);
+        for (outcome, count) in
+            [("written", stats.written), ("dropped", stats.dropped), ("spooled", spooled), ("replayed", stats.replayed)]
+        {
+            metrics::counter!("digits_log_entries_total", "outcome" => outcome).absolute(count);
         }
     }
 

@@ -6,6 +6,7 @@ pub(crate) mod admin;
 mod extract;
 mod guard;
 pub(crate) mod health;
+mod metrics;
 pub mod predictions;
 pub mod stats;
 
@@ -92,8 +93,10 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .layer(middleware::from_fn(move |request, next| declared_size_check(max_body, request, next)))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::metrics))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(middleware::from_fn(crate::request_metrics::record))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

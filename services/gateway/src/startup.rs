@@ -88,6 +88,7 @@ impl Application {
         let (spool, replayed) = Spool::open(&config.log_spool_dir)
             .map_err(|source| StartupError::Spool { dir: config.log_spool_dir.clone(), source })?;
         let logs = LogQueue::with_spool(config.log_queue, spool, replayed);
+        digits_service_kit::metrics::init("gateway", env!("CARGO_PKG_VERSION"));
         let state = AppState {
             inference,
             logging,

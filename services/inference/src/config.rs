@@ -49,6 +49,9 @@ pub struct Settings {
     /// This replica's name, sent in the `digits-replica` response metadata; unset means `$HOSTNAME`, else `inference`
     #[arg(long, env = "DIGITS_INFERENCE_REPLICA", value_name = "NAME")]
     pub replica: Option<String>,
+    /// Address of the admin HTTP port that serves Prometheus metrics at `/metrics`
+    #[arg(long, env = "DIGITS_METRICS_ADDR", default_value = "0.0.0.0:9101", value_name = "ADDR")]
+    pub metrics_addr: SocketAddr,
 }
 
 /// Settings of one inference server.
@@ -70,6 +73,8 @@ pub struct Config {
     pub max_message_bytes: usize,
     /// This replica's name (the container's host name under Docker).
     pub replica: String,
+    /// The admin port serving `/metrics`; port 0 picks a free port (tests).
+    pub metrics_addr: SocketAddr,
 }
 
 impl From<Settings> for Config {
@@ -86,6 +91,7 @@ impl From<Settings> for Config {
                 .replica
                 .or_else(|| std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()))
                 .unwrap_or_else(|| "inference".into()),
+            metrics_addr: s.metrics_addr,
         }
     }
 }
@@ -110,5 +116,6 @@ mod tests {
         assert_eq!((config.queue, config.max_batch, config.max_message_bytes), (256, 256, 16 << 20));
         assert_eq!(config.limits, Limits::default(), "the preprocessing crate's limits");
         assert!(config.workers >= 1);
+        assert_eq!(config.metrics_addr, SocketAddr::from(([0, 0, 0, 0], 9101)));
     }
 }

@@ -36,6 +36,7 @@ pub struct Outcome {
 }
 
 struct Job {
+    queued_at: Instant,
     images: Vec<pb::Image>,
     first_index: usize,
     deadline: Option<Instant>,
@@ -91,6 +92,7 @@ impl Engine {
     pub async fn score(&self, images: Vec<pb::Image>, deadline: Option<Instant>) -> Result<Outcome, InferError> {
         let started = Instant::now();
         let sender = self.sender.as_ref().ok_or_else(|| InferError::Internal("the engine is stopped".into()))?;
+        metrics::histogram!("digits_inference_images_per_call").record(images.len() as f64);
         let chunk = images.len().div_ceil(self.workers.len()).max(1);
         let mut pending = Vec::new();
         let mut images = images.into_iter();
@@ -102,13 +104,17 @@ impl Engine {
             }
             let (reply, answer) = oneshot::channel();
             let len = part.len();
-            match sender.try_send(Job { images: part, first_index, deadline, reply }) {
+            match sender.try_send(Job { queued_at: Instant::now(), images: part, first_index, deadline, reply }) {
                 Ok(()) => pending.push(answer),
-                Err(TrySendError::Full(_)) => return Err(InferError::Busy { queued: self.queue }),
+                Err(TrySendError::Full(_)) => {
+                    metrics::counter!("digits_inference_jobs_refused_total").increment(1);
+                    return Err(InferError::Busy { queued: self.queue });
+                }
                 Err(TrySendError::Disconnected(_)) => return Err(InferError::Internal("no workers left".into())),
             }
             first_index += len;
         }
+        metrics::gauge!("digits_inference_queue_depth").set(sender.len() as f64);
         let mut readings = Vec::with_capacity(first_index);
         let mut preprocess = Duration::ZERO;
         for answer in pending {
@@ -138,8 +144,11 @@ fn work(model: &Model, limits: &Limits, jobs: &Receiver<Job>, expired: &AtomicU6
     let mut session = model.session().ok();
     let mut input = Vec::new();
     while let Ok(job) = jobs.recv() {
+        metrics::gauge!("digits_inference_queue_depth").set(jobs.len() as f64);
+        metrics::histogram!("digits_inference_queue_wait_seconds").record(job.queued_at.elapsed().as_secs_f64());
         if job.reply.is_closed() || job.deadline.is_some_and(|d| Instant::now() >= d) {
             expired.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("digits_inference_jobs_expired_total").increment(1);
             let _ = job.reply.send(Err(InferError::Expired));
             continue;
         }
@@ -152,11 +161,15 @@ fn work(model: &Model, limits: &Limits, jobs: &Receiver<Job>, expired: &AtomicU6
                 .map(|(i, image)| decode::to_parts(image, limits).map_err(|e| e.at_index(job.first_index + i)))
                 .collect::<Result<Vec<_>, _>>()?;
             let preprocess = started.elapsed();
+            metrics::histogram!("digits_inference_preprocess_seconds").record(preprocess.as_secs_f64());
             let session = match &mut session {
                 Some(s) => s,
                 None => session.insert(model.session()?),
             };
-            Ok((model.read(session, images, &mut input)?, preprocess))
+            let computing = Instant::now();
+            let readings = model.read(session, images, &mut input)?;
+            metrics::histogram!("digits_inference_compute_seconds").record(computing.elapsed().as_secs_f64());
+            Ok((readings, preprocess))
         }));
         let result = result.unwrap_or_else(|_| {
             // Start from clean states after a panic.

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use digits_proto::inference::v1::inference_server::InferenceServer;
 use digits_service_kit::grpc::{GrpcServer, ServeError};
+use digits_service_kit::metrics as exporter;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
@@ -36,6 +37,7 @@ pub enum StartupError {
 /// A bound, ready-to-serve inference server.
 pub struct Application {
     listener: TcpListener,
+    metrics_listener: TcpListener,
     service: InferenceService,
     engine: Arc<Engine>,
     max_message_bytes: usize,
@@ -66,8 +68,13 @@ impl Application {
             config.max_message_bytes,
             &config.replica,
         );
+        exporter::init("inference", env!("CARGO_PKG_VERSION"));
+        metrics::describe_gauge!("digits_model_info", "The model this replica serves: always 1.");
+        metrics::gauge!("digits_model_info", "name" => model.card.name.clone(), "version" => model.card.version.clone())
+            .set(1.0);
         let listener = TcpListener::bind(config.addr).await?;
-        Ok(Self { listener, service, engine, max_message_bytes: config.max_message_bytes })
+        let metrics_listener = TcpListener::bind(config.metrics_addr).await?;
+        Ok(Self { listener, metrics_listener, service, engine, max_message_bytes: config.max_message_bytes })
     }
 
     /// The bound address (useful when the port was 0).
@@ -76,6 +83,14 @@ impl Application {
     /// When the socket has no local address.
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// The bound address of the metrics port.
+    ///
+    /// # Errors
+    /// When the socket has no local address.
+    pub fn metrics_addr(&self) -> std::io::Result<SocketAddr> {
+        self.metrics_listener.local_addr()
     }
 
     /// Serves until `shutdown` resolves, then stops accepting calls, finishes
@@ -88,9 +103,15 @@ impl Application {
             .max_decoding_message_size(self.max_message_bytes)
             .max_encoding_message_size(usize::MAX);
         let server = GrpcServer::new(self.listener, inference);
+        let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+        let metrics_server = tokio::spawn(exporter::serve(self.metrics_listener, async {
+            let _ = metrics_stopped.await;
+        }));
         // The model is loaded and the workers run: ready.
         server.health().set(true).await;
         let result = server.serve(shutdown).await;
+        let _ = stop_metrics.send(());
+        let _ = metrics_server.await;
         drop(self.engine);
         tracing::info!("inference server stopped");
         Ok(result?)

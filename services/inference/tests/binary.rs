@@ -25,6 +25,7 @@ fn the_binary_serves_answers_its_tools_and_stops_on_sigterm() {
     let mut server = ChildGuard(
         Command::new(BIN)
             .env("DIGITS_INFERENCE_ADDR", format!("127.0.0.1:{port}"))
+            .env("DIGITS_METRICS_ADDR", "127.0.0.1:0")
             .env("DIGITS_LOG_FORMAT", "json")
             .stderr(Stdio::piped())
             .spawn()

@@ -24,7 +24,7 @@ impl TestServer {
     }
 
     pub async fn with_config(config: Config) -> Self {
-        let config = Config { addr: loopback(), ..config };
+        let config = Config { addr: loopback(), metrics_addr: loopback(), ..config };
         let app = Application::build(config).await.expect("server starts");
         let addr = app.local_addr().expect("bound");
         let running = Running::spawn(|stop| app.run_until_stopped(stop));

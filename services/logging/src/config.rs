@@ -35,6 +35,9 @@ pub struct Settings {
     /// Delete predictions without feedback once older than this many days, hourly (0 keeps them); labelled ones are kept for training
     #[arg(long, env = "DIGITS_RETENTION_DAYS", default_value = "0", value_name = "DAYS")]
     pub retention_days: u64,
+    /// Address of the admin HTTP port that serves Prometheus metrics at `/metrics`
+    #[arg(long, env = "DIGITS_METRICS_ADDR", default_value = "0.0.0.0:9102", value_name = "ADDR")]
+    pub metrics_addr: SocketAddr,
 }
 
 /// Settings of one logging server.
@@ -52,6 +55,8 @@ pub struct Config {
     pub startup_timeout: Duration,
     /// How long predictions without feedback are kept; `None` keeps them.
     pub retention: Option<Duration>,
+    /// The admin port serving `/metrics`; port 0 picks a free port (tests).
+    pub metrics_addr: SocketAddr,
 }
 
 impl From<Settings> for Config {
@@ -63,6 +68,7 @@ impl From<Settings> for Config {
             db_timeout: Duration::from_millis(s.db_timeout_ms.get()),
             startup_timeout: Duration::from_secs(s.db_startup_timeout_s.get()),
             retention: (s.retention_days > 0).then(|| Duration::from_secs(s.retention_days.saturating_mul(86_400))),
+            metrics_addr: s.metrics_addr,
         }
     }
 }

@@ -159,3 +159,27 @@ pub fn pool(url: &str, max_size: u32, timeout: Duration) -> Result<Pool, StoreEr
     migrate(&mut *pool.get()?)?;
     Ok(pool)
 }
+
+/// Reports the pool's connections, in use and idle, to the metrics
+/// (`digits_db_pool_connections{state}`, `digits_db_pool_max`).
+pub fn record_pool_state(pool: &Pool) {
+    let state = pool.state();
+    let idle = f64::from(state.idle_connections);
+    metrics::gauge!("digits_db_pool_connections", "state" => "idle").set(idle);
+    metrics::gauge!("digits_db_pool_connections", "state" => "in_use").set(f64::from(state.connections) - idle);
+    metrics::gauge!("digits_db_pool_max").set(f64::from(pool.max_size()));
+}
+
+/// A connection from `pool`, counted in `digits_db_pool_waiting` while the
+/// call waits for it.
+///
+/// # Errors
+/// [`StoreError::Unavailable`] when none frees up within the pool's timeout.
+pub fn connection(pool: &Pool) -> Result<r2d2::PooledConnection<Manager>, StoreError> {
+    let waiting = metrics::gauge!("digits_db_pool_waiting");
+    waiting.increment(1.0);
+    let conn = pool.get();
+    waiting.decrement(1.0);
+    record_pool_state(pool);
+    Ok(conn?)
+}

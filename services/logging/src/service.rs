@@ -41,8 +41,11 @@ impl LoggingService {
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
-            let mut conn = pool.get()?;
-            work(&mut conn)
+            let mut conn = crate::db::connection(&pool)?;
+            let result = work(&mut conn);
+            drop(conn);
+            crate::db::record_pool_state(&pool);
+            result
         })
         .await
         .map_err(|e| Status::internal(format!("database task failed: {e}")))?
@@ -68,6 +71,7 @@ impl pb::logging_server::Logging for LoggingService {
         request: Request<pb::LogPredictionsRequest>,
     ) -> Result<Response<pb::LogPredictionsResponse>, Status> {
         let entries = request.into_inner().entries;
+        metrics::histogram!("digits_log_entries_per_call").record(entries.len() as f64);
         if entries.is_empty() || entries.len() > MAX_LOG_BATCH {
             return Err(Status::invalid_argument(format!("entries: 1 to {MAX_LOG_BATCH}, not {}", entries.len())));
         }
@@ -87,6 +91,8 @@ impl pb::logging_server::Logging for LoggingService {
                 .into_iter()
                 .map(|(request_id, error)| pb::RejectedEntry { request_id, reason: error.to_string() }),
         );
+        metrics::counter!("digits_log_entries_created_total").increment(logged.created as u64);
+        metrics::counter!("digits_log_entries_rejected_total").increment(rejected.len() as u64);
         let created = u32::try_from(logged.created).unwrap_or(u32::MAX);
         Ok(Response::new(pb::LogPredictionsResponse { created, rejected }))
     }

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use diesel::RunQueryDsl;
 use digits_proto::logging::v1::logging_server::LoggingServer;
 use digits_service_kit::grpc::{GrpcServer, Health, ServeError};
+use digits_service_kit::metrics as exporter;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
@@ -40,6 +41,7 @@ pub enum StartupError {
 /// A bound, ready-to-serve logging server.
 pub struct Application {
     listener: TcpListener,
+    metrics_listener: TcpListener,
     pool: Pool,
     retention: Option<Duration>,
 }
@@ -65,8 +67,11 @@ impl Application {
                 Err(e) => return Err(e.into()),
             }
         };
+        exporter::init("logging", env!("CARGO_PKG_VERSION"));
+        db::record_pool_state(&pool);
         let listener = TcpListener::bind(config.addr).await?;
-        Ok(Self { listener, pool, retention: config.retention })
+        let metrics_listener = TcpListener::bind(config.metrics_addr).await?;
+        Ok(Self { listener, metrics_listener, pool, retention: config.retention })
     }
 
     /// The bound address (useful when the port was 0).
@@ -77,6 +82,14 @@ impl Application {
         self.listener.local_addr()
     }
 
+    /// The bound address of the metrics port.
+    ///
+    /// # Errors
+    /// When the socket has no local address.
+    pub fn metrics_addr(&self) -> std::io::Result<SocketAddr> {
+        self.metrics_listener.local_addr()
+    }
+
     /// Serves until `shutdown` resolves, then finishes the calls in flight.
     ///
     /// # Errors
@@ -85,7 +98,13 @@ impl Application {
         let server = GrpcServer::new(self.listener, LoggingServer::new(LoggingService::new(self.pool.clone())));
         let monitor = tokio::spawn(monitor_database(self.pool.clone(), server.health()));
         let retention = self.retention.map(|keep| tokio::spawn(retention::run(self.pool, keep)));
+        let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+        let metrics_server = tokio::spawn(exporter::serve(self.metrics_listener, async {
+            let _ = metrics_stopped.await;
+        }));
         let result = server.serve(shutdown).await;
+        let _ = stop_metrics.send(());
+        let _ = metrics_server.await;
         monitor.abort();
         if let Some(task) = retention {
             task.abort();

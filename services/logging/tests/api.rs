@@ -22,8 +22,13 @@ struct Server {
 }
 
 async fn start(database_url: String) -> Server {
-    let config =
-        Config { addr: loopback(), database_url, db_timeout: Duration::from_millis(1500), ..Config::default() };
+    let config = Config {
+        addr: loopback(),
+        metrics_addr: loopback(),
+        database_url,
+        db_timeout: Duration::from_millis(1500),
+        ..Config::default()
+    };
     let app = Application::build(config).await.expect("server starts");
     let url = format!("http://{}", app.local_addr().expect("addr"));
     let running = Running::spawn(|stop| app.run_until_stopped(stop));

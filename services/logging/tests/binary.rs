@@ -21,6 +21,7 @@ fn the_binary_serves_on_sqlite_and_stops_on_sigterm() {
     let mut server = ChildGuard(
         Command::new(BIN)
             .env("DIGITS_LOGGING_ADDR", format!("127.0.0.1:{port}"))
+            .env("DIGITS_METRICS_ADDR", "127.0.0.1:0")
             .env("DATABASE_URL", format!("sqlite://{}", dir.join("digits.db").display()))
             .stderr(Stdio::null())
             .spawn()

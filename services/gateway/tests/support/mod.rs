@@ -28,8 +28,13 @@ pub struct Backend {
 impl Backend {
     /// The inference service on `addr` (port 0 for any).
     pub fn inference(addr: SocketAddr, replica: &str) -> Self {
-        let config =
-            digits_inference::config::Config { addr, workers: 1, replica: replica.into(), ..Default::default() };
+        let config = digits_inference::config::Config {
+            addr,
+            workers: 1,
+            replica: replica.into(),
+            metrics_addr: loopback(),
+            ..Default::default()
+        };
         Self::spawn(move || async move {
             let app = digits_inference::startup::Application::build(config).await.expect("inference starts");
             let addr = app.local_addr().expect("bound");
@@ -41,6 +46,7 @@ impl Backend {
     pub fn logging(addr: SocketAddr, database_url: &str) -> Self {
         let config = digits_logging::config::Config {
             addr,
+            metrics_addr: loopback(),
             database_url: database_url.into(),
             db_timeout: Duration::from_millis(1500),
             ..Default::default()

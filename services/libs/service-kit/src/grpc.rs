@@ -79,7 +79,8 @@ impl Health {
 }
 
 /// One gRPC service on a bound listener, served with gRPC health and
-/// reflection under the generated service name (`S::NAME`), `TCP_NODELAY`
+/// reflection under the generated service name (`S::NAME`), call metrics
+/// ([`crate::metrics::GrpcMetricsLayer`]), `TCP_NODELAY`
 /// on every connection, and a graceful stop: when the shutdown future
 /// resolves, health turns NOT_SERVING, no call is accepted any more and the
 /// calls in flight finish.
@@ -128,6 +129,7 @@ where
             health.set(false).await;
         };
         tonic::transport::Server::builder()
+            .layer(crate::metrics::GrpcMetricsLayer)
             .add_service(self.health_service)
             .add_service(reflection)
             .add_service(self.service)

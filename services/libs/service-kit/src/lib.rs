@@ -7,11 +7,14 @@
 //! - [`grpc`]: [`grpc::GrpcServer`], the one way every gRPC service is
 //!   served (health and reflection under the generated service name, the
 //!   listener, the graceful stop), and reading a call's deadline;
+//! - [`metrics`]: the one Prometheus recorder, build info, gRPC call
+//!   metrics and the `/metrics` endpoint;
 //! - [`healthcheck`]: the gRPC health probe behind each binary's `healthcheck`
 //!   subcommand, used by container health checks.
 
 pub mod cli;
 pub mod grpc;
 pub mod healthcheck;
+pub mod metrics;
 pub mod shutdown;
 pub mod telemetry;
