@@ -17,6 +17,10 @@ pub struct LocalStack {
     pub url: String,
     /// The inference service's gRPC URL.
     pub inference_url: String,
+    /// `host:port` of the inference service's metrics.
+    pub inference_metrics: String,
+    /// `host:port` of the logging service's metrics.
+    pub logging_metrics: String,
     /// (name, process) of each service.
     pub services: Vec<(&'static str, Child)>,
     dir: PathBuf,
@@ -36,12 +40,16 @@ impl LocalStack {
         std::fs::create_dir_all(&dir)?;
         let (inference, logging) = (format!("127.0.0.1:{}", free_port()?), format!("127.0.0.1:{}", free_port()?));
         let (http, grpc) = (format!("127.0.0.1:{}", free_port()?), format!("127.0.0.1:{}", free_port()?));
+        let (inference_metrics, logging_metrics) =
+            (format!("127.0.0.1:{}", free_port()?), format!("127.0.0.1:{}", free_port()?));
         let log = |name: &str| -> anyhow::Result<Stdio> {
             Ok(std::fs::File::create(dir.join(format!("{name}.log")))?.into())
         };
         let mut stack = Self {
             url: format!("http://{http}"),
             inference_url: format!("http://{inference}"),
+            inference_metrics: inference_metrics.clone(),
+            logging_metrics: logging_metrics.clone(),
             services: Vec::new(),
             dir: dir.clone(),
         };
@@ -55,13 +63,13 @@ impl LocalStack {
             "inference",
             Command::new(bin.join("digits-inference"))
                 .env("DIGITS_INFERENCE_ADDR", &inference)
-                .env("DIGITS_METRICS_ADDR", format!("127.0.0.1:{}", free_port()?)),
+                .env("DIGITS_METRICS_ADDR", &inference_metrics),
         )?);
         stack.services.push(spawn(
             "logging",
             Command::new(bin.join("digits-logging"))
                 .env("DIGITS_LOGGING_ADDR", &logging)
-                .env("DIGITS_METRICS_ADDR", format!("127.0.0.1:{}", free_port()?))
+                .env("DIGITS_METRICS_ADDR", &logging_metrics)
                 .env("DATABASE_URL", format!("sqlite://{}", dir.join("digits.db").display())),
         )?);
         let mut gateway = Command::new(bin.join("digits-gateway"));

@@ -11,6 +11,7 @@ mod deploy;
 mod docs;
 mod fuzz;
 mod local_stack;
+mod prometheus;
 mod recognition;
 mod run;
 mod setup;
@@ -56,6 +57,8 @@ enum Task {
     },
     /// Schemathesis against the served OpenAPI (release binaries already built)
     Contract,
+    /// Debian's Prometheus scraping the three services under traffic (release binaries already built)
+    Metrics,
     /// How the served model reads held-out drawings: canvas digits, numbers, non-digits
     Recognition {
         /// A model folder (model.onnx + model.json) instead of the embedded model
@@ -89,6 +92,7 @@ fn main() -> ExitCode {
         Task::Bench => bench::bench(),
         Task::Containers { from_source, build_only } => containers::containers(from_source, build_only),
         Task::Contract => contract::contract(),
+        Task::Metrics => prometheus::prometheus_test(),
         Task::Recognition { model } => recognition::recognition(model.as_deref()),
         Task::Soak { seconds, concurrency } => soak::soak(seconds, concurrency),
         Task::Fuzz { seconds } => fuzz::fuzz(seconds),

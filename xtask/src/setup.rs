@@ -135,6 +135,21 @@ pub fn axe() -> anyhow::Result<PathBuf> {
     Ok(script)
 }
 
+/// Prometheus and promtool (Debian's `prometheus`, installed as root when
+/// missing; its service is not started). Returns both paths.
+pub fn prometheus() -> anyhow::Result<(PathBuf, PathBuf)> {
+    let found = || Some((on_path("prometheus")?, on_path("promtool")?));
+    if let Some(both) = found() {
+        return Ok(both);
+    }
+    if apt_install(&["prometheus"])?
+        && let Some(both) = found()
+    {
+        return Ok(both);
+    }
+    bail!("the metrics test needs Prometheus: apt-get install prometheus")
+}
+
 /// wrk, the HTTP load generator the stack benchmark uses (Debian's package,
 /// installed as root when missing).
 pub fn wrk() -> anyhow::Result<PathBuf> {

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use anyhow::bail;
 
-use crate::{containers, contract, deploy, setup, web};
+use crate::{containers, contract, deploy, prometheus, setup, web};
 
 /// A named step of the test run.
 type Step<'a> = (&'static str, Box<dyn Fn() -> anyhow::Result<()> + 'a>);
@@ -69,6 +69,7 @@ pub fn test(skip_python: bool) -> anyhow::Result<()> {
     ];
     steps.push(("release builds", Box::new(deploy::release_builds)));
     steps.push(("API contract (schemathesis)", Box::new(contract::contract)));
+    steps.push(("metrics (Prometheus)", Box::new(prometheus::prometheus_test)));
     steps.push(("containers (images, compose scenarios)", Box::new(containers::test_step)));
     if !skip_python {
         steps.push((
