@@ -103,6 +103,25 @@ pub fn prometheus_test() -> anyhow::Result<()> {
             .with_context(|| format!("{what}: {query} (logs in {})", dir.display()))?;
         println!("prometheus: {what}: {query} = {value}");
     }
+    // Every query of the shipped Grafana dashboard runs, and most have data.
+    let dashboard: Value =
+        serde_json::from_str(&std::fs::read_to_string(setup::root().join("deploy/grafana/digits-dashboard.json"))?)?;
+    let queries: Vec<String> = dashboard["panels"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|p| p["targets"].as_array().cloned().unwrap_or_default())
+        .filter_map(|t| t["expr"].as_str().map(str::to_owned))
+        .collect();
+    ensure!(!queries.is_empty(), "the dashboard has queries");
+    let mut with_data = 0;
+    for query in &queries {
+        let (status, body) = http(&prom, "GET", &format!("/api/v1/query?query={}", encode(query)), None)?;
+        let answer: Value = serde_json::from_str(&body)?;
+        ensure!(status == 200 && answer["status"] == "success", "dashboard query {query}: {body}");
+        with_data += usize::from(answer["data"]["result"].as_array().is_some_and(|r| !r.is_empty()));
+    }
+    println!("prometheus: the dashboard's {} queries run, {with_data} with data", queries.len());
     // The shipped alert rules are loaded and evaluate.
     let (status, body) = http(&prom, "GET", "/api/v1/rules", None)?;
     ensure!(status == 200, "rules: {status}");
