@@ -34,6 +34,11 @@ impl LocalStack {
     /// Starts inference, logging and the gateway (`gateway_env` added to
     /// its environment) and waits until `/readyz` is 200.
     pub fn start(gateway_env: &[(&str, &str)]) -> anyhow::Result<Self> {
+        Self::start_all(&[], gateway_env)
+    }
+
+    /// Like [`Self::start`], with `env` added to every service's environment.
+    pub fn start_all(env: &[(&str, &str)], gateway_env: &[(&str, &str)]) -> anyhow::Result<Self> {
         let bin = setup::root().join("target/release");
         let dir = std::env::temp_dir().join(format!("digits-local-stack-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -54,6 +59,7 @@ impl LocalStack {
             dir: dir.clone(),
         };
         let spawn = |name: &'static str, cmd: &mut Command| -> anyhow::Result<(&'static str, Child)> {
+            cmd.envs(env.iter().copied());
             Ok((
                 name,
                 cmd.stdout(Stdio::null()).stderr(log(name)?).spawn().with_context(|| format!("starting {name}"))?,

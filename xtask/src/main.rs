@@ -45,7 +45,11 @@ enum Task {
     /// Build the web app into web-ui/dist
     Web,
     /// The inference benchmark beside onnxruntime and PyTorch
-    Bench,
+    Bench {
+        /// Only what the Prometheus metrics cost: the stack with them on and off
+        #[arg(long)]
+        metrics_cost: bool,
+    },
     /// Build the images and run the compose scenarios
     Containers {
         /// Build everything inside Docker, as an operator's `docker compose build` does
@@ -89,7 +93,8 @@ fn main() -> ExitCode {
         Task::Run => run::run(),
         Task::Test { skip_python } => test::test(skip_python),
         Task::Web => web::web(),
-        Task::Bench => bench::bench(),
+        Task::Bench { metrics_cost: false } => bench::bench(),
+        Task::Bench { metrics_cost: true } => bench::load::metrics_cost(),
         Task::Containers { from_source, build_only } => containers::containers(from_source, build_only),
         Task::Contract => contract::contract(),
         Task::Metrics => prometheus::prometheus_test(),

@@ -47,20 +47,7 @@ pub fn gateway(base: &str, dir: &Path, figures: &mut Vec<(String, f64)>) -> anyh
         for (key, name, content_type, body) in &bodies {
             for logged in [false, true] {
                 let url = format!("{base}/api/predictions{}", if logged { "" } else { "?log=false" });
-                let output = Command::new(&wrk)
-                    .args(["--latency", "-t", &threads.to_string(), "-c", &clients.to_string()])
-                    .args(["-d", &format!("{seconds}s"), "-s"])
-                    .arg(&script)
-                    .arg(&url)
-                    .env("DIGITS_WRK_BODY", body)
-                    .env("DIGITS_WRK_TYPE", content_type)
-                    .output()
-                    .context("running wrk")?;
-                let text = String::from_utf8_lossy(&output.stdout);
-                if !output.status.success() {
-                    bail!("wrk failed: {text}{}", String::from_utf8_lossy(&output.stderr));
-                }
-                let run = parse(&text).with_context(|| format!("reading wrk's output:\n{text}"))?;
+                let run = wrk_run(&wrk, &script, &url, body, content_type, (clients, threads, seconds))?;
                 let mode = if logged { "logged" } else { "draft" };
                 println!(
                     "{:<50} {:>8.0} µs {:>8.0} µs {:>9.0}{}",
@@ -80,6 +67,81 @@ pub fn gateway(base: &str, dir: &Path, figures: &mut Vec<(String, f64)>) -> anyh
             }
         }
     }
+    Ok(())
+}
+
+/// One wrk run of `(clients, threads, seconds)` posting `body` to `url`.
+fn wrk_run(
+    wrk: &Path,
+    script: &Path,
+    url: &str,
+    body: &Path,
+    content_type: &str,
+    (clients, threads, seconds): (u32, u32, u32),
+) -> anyhow::Result<Run> {
+    let output = Command::new(wrk)
+        .args(["--latency", "-t", &threads.to_string(), "-c", &clients.to_string()])
+        .args(["-d", &format!("{seconds}s"), "-s"])
+        .arg(script)
+        .arg(url)
+        .env("DIGITS_WRK_BODY", body)
+        .env("DIGITS_WRK_TYPE", content_type)
+        .output()
+        .context("running wrk")?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        bail!("wrk failed: {text}{}", String::from_utf8_lossy(&output.stderr));
+    }
+    parse(&text).with_context(|| format!("reading wrk's output:\n{text}"))
+}
+
+/// What the Prometheus metrics cost on the request path: the same release
+/// build with `DIGITS_METRICS=on` and `off`, alternating, three rounds of
+/// `wrk -t2 -c32 -d10s` posting a logged 28x28 input; prints the medians.
+pub fn metrics_cost() -> anyhow::Result<()> {
+    let wrk = setup::wrk()?;
+    let dir = std::env::temp_dir().join(format!("digits-metrics-cost-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let script = dir.join("post.lua");
+    std::fs::write(&script, SCRIPT)?;
+    let body = dir.join("input.bin");
+    let mut image = vec![0u8; 784];
+    for y in 4..24 {
+        for x in 13..16 {
+            image[y * 28 + x] = 255;
+        }
+    }
+    std::fs::write(&body, image)?;
+    let mut rates: [(&str, Vec<f64>, Vec<f64>); 2] = [("on", Vec::new(), Vec::new()), ("off", Vec::new(), Vec::new())];
+    for round in 1..=3 {
+        for (mode, rps, p50) in &mut rates {
+            let stack = crate::local_stack::LocalStack::start_all(
+                &[("DIGITS_METRICS", mode)],
+                &[("DIGITS_RATE_LIMIT", "1000000"), ("DIGITS_RATE_BURST", "1000000")],
+            )?;
+            let url = format!("{}/api/predictions", stack.url);
+            let run = wrk_run(&wrk, &script, &url, &body, "application/vnd.digits.mnist", (32, 2, 10))?;
+            println!(
+                "round {round}, metrics {mode:<3}: {:>7.0} req/s, p50 {:>5.0} µs, {} not 2xx",
+                run.rate, run.p50_us, run.failed
+            );
+            rps.push(run.rate);
+            p50.push(run.p50_us);
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let [(_, on_rps, on_p50), (_, off_rps, off_p50)] = &mut rates;
+    let (on, off) = (median(on_rps), median(off_rps));
+    println!(
+        "\nmetrics on: {on:.0} req/s (p50 {:.0} µs); off: {off:.0} req/s (p50 {:.0} µs); on/off = {:.3}",
+        median(on_p50),
+        median(off_p50),
+        on / off
+    );
+    let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
 

@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
-mod load;
+pub mod load;
 
 use crate::local_stack::LocalStack;
 use crate::{deploy, setup};

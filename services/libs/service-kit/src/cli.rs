@@ -162,7 +162,16 @@ pub enum LogFormat {
     Json,
 }
 
-/// The logging settings every service shares.
+/// On or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    /// On.
+    On,
+    /// Off.
+    Off,
+}
+
+/// The logging and metrics settings every service shares.
 #[derive(Debug, Clone, Args)]
 pub struct TelemetryArgs {
     /// Log filter, e.g. `digits_inference=debug,info`.
@@ -171,6 +180,9 @@ pub struct TelemetryArgs {
     /// `json` for one JSON object per line, `text` for people.
     #[arg(long = "log-format", env = "DIGITS_LOG_FORMAT", default_value = "text", value_enum, ignore_case = true)]
     pub format: LogFormat,
+    /// `off` records no Prometheus metrics (`/metrics` answers an empty page), to measure what they cost
+    #[arg(long = "metrics", env = "DIGITS_METRICS", default_value = "on", value_enum, ignore_case = true)]
+    pub metrics: Switch,
 }
 
 #[cfg(test)]

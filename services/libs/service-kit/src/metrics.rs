@@ -10,6 +10,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -28,6 +29,14 @@ const LATENCY_BUCKETS: &[f64] =
 const COUNT_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0];
 
 static RECORDER: OnceLock<PrometheusHandle> = OnceLock::new();
+static DISABLED: AtomicBool = AtomicBool::new(false);
+
+/// Records no metrics in this process (`DIGITS_METRICS=off`): no recorder
+/// is installed, so every `metrics::counter!` and friends does nothing.
+/// Call before [`init`].
+pub fn disable() {
+    DISABLED.store(true, Ordering::Relaxed);
+}
 
 /// The process's recorder, installed on first use; every `metrics::counter!`
 /// and friends in the process reports to it. (Tests that run several
@@ -53,14 +62,18 @@ pub fn recorder() -> &'static PrometheusHandle {
 /// Installs the recorder and reports `digits_build_info{service, version}`
 /// = 1, as every Digits service does at start.
 pub fn init(service: &'static str, version: &'static str) {
+    if DISABLED.load(Ordering::Relaxed) {
+        tracing::info!("metrics are off (DIGITS_METRICS=off)");
+        return;
+    }
     recorder();
     metrics::describe_gauge!("digits_build_info", "The service and version of this build: always 1.");
     metrics::gauge!("digits_build_info", "service" => service, "version" => version).set(1.0);
 }
 
-/// The exposition text of every metric now.
+/// The exposition text of every metric now; empty when metrics are off.
 pub fn render() -> String {
-    recorder().render()
+    if DISABLED.load(Ordering::Relaxed) { String::new() } else { recorder().render() }
 }
 
 /// The `GET /metrics` route, rendering [`render`].

@@ -1,15 +1,19 @@
 //! The one tracing setup for every Digits binary, configured by the shared
 //! [`TelemetryArgs`](crate::cli::TelemetryArgs): `RUST_LOG` filters events
 //! (default `info`), `DIGITS_LOG_FORMAT=json` writes one JSON object per line
-//! (used in compose), `text` (the default) writes lines for people.
+//! (used in compose), `text` (the default) writes lines for people;
+//! `DIGITS_METRICS=off` turns the Prometheus metrics off.
 
 use tracing_subscriber::EnvFilter;
 
-use crate::cli::{LogFormat, TelemetryArgs};
+use crate::cli::{LogFormat, Switch, TelemetryArgs};
 
 /// Installs the global subscriber. Call once, at the top of `main`.
 /// Calling it again (e.g. from several tests) is harmless.
 pub fn init(args: &TelemetryArgs) {
+    if args.metrics == Switch::Off {
+        crate::metrics::disable();
+    }
     let (filter, bad_filter) = match EnvFilter::try_new(&args.filter) {
         Ok(filter) => (filter, None),
         Err(error) => (EnvFilter::new("info"), Some(error)),
