@@ -81,4 +81,11 @@ async fn strangers_get_no_metrics_and_the_token_opens_them() {
     let from = |ip: &str| http.get(stack.url("/metrics")).header("x-forwarded-for", ip).send();
     assert_eq!(from("203.0.113.9").await.expect("sent").status(), StatusCode::FORBIDDEN, "a stranger via the proxy");
     assert_eq!(from("10.0.3.7").await.expect("sent").status(), StatusCode::OK, "Prometheus on the private network");
+
+    // A proxy nobody said to trust (an ingress without DIGITS_TRUSTED_PROXIES):
+    // whatever it relays is not the private network.
+    let stack = Stack::start().await;
+    let relayed = http.get(stack.url("/metrics")).header("x-forwarded-for", "203.0.113.9").send().await;
+    assert_eq!(relayed.expect("sent").status(), StatusCode::FORBIDDEN);
+    assert_eq!(http.get(stack.url("/metrics")).send().await.expect("sent").status(), StatusCode::OK, "direct loopback");
 }

@@ -1,8 +1,10 @@
 //! `GET /metrics`: the gateway's Prometheus metrics, on the HTTP port.
 //! Strangers do not get them: with `DIGITS_METRICS_TOKEN` set, only that
 //! bearer token does; without it, only clients on loopback or a private
-//! network (Prometheus inside the deployment), behind trusted proxies as
-//! `X-Forwarded-For` tells.
+//! network (Prometheus inside the deployment). A request relayed by a
+//! proxy (`X-Forwarded-For`) counts only through a trusted proxy, as that
+//! proxy names the client: an ingress that is not configured as trusted
+//! would otherwise make every stranger look private.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -21,9 +23,11 @@ pub async fn metrics(State(state): State<AppState>, request: Request) -> Respons
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ConnectInfo(addr)| addr.ip());
     let client = state.proxies.client(peer, request.headers());
+    let relayed_by_stranger = request.headers().contains_key("x-forwarded-for") && !state.proxies.trusts(peer);
     let token =
         request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(identity::bearer_token);
-    if !state.credentials.metrics_allowed(token, client) {
+    let allowed = state.credentials.metrics_allowed(token, client);
+    if !allowed || (token.is_none() && relayed_by_stranger) {
         return ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
