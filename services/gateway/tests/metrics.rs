@@ -23,6 +23,15 @@ async fn after_traffic_the_gateway_reports_requests_queue_replicas_and_build() {
     let missing = stack.http.get(stack.url("/api/predictions/6f1c7d4e-0000-4000-8000-000000000000")).send().await;
     assert_eq!(missing.expect("sent").status(), StatusCode::NOT_FOUND);
     stack.drained().await;
+    // A method the public gRPC port does not serve: counted, under one label.
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", stack.gateway.grpc))
+        .expect("url")
+        .connect()
+        .await
+        .expect("connects");
+    let mut stranger = digits_proto::logging::v1::logging_client::LoggingClient::new(channel);
+    let refused = stranger.get_stats(digits_proto::logging::v1::GetStatsRequest { owner: None }).await;
+    assert_eq!(refused.expect_err("not served").code(), tonic::Code::Unimplemented);
 
     let response = stack.http.get(stack.url("/metrics")).send().await.expect("sent");
     assert_eq!(response.status(), StatusCode::OK, "loopback may read the metrics");
@@ -42,6 +51,8 @@ async fn after_traffic_the_gateway_reports_requests_queue_replicas_and_build() {
     assert_eq!(value(&text, "digits_log_queue_pending "), Some(0.0));
     assert!(value(&text, r#"digits_log_entries_total{outcome="written"}"#).is_some_and(|v| v >= 3.0), "{text}");
     assert!(text.contains(r#"digits_build_info{service="gateway","#), "{text}");
+    assert!(value(&text, r#"digits_grpc_server_requests_total{method="unknown",code="UNIMPLEMENTED"}"#).is_some());
+    assert!(!text.contains(r#"method="digits.logging.v1.Logging/GetStats",code="UNIMPLEMENTED""#), "{text}");
     // The same process runs inference and logging here: their series are in it too.
     for series in [
         "digits_inference_compute_seconds_bucket",

@@ -148,6 +148,9 @@ where
                     .map_or("OK", code_name),
                 Err(_) => "UNAVAILABLE",
             };
+            // A path no service serves is UNIMPLEMENTED: one label for all of
+            // them, so strangers cannot grow the label set.
+            let method = if code == "UNIMPLEMENTED" { "unknown".to_owned() } else { method };
             metrics::counter!("digits_grpc_server_requests_total", "method" => method.clone(), "code" => code)
                 .increment(1);
             metrics::histogram!("digits_grpc_server_request_duration_seconds", "method" => method)
