@@ -150,8 +150,11 @@ pub enum Action {
     StoreStarted(Target, Rc<Vec<u8>>),
     /// Stored: the reading and its record's id.
     Stored(Target, Rc<Prediction>),
-    /// A request for this drawing failed.
+    /// A draft read or a picture for this drawing failed (the draft still
+    /// reports [`Action::DraftDone`]).
     Failed(Target, Problem),
+    /// Storing this drawing failed.
+    StoreFailed(Target, Problem),
     /// Try what failed again.
     Retry,
     /// The user says what was drawn.
@@ -287,8 +290,8 @@ impl Reducible for Session {
                 next.problem = None;
                 next.saves += 1;
             }
-            Action::Failed(t, problem) if current(t) => {
-                next.drafting = false;
+            Action::Failed(t, problem) if current(t) => next.problem = Some(problem),
+            Action::StoreFailed(t, problem) if current(t) => {
                 next.storing = None;
                 next.problem = Some(problem);
                 if let Feedback::Wanted(answer) = &next.feedback {
@@ -452,9 +455,18 @@ mod tests {
         let s = run(s, [Action::Changed { settled: true, empty: false }]);
         let t = s.now;
         let offline = Problem { message: "offline".into(), offline: true };
-        let s = run(s, [Action::Rested(t), Action::StoreStarted(t, Rc::new(vec![0; 784])), Action::Failed(t, offline)]);
+        let s = run(
+            s,
+            [Action::Rested(t), Action::StoreStarted(t, Rc::new(vec![0; 784])), Action::StoreFailed(t, offline)],
+        );
         assert_eq!((s.next_store(), s.next_draft()), (None, None), "nothing is retried behind the user's back");
         let s = run(s, [Action::Retry]);
         assert_eq!(s.next_store(), Some((t, None)));
+
+        // A draft failing while a store is in flight: still one store at a time.
+        let busy = Problem { message: "busy".into(), offline: false };
+        let s = run(s, [Action::StoreStarted(t, Rc::new(vec![0; 784])), Action::Failed(t, busy), Action::Retry]);
+        assert_eq!(s.storing, Some(t.revision));
+        assert_eq!(s.next_store(), None, "no second store of the same drawing");
     }
 }

@@ -55,7 +55,7 @@ async fn read_draft(canvas: NodeRef, t: Target, dispatch: Dispatch) {
 async fn store(canvas: NodeRef, t: Target, record: Option<String>, dispatch: Dispatch) {
     let Some(input) = local_preview(&canvas).map(Rc::new) else {
         let nothing = Problem { message: "Draw a digit first.".into(), offline: false };
-        dispatch.dispatch(Action::Failed(t, nothing));
+        dispatch.dispatch(Action::StoreFailed(t, nothing));
         return;
     };
     dispatch.dispatch(Action::StoreStarted(t, input.clone()));
@@ -70,7 +70,7 @@ async fn store(canvas: NodeRef, t: Target, record: Option<String>, dispatch: Dis
     };
     match stored {
         Ok(prediction) => dispatch.dispatch(Action::Stored(t, Rc::new(prediction))),
-        Err(e) => dispatch.dispatch(Action::Failed(t, problem(e))),
+        Err(e) => dispatch.dispatch(Action::StoreFailed(t, problem(e))),
     }
 }
 
