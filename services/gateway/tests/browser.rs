@@ -630,16 +630,24 @@ async fn drawn_digits_are_recognised_and_feedback_reaches_history_stats_and_the_
     }
     client.refresh().await.expect("reload");
     let older = client.wait().for_element(Locator::Css("#history-older")).await.expect("pager");
-    wait_until("a full first page", || async {
-        let rows = client.find_all(Locator::Css("table.history tbody tr")).await.ok()?;
-        (rows.len() == 10).then_some(())
+    let rows_text = || async {
+        let mut texts = Vec::new();
+        for row in client.find_all(Locator::Css("table.history tbody tr")).await.ok()? {
+            texts.push(row.text().await.ok()?);
+        }
+        Some(texts)
+    };
+    let first_page = wait_until("a full first page", || async {
+        let texts = rows_text().await?;
+        (texts.len() == 10).then_some(texts)
     })
     .await;
     older.click().await.expect("older");
+    // The page label may change before the rows do: wait for other rows.
     let second_page = wait_until("the second page", || async {
         (text(&client, "#history-page").await? == "Page 2").then_some(())?;
-        let rows = client.find_all(Locator::Css("table.history tbody tr")).await.ok()?;
-        (!rows.is_empty()).then_some(rows.len())
+        let texts = rows_text().await?;
+        (!texts.is_empty() && texts != first_page).then_some(texts.len())
     })
     .await;
     assert_eq!(second_page + 10, usize::try_from(stack.rows()).expect("rows"), "every drawing on one of the pages");
