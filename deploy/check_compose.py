@@ -75,6 +75,14 @@ def problems(config):
         need(services[name].get("read_only") is True, f"{name} has a writable root filesystem")
         need(services[name].get("cap_drop") == ["ALL"], f"{name} keeps its capabilities")
     need(services["caddy"].get("profiles") == ["https"], "caddy is not behind the https profile")
+    # Monitoring: Prometheus on demand, scraping the backend, its UI on this machine only.
+    prometheus = services.get("prometheus", {})
+    need(prometheus.get("profiles") == ["monitoring"], "prometheus is not behind the monitoring profile")
+    need("backend" in prometheus.get("networks", {}), "prometheus cannot reach the services it scrapes")
+    need(all(ip == "127.0.0.1" for ip, _ in (port_binding(p) for p in prometheus.get("ports", []))),
+         "prometheus is published beyond 127.0.0.1")
+    need(prometheus.get("read_only") is True and prometheus.get("cap_drop") == ["ALL"],
+         "prometheus is not locked down")
     # Nothing answered is lost: the spool outlives the container, and a stop
     # leaves time to drain the queue (its flush timeout plus 10 s for the requests in flight).
     spool = gateway_env.get("DIGITS_LOG_SPOOL_DIR")

@@ -17,6 +17,10 @@ def app(selector):
     return (selector or {}).get("matchLabels", {}).get("app.kubernetes.io/name")
 
 
+# The admin ports that serve /metrics (DIGITS_METRICS_ADDR).
+METRICS_PORTS = {9101, 9102}
+
+
 def problems(objects):
     found = []
 
@@ -103,7 +107,11 @@ def problems(objects):
         for rule in p["spec"].get("ingress", []):
             for peer in rule.get("from", []):
                 source = app(peer.get("podSelector"))
-                if source is None and target != "gateway":
+                # Prometheus in the monitoring namespace may reach the metrics ports, and nothing else.
+                scraper = (peer.get("namespaceSelector", {}).get("matchLabels", {})
+                           .get("kubernetes.io/metadata.name") == "monitoring")
+                metrics_only = bool(rule.get("ports")) and all(p_["port"] in METRICS_PORTS for p_ in rule["ports"])
+                if source is None and target != "gateway" and not (scraper and metrics_only):
                     found.append(f"NetworkPolicy {p['metadata']['name']}: {target} admits traffic from outside the app")
                 for port in rule.get("ports", []):
                     if source:

@@ -53,6 +53,7 @@ class Stack:
         self.http_port = free_port()
         self.grpc_port = free_port()
         self.https_port = free_port()
+        self.prometheus_port = free_port()
         self.refresh_ms = 2000
         self.cookie = None
         self.dir = Path(tempfile.mkdtemp(prefix="digits-stack-"))
@@ -66,6 +67,7 @@ class Stack:
                     f"DIGITS_GRPC_PUBLISH=127.0.0.1:{self.grpc_port}",
                     f"DIGITS_CADDY_HTTP_PUBLISH=127.0.0.1:{free_port()}",
                     f"DIGITS_CADDY_HTTPS_PUBLISH=127.0.0.1:{self.https_port}",
+                    f"DIGITS_PROMETHEUS_PUBLISH=127.0.0.1:{self.prometheus_port}",
                     "DIGITS_DOMAIN=localhost",
                     f"DIGITS_INFERENCE_REFRESH_MS={self.refresh_ms}",
                     # The load generators are one client sending far faster
@@ -78,12 +80,13 @@ class Stack:
             )
         )
 
-    def compose(self, *args, https=False, timeout=300):
-        """docker-compose on the project; `https=True` adds the Caddy profile."""
-        profile = ["--profile", "https"] if https else []
+    def compose(self, *args, https=False, monitoring=False, timeout=300):
+        """docker-compose on the project; `https=True` adds the Caddy profile,
+        `monitoring=True` the Prometheus one."""
+        profiles = [*(["--profile", "https"] if https else []), *(["--profile", "monitoring"] if monitoring else [])]
         return run(
             COMPOSE, "-p", PROJECT, "-f", str(ROOT / "deploy/docker-compose.yml"),
-            "--env-file", str(self.env_file), *profile, *args, timeout=timeout,
+            "--env-file", str(self.env_file), *profiles, *args, timeout=timeout,
         )
 
     def containers(self, service, all_states=False):

@@ -30,9 +30,9 @@ def report(line):
 @pytest.fixture(scope="module")
 def stack():
     s = Stack()
-    s.compose("down", "-v", "--remove-orphans", https=True)  # a previous run's leftovers
+    s.compose("down", "-v", "--remove-orphans", https=True, monitoring=True)  # a previous run's leftovers
     yield s
-    s.compose("down", "-v", "--remove-orphans", https=True)
+    s.compose("down", "-v", "--remove-orphans", https=True, monitoring=True)
     shutil.rmtree(s.dir, ignore_errors=True)
 
 
@@ -267,8 +267,42 @@ def test_6_https_profile_serves_the_app_and_grpc_over_tls_through_caddy(stack, d
            f"from replica {replica}")
 
 
+def test_6b_monitoring_profile_scrapes_every_service_with_the_shipped_rules(stack):
+    stack.compose("up", "-d", "--no-build", "prometheus", monitoring=True)
+    took = stack.wait_healthy(["prometheus"], timeout=90)
+    (prometheus,) = stack.containers("prometheus")
+    assert process_uids(prometheus) == {65534}, "prometheus runs as nobody"
+    published = {k for k, v in json.loads(docker("inspect", "-f", "{{json .NetworkSettings.Ports}}", prometheus)).items() if v}
+    assert published == {"9090/tcp"}, published
+
+    def api(path):
+        conn = http.client.HTTPConnection("127.0.0.1", stack.prometheus_port, timeout=10)
+        conn.request("GET", path)
+        body = json.loads(conn.getresponse().read())
+        assert body["status"] == "success", body
+        return body["data"]
+
+    replicas = len(stack.containers("inference"))
+
+    def every_target_up():
+        up = api("/api/v1/query?query=up")["result"]
+        jobs = {}
+        for series in up:
+            assert series["value"][1] == "1", series
+            jobs[series["metric"]["job"]] = jobs.get(series["metric"]["job"], 0) + 1
+        assert jobs == {"gateway": 1, "inference": replicas, "logging": 1}, jobs
+        return jobs
+    # The first scrape comes within one 15 s interval.
+    jobs = retry(every_target_up, 60)
+    rules = [r["name"] for g in api("/api/v1/rules")["groups"] for r in g["rules"]]
+    assert len(rules) == 5, rules
+    served = retry(lambda: api("/api/v1/query?query=sum(digits_http_requests_total)")["result"][0]["value"][1], 30)
+    report(f"monitoring profile: healthy in {took:.1f} s; targets up {jobs}; {len(rules)} alert rules; "
+           f"the gateway counted {served} requests")
+
+
 def test_7_down_v_leaves_nothing_behind(stack):
-    stack.compose("down", "-v", "--remove-orphans", https=True)
+    stack.compose("down", "-v", "--remove-orphans", https=True, monitoring=True)
     label = f"label=com.docker.compose.project={PROJECT}"
     assert docker("ps", "-aq", "--filter", label).split() == []
     assert docker("network", "ls", "-q", "--filter", label).split() == []

@@ -12,11 +12,12 @@ use crate::setup;
 
 /// The base images the Dockerfiles and compose file name, with the stand-in
 /// Dockerfile each is built from on a private engine (`None`: debootstrap).
-const BASES: [(&str, Option<&str>); 4] = [
+const BASES: [(&str, Option<&str>); 5] = [
     ("debian:bookworm-slim", None),
     ("gcr.io/distroless/cc-debian12:nonroot", Some("distroless-cc.Dockerfile")),
     ("postgres:16-bookworm", Some("postgres.Dockerfile")),
     ("caddy:2", Some("caddy.Dockerfile")),
+    ("prom/prometheus:v2.53.2", Some("prometheus.Dockerfile")),
 ];
 /// The builder image, needed only to compile inside the build.
 const RUST: &str = "rust:1.95-slim-bookworm";
