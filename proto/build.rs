@@ -1,4 +1,5 @@
-//! Compiles every `.proto` under `digits/` with protox (pure Rust, so no
+//! Compiles every `.proto` under `digits/` (Digits' own APIs) and `oip/`
+//! (the Open Inference Protocol) with protox (pure Rust, so no
 //! `protoc` is needed), generates the tonic/prost code from the result and
 //! keeps the encoded descriptor set for gRPC server reflection.
 
@@ -21,9 +22,11 @@ fn proto_files(dir: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
     let mut files = Vec::new();
-    proto_files(&root.join("digits"), &mut files)?;
+    for dir in ["digits", "oip"] {
+        proto_files(&root.join(dir), &mut files)?;
+        println!("cargo:rerun-if-changed={dir}");
+    }
     files.sort();
-    println!("cargo:rerun-if-changed=digits");
 
     let descriptors = protox::compile(&files, [&root])?;
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);

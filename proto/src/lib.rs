@@ -103,5 +103,12 @@ pub mod logging {
     }
 }
 
+/// `inference`: the Open Inference Protocol v2 (KServe, Triton), as far as
+/// Digits serves it (see `oip/grpc_predict_v2.proto`).
+#[allow(missing_docs, clippy::all)]
+pub mod oip {
+    tonic::include_proto!("inference");
+}
+
 /// The encoded `FileDescriptorSet` of every Digits proto, for server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/descriptors.bin"));

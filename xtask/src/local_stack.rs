@@ -15,6 +15,8 @@ use crate::setup;
 pub struct LocalStack {
     /// The gateway's HTTP base URL.
     pub url: String,
+    /// The gateway's public gRPC address (host:port).
+    pub grpc: String,
     /// The inference service's gRPC URL.
     pub inference_url: String,
     /// `host:port` of the inference service's metrics.
@@ -26,7 +28,8 @@ pub struct LocalStack {
     dir: PathBuf,
 }
 
-fn free_port() -> anyhow::Result<u16> {
+/// A port free on loopback now.
+pub fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
@@ -52,6 +55,7 @@ impl LocalStack {
         };
         let mut stack = Self {
             url: format!("http://{http}"),
+            grpc: grpc.clone(),
             inference_url: format!("http://{inference}"),
             inference_metrics: inference_metrics.clone(),
             logging_metrics: logging_metrics.clone(),
@@ -107,6 +111,11 @@ impl LocalStack {
     }
 
     /// Resident memory of each service, in MiB.
+    /// The folder of the services' log files (`gateway.log`, ...).
+    pub fn logs(&self) -> &std::path::Path {
+        &self.dir
+    }
+
     pub fn rss_mib(&self) -> Vec<(&'static str, f64)> {
         self.services
             .iter()

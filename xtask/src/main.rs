@@ -11,12 +11,14 @@ mod deploy;
 mod docs;
 mod fuzz;
 mod local_stack;
+mod oip;
 mod prometheus;
 mod recognition;
 mod run;
 mod setup;
 mod soak;
 mod test;
+mod traces;
 mod web;
 
 use std::process::ExitCode;
@@ -63,6 +65,10 @@ enum Task {
     Contract,
     /// Debian's Prometheus scraping the three services under traffic (release binaries already built)
     Metrics,
+    /// The real tritonclient against the Open Inference Protocol endpoints (release binaries already built)
+    Oip,
+    /// Spans of one request in all three services, exported to a real OTLP receiver (release binaries already built)
+    Traces,
     /// How the served model reads held-out drawings: canvas digits, numbers, non-digits
     Recognition {
         /// A model folder (model.onnx + model.json) instead of the embedded model
@@ -98,6 +104,8 @@ fn main() -> ExitCode {
         Task::Containers { from_source, build_only } => containers::containers(from_source, build_only),
         Task::Contract => contract::contract(),
         Task::Metrics => prometheus::prometheus_test(),
+        Task::Oip => oip::oip_test(),
+        Task::Traces => traces::traces_test(),
         Task::Recognition { model } => recognition::recognition(model.as_deref()),
         Task::Soak { seconds, concurrency } => soak::soak(seconds, concurrency),
         Task::Fuzz { seconds } => fuzz::fuzz(seconds),

@@ -183,6 +183,15 @@ pub fn tools_venv() -> anyhow::Result<PathBuf> {
     Ok(python.parent().context("venv python has a folder")?.to_path_buf())
 }
 
+/// The venv of the standard clients of the protocol tests
+/// (`deploy/peers/requirements.txt`: tritonclient, the OpenTelemetry
+/// protocol definitions, pytest) in `~/.cache/digits/peers`; returns its
+/// `bin` folder.
+pub fn peers_venv() -> anyhow::Result<PathBuf> {
+    let python = venv(&cache_dir().join("peers"), "deploy/peers/requirements.txt")?;
+    Ok(python.parent().context("venv python has a folder")?.to_path_buf())
+}
+
 /// The Python venv of the training pipeline: `DIGITS_VENV`, or
 /// `~/.cache/digits/venv`, outside the repository so it survives clean
 /// clones.

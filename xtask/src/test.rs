@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use anyhow::bail;
 
-use crate::{containers, contract, deploy, prometheus, setup, web};
+use crate::{containers, contract, deploy, oip, prometheus, setup, traces, web};
 
 /// A named step of the test run.
 type Step<'a> = (&'static str, Box<dyn Fn() -> anyhow::Result<()> + 'a>);
@@ -70,6 +70,8 @@ pub fn test(skip_python: bool) -> anyhow::Result<()> {
     steps.push(("release builds", Box::new(deploy::release_builds)));
     steps.push(("API contract (schemathesis)", Box::new(contract::contract)));
     steps.push(("metrics (Prometheus)", Box::new(prometheus::prometheus_test)));
+    steps.push(("Open Inference Protocol (tritonclient)", Box::new(oip::oip_test)));
+    steps.push(("traces (OTLP)", Box::new(traces::traces_test)));
     steps.push(("containers (images, compose scenarios)", Box::new(containers::test_step)));
     if !skip_python {
         steps.push((

@@ -87,6 +87,39 @@ impl InferenceProxy {
     }
 }
 
+impl InferenceProxy {
+    /// Recognises a batch for `caller`, already admitted, within its
+    /// `timeout`, and queues the predictions for logging. Both the gRPC port
+    /// and the Open Inference Protocol's REST endpoints come here.
+    ///
+    /// # Errors
+    /// `INVALID_ARGUMENT` for a batch beyond `DIGITS_PUBLIC_MAX_BATCH`, else
+    /// the inference call's status.
+    pub async fn recognise(
+        &self,
+        caller: &Caller,
+        batch: pb::PredictBatchRequest,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<Response<pb::PredictBatchResponse>, Status> {
+        let started = Instant::now();
+        let images = batch.images.len();
+        if images > self.max_batch {
+            return Err(Status::invalid_argument(format!(
+                "{images} images in one batch; the gateway takes at most {}",
+                self.max_batch
+            )));
+        }
+        let deadline = self.inference.deadline(timeout);
+        let response = self.inference.predict_batch(batch, deadline).await?;
+        let answer = response.get_ref();
+        if let Some(key) = caller.key_name() {
+            tracing::info!(key, images, "batch predicted for an API key");
+        }
+        self.log(caller, &answer.predictions, &answer.model_version, started).await;
+        Ok(response)
+    }
+}
+
 /// A refusal as gRPC sees it, with `retry-after` (seconds) in the metadata.
 fn refused_status(refused: Refused) -> Status {
     let mut status = match refused {
@@ -116,23 +149,9 @@ impl pb::inference_server::Inference for InferenceProxy {
         &self,
         request: Request<pb::PredictBatchRequest>,
     ) -> Result<Response<pb::PredictBatchResponse>, Status> {
-        let started = Instant::now();
         let (caller, _permit) = self.admit(&request)?;
-        let images = request.get_ref().images.len();
-        if images > self.max_batch {
-            return Err(Status::invalid_argument(format!(
-                "{images} images in one batch; this port takes at most {}",
-                self.max_batch
-            )));
-        }
-        let deadline = self.inference.deadline(grpc::timeout_of(request.metadata()));
-        let response = self.inference.predict_batch(request.into_inner(), deadline).await?;
-        let answer = response.get_ref();
-        if let Some(key) = caller.key_name() {
-            tracing::info!(key, images, "batch predicted for an API key");
-        }
-        self.log(&caller, &answer.predictions, &answer.model_version, started).await;
-        Ok(response)
+        let timeout = grpc::timeout_of(request.metadata());
+        self.recognise(&caller, request.into_inner(), timeout).await
     }
 
     async fn get_model_info(

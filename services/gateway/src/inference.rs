@@ -18,9 +18,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use digits_proto::inference::v1 as pb;
+use digits_service_kit::trace::{Propagate, TracedChannel};
 use pb::inference_client::InferenceClient as Client;
 use tokio::time::Instant;
-use tonic::transport::Channel;
 use tonic::{Code, Request, Response, Status};
 use tower::retry::budget::{Budget, TpsBudget};
 
@@ -35,7 +35,7 @@ pub const NO_REPLICA_WAIT: Duration = Duration::from_secs(1);
 /// A client of the inference service over every healthy replica.
 #[derive(Clone)]
 pub struct InferenceClient {
-    client: Client<Channel>,
+    client: Client<TracedChannel>,
     replicas: Replicas,
     timeout: Duration,
     budget: Arc<TpsBudget>,
@@ -45,7 +45,7 @@ impl InferenceClient {
     /// A client over `replicas`; `max_message_bytes` bounds the requests it
     /// sends, `timeout` is a call's deadline unless the caller's is sooner.
     pub fn new(replicas: Replicas, max_message_bytes: usize, timeout: Duration) -> Self {
-        let client = Client::new(replicas.channel())
+        let client = Client::with_interceptor(replicas.channel(), Propagate)
             .max_encoding_message_size(max_message_bytes)
             .max_decoding_message_size(usize::MAX);
         // Over 10 s, retries up to 20% of the calls, and at least 5 a second.
@@ -104,7 +104,7 @@ impl InferenceClient {
     async fn with_retries<M, T, F, Fut>(&self, deadline: Instant, call: F, message: M) -> Result<Response<T>, Status>
     where
         M: Clone,
-        F: Fn(Client<Channel>, Request<M>) -> Fut,
+        F: Fn(Client<TracedChannel>, Request<M>) -> Fut,
         Fut: Future<Output = Result<Response<T>, Status>>,
     {
         let mut attempt = 0;

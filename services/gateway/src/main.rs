@@ -24,7 +24,7 @@ async fn main() -> ExitCode {
 async fn run(Cli { command, settings, telemetry }: Cli) -> anyhow::Result<()> {
     match command {
         None | Some(ServiceCommand::Serve) => {
-            telemetry::init(&telemetry);
+            let _telemetry = telemetry::init("gateway", &telemetry);
             let config = Config::try_from(settings)?;
             let app = Application::build(config).await.context("starting the gateway")?;
             app.run_until_stopped(shutdown::signal()).await?;

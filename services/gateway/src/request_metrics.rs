@@ -18,7 +18,7 @@ pub struct ErrorCode(pub &'static str);
 
 /// The route template a path belongs to.
 pub fn route_of(path: &str) -> &'static str {
-    const FIXED: [&str; 9] = [
+    const FIXED: [&str; 12] = [
         "/api/predictions",
         "/api/stats",
         "/api/stats/global",
@@ -28,14 +28,25 @@ pub fn route_of(path: &str) -> &'static str {
         "/healthz",
         "/readyz",
         "/metrics",
+        "/v2",
+        "/v2/health/live",
+        "/v2/health/ready",
     ];
     if let Some(fixed) = FIXED.iter().find(|f| **f == path) {
         return fixed;
+    }
+    if let Some(model) = path.strip_prefix("/v2/models/") {
+        return match model {
+            _ if model.ends_with("/infer") => "/v2/models/{model}/infer",
+            _ if model.ends_with("/ready") => "/v2/models/{model}/ready",
+            _ => "/v2/models/{model}",
+        };
     }
     match path.strip_prefix("/api/predictions/") {
         Some(rest) if rest.ends_with("/feedback") => "/api/predictions/{id}/feedback",
         Some(_) => "/api/predictions/{id}",
         None if path.starts_with("/api/") => "/api/other",
+        None if path.starts_with("/v2/") => "/v2/other",
         None => "web",
     }
 }

@@ -7,6 +7,7 @@ mod extract;
 mod guard;
 pub(crate) mod health;
 mod metrics;
+mod oip;
 pub mod predictions;
 pub mod stats;
 
@@ -85,19 +86,41 @@ pub fn router(state: AppState, config: &Config) -> Router {
             HeaderValue::from_static(CONTENT_SECURITY_POLICY),
         ));
 
+    // The Open Inference Protocol; its errors are JSON, like the API's.
+    let oip = Router::new()
+        .route("/", get(oip::server_metadata))
+        .route("/models/{model}", get(oip::model_metadata))
+        .route("/models/{model}/ready", get(oip::model_ready))
+        .route("/models/{model}/infer", post(oip::infer).layer(DefaultBodyLimit::max(max_body)))
+        .route("/models/{model}/versions/{version}", get(oip::version_metadata))
+        .route("/models/{model}/versions/{version}/ready", get(oip::version_ready))
+        .route(
+            "/models/{model}/versions/{version}/infer",
+            post(oip::version_infer).layer(DefaultBodyLimit::max(max_body)),
+        )
+        .fallback(|| async { ApiError::not_found("no such endpoint of the inference protocol") })
+        .layer(DefaultBodyLimit::max(SMALL_BODY_BYTES))
+        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
+
     Router::new()
         .nest("/api", api)
+        .nest("/v2", oip)
         .merge(web)
         .layer(middleware::from_fn_with_state(state.clone(), guard::guard))
         .layer(RequestBodyTimeoutLayer::new(config.read_timeout))
         .layer(middleware::from_fn(move |request, next| declared_size_check(max_body, request, next)))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/v2/health/live", get(oip::live))
+        .route("/v2/health/ready", get(oip::ready))
         .route("/metrics", get(metrics::metrics))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
         .layer(middleware::from_fn(crate::request_metrics::record))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &axum::extract::Request| digits_service_kit::trace::request_span(request)),
+        )
         .with_state(state)
 }
 

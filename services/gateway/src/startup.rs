@@ -5,9 +5,12 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use digits_oip::OipService;
 use digits_proto::inference::v1::inference_server::InferenceServer;
 use digits_proto::logging::v1::logging_client::LoggingClient;
+use digits_proto::oip::grpc_inference_service_server::GrpcInferenceServiceServer;
 use digits_service_kit::grpc::{GrpcServer, ServeError};
+use digits_service_kit::trace::Propagate;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tonic::transport::Endpoint;
@@ -84,20 +87,32 @@ impl Application {
             .connect_timeout(config.grpc_timeout)
             .timeout(config.grpc_timeout)
             .connect_lazy();
-        let logging = LoggingClient::new(logging_channel.clone());
+        let logging = LoggingClient::with_interceptor(logging_channel.clone(), Propagate);
         let (spool, replayed) = Spool::open(&config.log_spool_dir)
             .map_err(|source| StartupError::Spool { dir: config.log_spool_dir.clone(), source })?;
         let logs = LogQueue::with_spool(config.log_queue, spool, replayed);
         digits_service_kit::metrics::init("gateway", env!("CARGO_PKG_VERSION"));
+        let admission = Admission::new(&config);
+        let credentials = Credentials::new(&config);
+        let proxies = TrustedProxies::new(config.trusted_proxies.clone());
+        let proxy = InferenceProxy::new(
+            inference.clone(),
+            logs.clone(),
+            admission.clone(),
+            credentials.clone(),
+            proxies.clone(),
+            config.public_max_batch,
+        );
         let state = AppState {
             inference,
             logging,
             logging_channel,
             logs,
-            admission: Admission::new(&config),
-            credentials: Credentials::new(&config),
-            proxies: TrustedProxies::new(config.trusted_proxies.clone()),
+            admission,
+            credentials,
+            proxies,
             global_stats: Arc::default(),
+            proxy,
         };
         let http = TcpListener::bind(config.http_addr).await?;
         let grpc = TcpListener::bind(config.grpc_addr).await?;
@@ -158,18 +173,15 @@ impl Application {
 
         let forget = tokio::spawn(self.state.admission.clone().forget_idle_clients());
         tracing::info!(http = %self.http.local_addr()?, "gateway listening");
-        let proxy = InferenceProxy::new(
-            self.state.inference.clone(),
-            self.state.logs.clone(),
-            self.state.admission.clone(),
-            self.state.credentials.clone(),
-            self.state.proxies.clone(),
-            self.config.public_max_batch,
-        );
-        let proxy = InferenceServer::new(proxy)
+        let proxy = Arc::new(self.state.proxy.clone());
+        let native = InferenceServer::from_arc(proxy.clone())
             .max_decoding_message_size(self.config.max_body_bytes)
             .max_encoding_message_size(usize::MAX);
-        let grpc_server = GrpcServer::new(self.grpc, proxy);
+        // The Open Inference Protocol beside it, over the same proxy.
+        let oip = GrpcInferenceServiceServer::new(OipService::new(proxy, env!("CARGO_PKG_VERSION")))
+            .max_decoding_message_size(self.config.max_body_bytes)
+            .max_encoding_message_size(usize::MAX);
+        let grpc_server = GrpcServer::new(self.grpc, native).with(oip);
         grpc_server.health().set(true).await;
         let grpc_server = grpc_server.serve(stopped(stop.clone()));
 

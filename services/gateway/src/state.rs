@@ -3,10 +3,12 @@
 use std::sync::Arc;
 
 use digits_proto::logging::v1::logging_client::LoggingClient;
+use digits_service_kit::trace::TracedChannel;
 use tonic::transport::Channel;
 
 use crate::admission::Admission;
 use crate::client_addr::TrustedProxies;
+use crate::grpc_proxy::InferenceProxy;
 use crate::identity::Credentials;
 use crate::inference::InferenceClient;
 use crate::log_queue::LogQueue;
@@ -18,7 +20,7 @@ pub struct AppState {
     /// The inference replicas.
     pub inference: InferenceClient,
     /// The logging service.
-    pub logging: LoggingClient<Channel>,
+    pub logging: LoggingClient<TracedChannel>,
     /// The channel to the logging service, for its health checks.
     pub logging_channel: Channel,
     /// Predictions waiting to be logged.
@@ -31,4 +33,7 @@ pub struct AppState {
     pub proxies: TrustedProxies,
     /// The public statistics, cached briefly.
     pub global_stats: Arc<GlobalStats>,
+    /// Inference for developers (gRPC and the Open Inference Protocol):
+    /// batches, admitted and logged.
+    pub proxy: InferenceProxy,
 }

@@ -313,14 +313,15 @@ async fn probes_openapi_and_the_grpc_port_answer() {
     stack.drained().await;
     assert_eq!(stack.db.psql("SELECT source FROM predictions").expect("psql").trim(), "grpc");
 
-    // Reflection shows what this port serves: inference and health, not logging.
+    // Reflection shows what this port serves: inference (native and the Open
+    // Inference Protocol) and health, not logging.
     let listed = digits_service_kit::healthcheck::reflected_services(
         &format!("http://{}", stack.gateway.grpc),
         std::time::Duration::from_secs(5),
     )
     .await
     .expect("reflection");
-    assert_eq!(listed, ["digits.inference.v1.Inference", "grpc.health.v1.Health"]);
+    assert_eq!(listed, ["digits.inference.v1.Inference", "grpc.health.v1.Health", "inference.GRPCInferenceService"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

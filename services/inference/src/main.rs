@@ -29,7 +29,7 @@ async fn run(Cli { command, settings, telemetry }: Cli) -> anyhow::Result<()> {
     let local = healthcheck::local_url(settings.addr);
     match command {
         None | Some(Command::Service(ServiceCommand::Serve)) => {
-            telemetry::init(&telemetry);
+            let _telemetry = telemetry::init("inference", &telemetry);
             let app = Application::build(Config::from(settings)).await.context("starting the inference server")?;
             app.run_until_stopped(shutdown::signal()).await?;
             Ok(())

@@ -147,6 +147,7 @@ impl pb::inference_server::Inference for InferenceService {
             )));
         }
         let outcome = self.engine.score(images, deadline).await?;
+        tracing::debug!(images = outcome.readings.len(), "batch predicted");
         let timing = timing(&outcome);
         Ok(self.response(pb::PredictBatchResponse {
             predictions: outcome.readings.into_iter().map(to_proto).collect(),

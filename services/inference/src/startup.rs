@@ -6,7 +6,9 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use digits_oip::OipService;
 use digits_proto::inference::v1::inference_server::InferenceServer;
+use digits_proto::oip::grpc_inference_service_server::GrpcInferenceServiceServer;
 use digits_service_kit::grpc::{GrpcServer, ServeError};
 use digits_service_kit::metrics as exporter;
 use tokio::net::TcpListener;
@@ -99,10 +101,15 @@ impl Application {
     /// # Errors
     /// A transport error from the server.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), StartupError> {
-        let inference = InferenceServer::new(self.service)
+        let service = Arc::new(self.service);
+        let inference = InferenceServer::from_arc(service.clone())
             .max_decoding_message_size(self.max_message_bytes)
             .max_encoding_message_size(usize::MAX);
-        let server = GrpcServer::new(self.listener, inference);
+        // The Open Inference Protocol beside the native API, over the same service.
+        let oip = GrpcInferenceServiceServer::new(OipService::new(service, env!("CARGO_PKG_VERSION")))
+            .max_decoding_message_size(self.max_message_bytes)
+            .max_encoding_message_size(usize::MAX);
+        let server = GrpcServer::new(self.listener, inference).with(oip);
         let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
         let metrics_server = tokio::spawn(exporter::serve(self.metrics_listener, async {
             let _ = metrics_stopped.await;

@@ -265,10 +265,13 @@ async fn health_and_reflection_answer() {
         .await
         .expect("serving");
     digits_service_kit::healthcheck::check(&server.url(), "", timeout).await.expect("server serving");
+    digits_service_kit::healthcheck::check(&server.url(), "inference.GRPCInferenceService", timeout)
+        .await
+        .expect("the Open Inference Protocol serving");
 
     // Only what this server serves: not the logging API, whose descriptors it also carries.
     let listed = digits_service_kit::healthcheck::reflected_services(&server.url(), timeout).await.expect("reflection");
-    assert_eq!(listed, ["digits.inference.v1.Inference", "grpc.health.v1.Health"]);
+    assert_eq!(listed, ["digits.inference.v1.Inference", "grpc.health.v1.Health", "inference.GRPCInferenceService"]);
 
     let url = server.url();
     server.stop().await;

@@ -26,6 +26,7 @@ fn request(id: String) -> pb::LogPredictionRequest {
         number: "7".into(),
         parts: Vec::new(),
         revision: 0,
+        traceparent: String::new(),
     }
 }
 

@@ -24,7 +24,7 @@ async fn main() -> ExitCode {
 async fn run(Cli { command, settings, telemetry }: Cli) -> anyhow::Result<()> {
     match command {
         None | Some(ServiceCommand::Serve) => {
-            telemetry::init(&telemetry);
+            let _telemetry = telemetry::init("logging", &telemetry);
             let app = Application::build(Config::from(settings)).await.context("starting the logging server")?;
             app.run_until_stopped(shutdown::signal()).await?;
         }

@@ -75,6 +75,9 @@ impl pb::logging_server::Logging for LoggingService {
         if entries.is_empty() || entries.len() > MAX_LOG_BATCH {
             return Err(Status::invalid_argument(format!("entries: 1 to {MAX_LOG_BATCH}, not {}", entries.len())));
         }
+        // Each entry continues the trace of the request that made it.
+        let traces: Vec<(String, String)> =
+            entries.iter().map(|e| (e.request_id.clone(), e.traceparent.clone())).collect();
         let mut rows = Vec::with_capacity(entries.len());
         let mut rejected = Vec::new();
         for entry in entries {
@@ -91,6 +94,15 @@ impl pb::logging_server::Logging for LoggingService {
                 .into_iter()
                 .map(|(request_id, error)| pb::RejectedEntry { request_id, reason: error.to_string() }),
         );
+        let reasons: std::collections::HashMap<&str, &str> =
+            rejected.iter().map(|r| (r.request_id.as_str(), r.reason.as_str())).collect();
+        for (request_id, traceparent) in &traces {
+            let _entry = digits_service_kit::trace::continue_trace("store_prediction", traceparent).entered();
+            match reasons.get(request_id.as_str()) {
+                None => tracing::debug!(request_id, "prediction stored"),
+                Some(reason) => tracing::warn!(request_id, reason, "prediction rejected"),
+            }
+        }
         metrics::counter!("digits_log_entries_created_total").increment(logged.created as u64);
         metrics::counter!("digits_log_entries_rejected_total").increment(rejected.len() as u64);
         let created = u32::try_from(logged.created).unwrap_or(u32::MAX);

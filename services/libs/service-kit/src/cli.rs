@@ -171,7 +171,7 @@ pub enum Switch {
     Off,
 }
 
-/// The logging and metrics settings every service shares.
+/// The logging, metrics and trace settings every service shares.
 #[derive(Debug, Clone, Args)]
 pub struct TelemetryArgs {
     /// Log filter, e.g. `digits_inference=debug,info`.
@@ -183,6 +183,9 @@ pub struct TelemetryArgs {
     /// `off` records no Prometheus metrics (`/metrics` answers an empty page), to measure what they cost
     #[arg(long = "metrics", env = "DIGITS_METRICS", default_value = "on", value_enum, ignore_case = true)]
     pub metrics: Switch,
+    /// OTLP/gRPC collector to export trace spans to, e.g. `http://otel-collector:4317`; unset exports none (log lines still carry trace ids)
+    #[arg(long = "otlp-endpoint", env = "OTEL_EXPORTER_OTLP_ENDPOINT", value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use tokio::net::TcpListener;
 use tonic::body::Body;
 use tonic::codegen::{Service, http};
 use tonic::server::NamedService;
+use tonic::service::Routes;
 use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
@@ -20,25 +21,28 @@ pub use tonic_reflection::server::Error as ReflectionError;
 pub const HEALTH_SERVICE: &str = "grpc.health.v1.Health";
 
 /// Server reflection, so `grpcurl` works without proto files. It lists
-/// `service` (e.g. `digits.inference.v1.Inference`) and gRPC health: what
+/// `services` (e.g. `digits.inference.v1.Inference`) and gRPC health: what
 /// the server really serves, not every API the descriptors know.
 ///
 /// # Errors
 /// When the embedded descriptors do not decode (a build problem).
-fn reflection(service: &str) -> Result<ServerReflectionServer<impl ServerReflection>, tonic_reflection::server::Error> {
-    tonic_reflection::server::Builder::configure()
+fn reflection(
+    services: &[&'static str],
+) -> Result<ServerReflectionServer<impl ServerReflection>, tonic_reflection::server::Error> {
+    let builder = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(digits_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .with_service_name(service)
-        .with_service_name(HEALTH_SERVICE)
-        .build_v1()
+        .with_service_name(HEALTH_SERVICE);
+    services.iter().fold(builder, |builder, name| builder.with_service_name(*name)).build_v1()
 }
 
-/// Sets the health of `service` and of the whole server (`""`), which is
+/// Sets the health of `services` and of the whole server (`""`), which is
 /// what probes without a service name ask about.
-async fn set_health(reporter: &HealthReporter, service: &str, serving: bool) {
+async fn set_health(reporter: &HealthReporter, services: &[&'static str], serving: bool) {
     let status = if serving { ServingStatus::Serving } else { ServingStatus::NotServing };
-    reporter.set_service_status(service, status).await;
+    for service in services {
+        reporter.set_service_status(*service, status).await;
+    }
     reporter.set_service_status("", status).await;
 }
 
@@ -63,57 +67,71 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
 }
 
-/// The health a server reports for its service (and for the whole server).
+/// The health a server reports for its services (and for the whole server).
 /// Clones report to the same health service.
 #[derive(Clone)]
 pub struct Health {
     reporter: HealthReporter,
-    service: &'static str,
+    services: Vec<&'static str>,
 }
 
 impl Health {
-    /// Reports the service as SERVING or NOT_SERVING.
+    /// Reports the services as SERVING or NOT_SERVING.
     pub async fn set(&self, serving: bool) {
-        set_health(&self.reporter, self.service, serving).await;
+        set_health(&self.reporter, &self.services, serving).await;
     }
 }
 
-/// One gRPC service on a bound listener, served with gRPC health and
-/// reflection under the generated service name (`S::NAME`), call metrics
-/// ([`crate::metrics::GrpcMetricsLayer`]), `TCP_NODELAY`
+/// gRPC services on a bound listener, served with gRPC health and
+/// reflection under their generated names (`S::NAME`), call metrics
+/// ([`crate::metrics::GrpcMetricsLayer`]), a span per call that continues
+/// the caller's trace ([`crate::trace::request_span`]), `TCP_NODELAY`
 /// on every connection, and a graceful stop: when the shutdown future
 /// resolves, health turns NOT_SERVING, no call is accepted any more and the
 /// calls in flight finish.
-pub struct GrpcServer<S> {
+pub struct GrpcServer {
     listener: TcpListener,
-    service: S,
-    health: Health,
-    health_service: tonic_health::pb::health_server::HealthServer<tonic_health::server::HealthService>,
+    routes: Routes,
+    services: Vec<&'static str>,
+    reporter: HealthReporter,
 }
 
-impl<S> GrpcServer<S>
-where
-    S: Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
-        + NamedService
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
-{
+impl GrpcServer {
     /// Prepares `service` for `listener`; its health starts as unknown (a
     /// probe hears NOT_FOUND for the service) until [`Health::set`] is called.
-    pub fn new(listener: TcpListener, service: S) -> Self {
-        let reporter = HealthReporter::new();
-        let health_service = tonic_health::pb::health_server::HealthServer::new(
-            tonic_health::server::HealthService::from_health_reporter(reporter.clone()),
-        );
-        Self { listener, service, health: Health { reporter, service: S::NAME }, health_service }
+    pub fn new<S>(listener: TcpListener, service: S) -> Self
+    where
+        S: Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
+            + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        Self { listener, routes: Routes::new(service), services: vec![S::NAME], reporter: HealthReporter::new() }
+    }
+
+    /// Serves `service` too, on the same port, with the same health.
+    #[must_use]
+    pub fn with<S>(mut self, service: S) -> Self
+    where
+        S: Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
+            + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        self.routes = self.routes.add_service(service);
+        self.services.push(S::NAME);
+        self
     }
 
     /// The handle that sets this server's health.
     pub fn health(&self) -> Health {
-        self.health.clone()
+        Health { reporter: self.reporter.clone(), services: self.services.clone() }
     }
 
     /// Serves until `shutdown` resolves, then stops as described on [`GrpcServer`].
@@ -121,18 +139,20 @@ where
     /// # Errors
     /// See [`ServeError`].
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), ServeError> {
-        let reflection = reflection(S::NAME)?;
-        let health = self.health;
-        tracing::info!(service = S::NAME, addr = %self.listener.local_addr()?, "gRPC server listening");
+        let health = self.health();
+        let health_service = tonic_health::pb::health_server::HealthServer::new(
+            tonic_health::server::HealthService::from_health_reporter(self.reporter),
+        );
+        let routes = self.routes.add_service(health_service).add_service(reflection(&self.services)?);
+        tracing::info!(services = ?self.services, addr = %self.listener.local_addr()?, "gRPC server listening");
         let shutdown = async {
             shutdown.await;
             health.set(false).await;
         };
         tonic::transport::Server::builder()
+            .trace_fn(crate::trace::request_span)
             .layer(crate::metrics::GrpcMetricsLayer)
-            .add_service(self.health_service)
-            .add_service(reflection)
-            .add_service(self.service)
+            .add_routes(routes)
             .serve_with_incoming_shutdown(incoming(self.listener), shutdown)
             .await?;
         Ok(())

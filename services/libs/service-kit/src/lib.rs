@@ -18,3 +18,4 @@ pub mod healthcheck;
 pub mod metrics;
 pub mod shutdown;
 pub mod telemetry;
+pub mod trace;
