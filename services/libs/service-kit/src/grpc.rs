@@ -82,6 +82,27 @@ impl Health {
     }
 }
 
+/// A generated gRPC server (e.g. `InferenceServer<T>`) that [`GrpcServer`] can serve.
+pub trait Served:
+    Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible, Future: Send + 'static>
+    + NamedService
+    + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<S> Served for S where
+    S: Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible, Future: Send + 'static>
+        + NamedService
+        + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
+
 /// gRPC services on a bound listener, served with gRPC health and
 /// reflection under their generated names (`S::NAME`), call metrics
 /// ([`crate::metrics::GrpcMetricsLayer`]), a span per call that continues
@@ -99,31 +120,13 @@ pub struct GrpcServer {
 impl GrpcServer {
     /// Prepares `service` for `listener`; its health starts as unknown (a
     /// probe hears NOT_FOUND for the service) until [`Health::set`] is called.
-    pub fn new<S>(listener: TcpListener, service: S) -> Self
-    where
-        S: Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
-            + NamedService
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        S::Future: Send + 'static,
-    {
+    pub fn new<S: Served>(listener: TcpListener, service: S) -> Self {
         Self { listener, routes: Routes::new(service), services: vec![S::NAME], reporter: HealthReporter::new() }
     }
 
     /// Serves `service` too, on the same port, with the same health.
     #[must_use]
-    pub fn with<S>(mut self, service: S) -> Self
-    where
-        S: Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
-            + NamedService
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        S::Future: Send + 'static,
-    {
+    pub fn with<S: Served>(mut self, service: S) -> Self {
         self.routes = self.routes.add_service(service);
         self.services.push(S::NAME);
         self
