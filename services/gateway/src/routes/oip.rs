@@ -8,6 +8,7 @@ use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use digits_oip::{OipError, rest};
+use digits_proto::inference::metadata::ErrorKind;
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
@@ -24,6 +25,16 @@ fn oip_error(error: &OipError) -> ApiError {
     } else {
         ApiError::bad_request("invalid_inference_request", error.to_string())
     }
+}
+
+/// An inference status as this API answers it: a refused request without a
+/// kind of image error (e.g. a batch beyond the gateway's limit) is a bad
+/// inference request (400), not a bad image (422).
+fn inference_error(status: &tonic::Status) -> ApiError {
+    if status.code() == tonic::Code::InvalidArgument && ErrorKind::of(status).is_none() {
+        return ApiError::bad_request("invalid_inference_request", status.message());
+    }
+    ApiError::from_inference(status)
 }
 
 /// The version being served, if a replica answers.
@@ -120,7 +131,7 @@ pub async fn version_infer(
         // Checked before the model runs, so that a refused call is not logged.
         call.check_version(&serving(&state).await?).map_err(|e| oip_error(&e))?;
     }
-    let answer = state.proxy.recognise(&caller, batch, None).await.map_err(|s| ApiError::from_inference(&s))?;
+    let answer = state.proxy.recognise(&caller, batch, None).await.map_err(|s| inference_error(&s))?;
     let answer = answer.into_inner();
     let response = call.respond(&answer.model_version, &answer.predictions).map_err(|e| oip_error(&e))?;
     let (body, json_length) = rest::infer_body(&response, &binary);
