@@ -39,10 +39,12 @@ pub mod inference {
             Expired,
             /// A bug or a failed worker.
             Internal,
+            /// The call named a model version that is not served.
+            UnknownVersion,
         }
 
         impl ErrorKind {
-            const ALL: [Self; 7] = [
+            const ALL: [Self; 8] = [
                 Self::EmptyDrawing,
                 Self::EmptyImage,
                 Self::ImageTooLarge,
@@ -50,6 +52,7 @@ pub mod inference {
                 Self::Busy,
                 Self::Expired,
                 Self::Internal,
+                Self::UnknownVersion,
             ];
 
             /// Its stable name on the wire.
@@ -62,6 +65,7 @@ pub mod inference {
                     Self::Busy => "busy",
                     Self::Expired => "expired",
                     Self::Internal => "internal",
+                    Self::UnknownVersion => "unknown_version",
                 }
             }
 

@@ -80,6 +80,7 @@ impl ApiError {
                 Self::new(StatusCode::PAYLOAD_TOO_LARGE, "image_too_large", status.message())
             }
             (Code::InvalidArgument, _) => Self::unprocessable("invalid_image", status.message()),
+            (Code::NotFound, _) => Self::new(StatusCode::NOT_FOUND, "unknown_version", status.message()),
             (Code::ResourceExhausted, _) => Self {
                 retry_after: Some(1),
                 ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "the recognizer is busy; try again in a moment")

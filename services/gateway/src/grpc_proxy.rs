@@ -110,6 +110,8 @@ impl InferenceProxy {
             )));
         }
         let deadline = self.inference.deadline(timeout);
+        // The canary is sticky per caller: the gateway, which knows who calls, keys it.
+        let batch = pb::PredictBatchRequest { routing_key: caller.owner(), ..batch };
         let response = self.inference.predict_batch(batch, deadline).await?;
         let answer = response.get_ref();
         if let Some(key) = caller.key_name() {
@@ -136,7 +138,8 @@ impl pb::inference_server::Inference for InferenceProxy {
         let started = Instant::now();
         let (caller, _permit) = self.admit(&request)?;
         let deadline = self.inference.deadline(grpc::timeout_of(request.metadata()));
-        let response = self.inference.predict(request.into_inner(), deadline).await?;
+        let request = pb::PredictRequest { routing_key: caller.owner(), ..request.into_inner() };
+        let response = self.inference.predict(request, deadline).await?;
         let answer = response.get_ref();
         if let Some(prediction) = &answer.prediction {
             self.log(&caller, std::slice::from_ref(prediction), &answer.model_version, started).await;
@@ -159,7 +162,7 @@ impl pb::inference_server::Inference for InferenceProxy {
         request: Request<pb::GetModelInfoRequest>,
     ) -> Result<Response<pb::ModelInfo>, Status> {
         let (_caller, _permit) = self.admit(&request)?;
-        let mut info = self.inference.model_info().await?;
+        let mut info = self.inference.model_info(&request.get_ref().model_version).await?;
         // The limits a caller of this port meets.
         if let Some(limits) = info.get_mut().limits.as_mut() {
             limits.max_batch = limits.max_batch.min(u32::try_from(self.max_batch).unwrap_or(u32::MAX));

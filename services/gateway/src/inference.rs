@@ -87,16 +87,17 @@ impl InferenceClient {
         self.with_retries(deadline, |mut c, request| async move { c.predict_batch(request).await }, request).await
     }
 
-    /// The model's card and limits.
+    /// The card and limits of model version `version` (empty: the current
+    /// one), and every version served.
     ///
     /// # Errors
-    /// The last attempt's status.
-    pub async fn model_info(&self) -> Result<Response<pb::ModelInfo>, Status> {
+    /// The last attempt's status: `NOT_FOUND` for a version not served.
+    pub async fn model_info(&self, version: &str) -> Result<Response<pb::ModelInfo>, Status> {
         let deadline = self.deadline(None);
         self.with_retries(
             deadline,
             |mut c, request| async move { c.get_model_info(request).await },
-            pb::GetModelInfoRequest {},
+            pb::GetModelInfoRequest { model_version: version.to_owned() },
         )
         .await
     }

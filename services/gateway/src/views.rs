@@ -3,7 +3,10 @@
 
 use digits_proto::inference::v1 as inference;
 use digits_proto::logging::v1 as logging;
-use digits_web_api::{Bounds, DigitStats, ModelInfo, Part, Prediction, Record, Source, Stats, Verdict, VersionStats};
+use digits_web_api::{
+    Bounds, DigitStats, ModelInfo, Part, Prediction, Record, ServedVersion, Source, Stats, Verdict, VersionRole,
+    VersionStats,
+};
 
 /// A digit from a protobuf `uint32` (the services only ever send 0-9).
 fn digit(value: u32) -> u8 {
@@ -149,5 +152,20 @@ pub fn model(info: inference::ModelInfo) -> ModelInfo {
         parameters: info.parameters,
         multiply_adds: info.multiply_adds,
         created: info.created,
+        versions: info
+            .versions
+            .into_iter()
+            .map(|v| ServedVersion {
+                role: match v.role() {
+                    inference::VersionRole::Canary => VersionRole::Canary,
+                    inference::VersionRole::Current => VersionRole::Current,
+                    inference::VersionRole::Available | inference::VersionRole::Unspecified => VersionRole::Available,
+                },
+                version: v.version,
+                traffic_percent: v.traffic_percent,
+                test_accuracy: v.test_accuracy,
+                origin: v.origin,
+            })
+            .collect(),
     }
 }

@@ -305,8 +305,10 @@ async fn probes_openapi_and_the_grpc_port_answer() {
         .await
         .expect("connects");
     let (image, label) = test_digits(1)[0];
-    let request =
-        pb::PredictRequest { image: Some(pb::Image { source: Some(pb::image::Source::Mnist(image.to_vec())) }) };
+    let request = pb::PredictRequest {
+        image: Some(pb::Image { source: Some(pb::image::Source::Mnist(image.to_vec())) }),
+        ..Default::default()
+    };
     let response = client.predict(request).await.expect("predicts");
     assert_eq!(response.metadata().get(metadata::REPLICA).and_then(|v| v.to_str().ok()), Some("only"));
     assert_eq!(response.into_inner().prediction.expect("prediction").digit, u32::from(label));

@@ -426,38 +426,50 @@ async fn grpc_corpus(stack: &Stack) -> usize {
     };
     let gray = pb::PixelFormat::Gray8 as i32;
     let cases: Vec<(&str, pb::PredictRequest, &[Code])> = vec![
-        ("no image", pb::PredictRequest { image: None }, &[Code::InvalidArgument]),
+        ("no image", pb::PredictRequest { image: None, ..Default::default() }, &[Code::InvalidArgument]),
         (
             "image without source",
-            pb::PredictRequest { image: Some(pb::Image { source: None }) },
+            pb::PredictRequest { image: Some(pb::Image { source: None }), ..Default::default() },
             &[Code::InvalidArgument],
         ),
-        ("garbage bytes", pb::PredictRequest { image: Some(encoded(b"garbage".to_vec())) }, &[Code::InvalidArgument]),
+        (
+            "garbage bytes",
+            pb::PredictRequest { image: Some(encoded(b"garbage".to_vec())), ..Default::default() },
+            &[Code::InvalidArgument],
+        ),
         (
             "16-bit PNG bomb",
-            pb::PredictRequest { image: Some(encoded(png16_bomb(4096, 4096))) },
+            pb::PredictRequest { image: Some(encoded(png16_bomb(4096, 4096))), ..Default::default() },
             &[Code::InvalidArgument, Code::OutOfRange],
         ),
         (
             "JPEG claiming 65000 px",
-            pb::PredictRequest { image: Some(encoded(jpeg_claiming(65000, 65000))) },
+            pb::PredictRequest { image: Some(encoded(jpeg_claiming(65000, 65000))), ..Default::default() },
             &[Code::InvalidArgument, Code::OutOfRange],
         ),
         (
             "raw, wrong pixel count",
-            pb::PredictRequest { image: Some(raw(28, 28, gray, vec![0; 10])) },
+            pb::PredictRequest { image: Some(raw(28, 28, gray, vec![0; 10])), ..Default::default() },
             &[Code::InvalidArgument],
         ),
         (
             "raw 5000x1",
-            pb::PredictRequest { image: Some(raw(5000, 1, gray, vec![0; 5000])) },
+            pb::PredictRequest { image: Some(raw(5000, 1, gray, vec![0; 5000])), ..Default::default() },
             &[Code::InvalidArgument, Code::OutOfRange],
         ),
-        ("raw, unknown format", pb::PredictRequest { image: Some(raw(1, 1, 99, vec![0])) }, &[Code::InvalidArgument]),
-        ("raw, zero size", pb::PredictRequest { image: Some(raw(0, 0, gray, vec![])) }, &[Code::InvalidArgument]),
+        (
+            "raw, unknown format",
+            pb::PredictRequest { image: Some(raw(1, 1, 99, vec![0])), ..Default::default() },
+            &[Code::InvalidArgument],
+        ),
+        (
+            "raw, zero size",
+            pb::PredictRequest { image: Some(raw(0, 0, gray, vec![])), ..Default::default() },
+            &[Code::InvalidArgument],
+        ),
         (
             "message over the size limit",
-            pb::PredictRequest { image: Some(encoded(vec![0; 3 << 20])) },
+            pb::PredictRequest { image: Some(encoded(vec![0; 3 << 20])), ..Default::default() },
             &[Code::ResourceExhausted, Code::OutOfRange, Code::InvalidArgument],
         ),
     ];
@@ -467,11 +479,14 @@ async fn grpc_corpus(stack: &Stack) -> usize {
         assert!(allowed.contains(&status.code()), "{case}: {status:?}");
         count += 1;
     }
-    let empty = client.predict_batch(pb::PredictBatchRequest { images: vec![] }).await.expect_err("empty batch");
+    let empty = client
+        .predict_batch(pb::PredictBatchRequest { images: vec![], ..Default::default() })
+        .await
+        .expect_err("empty batch");
     assert_eq!(empty.code(), Code::InvalidArgument);
-    let over = pb::PredictBatchRequest { images: vec![encoded(b"x".to_vec()); 17] };
+    let over = pb::PredictBatchRequest { images: vec![encoded(b"x".to_vec()); 17], ..Default::default() };
     assert_eq!(client.predict_batch(over).await.expect_err("over the cap").code(), Code::InvalidArgument);
-    let mut keyed = tonic::Request::new(pb::PredictRequest { image: None });
+    let mut keyed = tonic::Request::new(pb::PredictRequest { image: None, ..Default::default() });
     keyed.metadata_mut().insert("authorization", "Bearer no-such-key-000000".parse().expect("ascii"));
     assert_eq!(client.predict(keyed).await.expect_err("unknown key").code(), Code::Unauthenticated);
     count + 3

@@ -177,7 +177,7 @@ async fn the_public_grpc_port_knows_api_keys_their_rates_and_its_batch_cap() {
     let stack = Stack::with_config(config).await;
     let mut client = grpc_client(&stack).await;
     let with_key = |key: &str| {
-        let mut request = tonic::Request::new(pb::PredictRequest { image: Some(png_image()) });
+        let mut request = tonic::Request::new(pb::PredictRequest { image: Some(png_image()), ..Default::default() });
         request.metadata_mut().insert("authorization", format!("Bearer {key}").parse().expect("ascii"));
         request
     };
@@ -201,11 +201,11 @@ async fn the_public_grpc_port_knows_api_keys_their_rates_and_its_batch_cap() {
     }
     assert!(refused >= 5, "{refused} of 8 refused");
     // Anonymous callers have their own (address) bucket.
-    client.predict(pb::PredictRequest { image: Some(png_image()) }).await.expect("anonymous");
+    client.predict(pb::PredictRequest { image: Some(png_image()), ..Default::default() }).await.expect("anonymous");
     // Batches above the public cap are refused before any work.
-    let batch = pb::PredictBatchRequest { images: vec![png_image(); 5] };
+    let batch = pb::PredictBatchRequest { images: vec![png_image(); 5], ..Default::default() };
     assert_eq!(client.predict_batch(batch).await.expect_err("too many").code(), Code::InvalidArgument);
-    let info = client.get_model_info(pb::GetModelInfoRequest {}).await.expect("info").into_inner();
+    let info = client.get_model_info(pb::GetModelInfoRequest::default()).await.expect("info").into_inner();
     assert_eq!(info.limits.expect("limits").max_batch, 4);
     // Alice's predictions are stored under her key's name.
     stack.drained().await;
@@ -225,6 +225,7 @@ async fn a_call_whose_deadline_passes_is_answered_at_its_deadline() {
         .expect("encodes");
     let mut request = tonic::Request::new(pb::PredictBatchRequest {
         images: vec![pb::Image { source: Some(pb::image::Source::Encoded(png)) }; 16],
+        ..Default::default()
     });
     request.set_timeout(Duration::from_millis(5));
     let started = Instant::now();

@@ -108,6 +108,8 @@ async fn operators_see_everyone_and_export_the_labelled_data_with_the_admin_toke
     assert_eq!(lines.len(), 1, "only the labelled prediction: {text}");
     assert_eq!(lines[0]["true_label"], 7);
     assert_eq!(lines[0]["input"].as_array().map(Vec::len), Some(784));
+    let owner = lines[0]["owner"].as_str().expect("who labelled it");
+    assert!(owner.starts_with("v:") && owner.len() > 10, "an opaque pseudonym of the visitor: {owner}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -157,14 +157,14 @@ fn main() {
     // The whole engine: every worker, MNIST bytes in, probabilities out.
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let workers = std::thread::available_parallelism().map_or(1, usize::from);
-    let engine = Engine::start(&model, workers, 1024, Limits::default()).expect("engine");
+    let engine = Engine::start(workers, 1024, Limits::default()).expect("engine");
     let images: Vec<pb::Image> =
         test.images[..128].iter().map(|i| pb::Image { source: Some(pb::image::Source::Mnist(i.to_vec())) }).collect();
     println!("\n{:<28} {:>10} {:>14}", format!("engine, {workers} workers, batch"), "p50", "images/s");
     for batch in [1usize, 8, 32, 128] {
         let runs = (4000 / batch).max(30);
         let mut t = time_each(runs, || {
-            runtime.block_on(engine.score(images[..batch].to_vec(), None)).expect("scores");
+            runtime.block_on(engine.score(&model, images[..batch].to_vec(), None)).expect("scores");
         });
         let p50 = percentile(&mut t, 0.5);
         println!("{:<28} {:>10.1?} {:>14.0}", batch, p50, batch as f64 / p50.as_secs_f64());
@@ -176,11 +176,11 @@ fn main() {
     runtime.block_on(async {
         let tasks: Vec<_> = (0..clients)
             .map(|c| {
-                let engine = engine.clone();
+                let (engine, model) = (engine.clone(), model.clone());
                 let image = images[c % images.len()].clone();
                 tokio::spawn(async move {
                     for _ in 0..per_client {
-                        engine.score(vec![image.clone()], None).await.expect("scores");
+                        engine.score(&model, vec![image.clone()], None).await.expect("scores");
                     }
                 })
             })

@@ -35,7 +35,8 @@ async fn main() -> anyhow::Result<()> {
                 let mut errors = 0usize;
                 while Instant::now() < deadline {
                     let started = Instant::now();
-                    match client.predict(pb::PredictRequest { image: Some(image.clone()) }).await {
+                    match client.predict(pb::PredictRequest { image: Some(image.clone()), ..Default::default() }).await
+                    {
                         Ok(_) => latencies.push(started.elapsed()),
                         Err(_) => errors += 1,
                     }

@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 use std::num::{NonZeroU32, NonZeroU64, NonZeroUsize};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use digits_preprocess::Limits;
 use digits_service_kit::cli;
@@ -15,7 +16,7 @@ use digits_service_kit::cli;
 pub enum ModelSource {
     /// The release built into the binary (`models/mnist/<version>/`).
     Embedded,
-    /// A folder holding `model.onnx` and `model.json`.
+    /// A folder holding `model.onnx`, `model.json` and the golden fixture.
     Dir(PathBuf),
 }
 
@@ -25,9 +26,12 @@ pub struct Settings {
     /// Address the gRPC server listens on
     #[arg(long, env = "DIGITS_INFERENCE_ADDR", default_value = "0.0.0.0:50051", value_name = "ADDR")]
     pub addr: SocketAddr,
-    /// Folder with `model.onnx` and `model.json` of another release; unset serves the model built into the binary
-    #[arg(long, env = "DIGITS_MODEL_DIR", value_name = "DIR")]
-    pub model_dir: Option<PathBuf>,
+    /// Model repository: `<name>/<version>/` folders of `model.onnx`, `model.json` and `golden.json`, and an optional `<name>/serving.json`; unset serves only the model built into the binary
+    #[arg(long, env = "DIGITS_MODEL_REPOSITORY", value_name = "DIR")]
+    pub model_repository: Option<PathBuf>,
+    /// Seconds between reads of the model repository (new, changed and removed versions, `serving.json`); 0 reads it only at start
+    #[arg(long, env = "DIGITS_MODEL_POLL_S", default_value = "10", value_name = "S")]
+    pub model_poll_s: u64,
     /// Worker threads, each with its own model state; unset means one per core
     #[arg(long, env = "DIGITS_INFERENCE_WORKERS", value_name = "N")]
     pub workers: Option<NonZeroUsize>,
@@ -59,8 +63,10 @@ pub struct Settings {
 pub struct Config {
     /// Listen address; port 0 picks a free port (tests).
     pub addr: SocketAddr,
-    /// The model to serve.
-    pub model: ModelSource,
+    /// The model repository; none serves only the embedded model.
+    pub repository: Option<PathBuf>,
+    /// How often the repository is read again; zero: only at start.
+    pub poll: Duration,
     /// Worker threads.
     pub workers: usize,
     /// Jobs that may wait for a worker.
@@ -81,7 +87,8 @@ impl From<Settings> for Config {
     fn from(s: Settings) -> Self {
         Self {
             addr: s.addr,
-            model: s.model_dir.map_or(ModelSource::Embedded, ModelSource::Dir),
+            repository: s.model_repository,
+            poll: Duration::from_secs(s.model_poll_s),
             workers: s.workers.map_or_else(|| std::thread::available_parallelism().map_or(1, usize::from), usize::from),
             queue: s.queue.get(),
             limits: Limits { max_side: s.max_image_side.get(), max_pixels: s.max_image_pixels.get() },
@@ -112,7 +119,7 @@ mod tests {
     fn the_defaults_are_the_documented_ones() {
         let config = Config::default();
         assert_eq!(config.addr, SocketAddr::from(([0, 0, 0, 0], 50051)));
-        assert_eq!(config.model, ModelSource::Embedded);
+        assert_eq!((config.repository, config.poll), (None, Duration::from_secs(10)));
         assert_eq!((config.queue, config.max_batch, config.max_message_bytes), (256, 256, 16 << 20));
         assert_eq!(config.limits, Limits::default(), "the preprocessing crate's limits");
         assert!(config.workers >= 1);

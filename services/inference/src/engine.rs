@@ -1,16 +1,19 @@
 //! The worker pool that does all CPU work: decoding, preprocessing and the model.
 //!
 //! tract runs one state on one thread, so each worker thread owns its own
-//! state over the shared plan, and a batch is split across workers so every
-//! core is used. Jobs wait in a bounded queue; when it is full, callers get
+//! state over each shared plan it has run, and a batch is split across
+//! workers so every core is used. Each job carries the model version that
+//! reads it, so versions come and go without touching the pool: a worker
+//! makes a state for a version when it first meets it, and drops it once
+//! that version is no longer held by anyone. Jobs wait in a bounded queue; when it is full, callers get
 //! [`InferError::Busy`] at once instead of piling up. A job whose caller has
 //! gone, or whose deadline has passed, is dropped before it runs
 //! ([`InferError::Expired`]), so an overload does not turn into work for
 //! nobody. The async runtime's threads only pass messages.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -21,7 +24,7 @@ use tokio::sync::oneshot;
 
 use crate::decode;
 use crate::error::InferError;
-use crate::model::Model;
+use crate::model::{Model, ModelCard, RunError, Session};
 use crate::reading::Reading;
 
 /// The results of one call, in request order, with where the time went.
@@ -36,6 +39,7 @@ pub struct Outcome {
 }
 
 struct Job {
+    model: Model,
     queued_at: Instant,
     images: Vec<pb::Image>,
     first_index: usize,
@@ -43,7 +47,7 @@ struct Job {
     reply: oneshot::Sender<Result<(Vec<Reading>, Duration), InferError>>,
 }
 
-/// A pool of inference workers over one model.
+/// A pool of inference workers.
 pub struct Engine {
     sender: Option<Sender<Job>>,
     workers: Vec<JoinHandle<()>>,
@@ -56,17 +60,16 @@ impl Engine {
     ///
     /// # Errors
     /// When a worker thread cannot be spawned.
-    pub fn start(model: &Model, workers: usize, queue: usize, limits: Limits) -> std::io::Result<Self> {
+    pub fn start(workers: usize, queue: usize, limits: Limits) -> std::io::Result<Self> {
         let (sender, receiver) = crossbeam_channel::bounded(queue);
         let expired = Arc::new(AtomicU64::new(0));
         let workers = (0..workers)
             .map(|i| {
-                let model = model.clone();
                 let receiver = receiver.clone();
                 let expired = expired.clone();
                 std::thread::Builder::new()
                     .name(format!("inference-{i}"))
-                    .spawn(move || work(&model, &limits, &receiver, &expired))
+                    .spawn(move || work(&limits, &receiver, &expired))
             })
             .collect::<Result<_, _>>()?;
         Ok(Self { sender: Some(sender), workers, queue, expired })
@@ -83,13 +86,18 @@ impl Engine {
         self.workers.len()
     }
 
-    /// Decodes, splits, preprocesses and reads `images`, split across the workers,
-    /// unless `deadline` passes first.
+    /// Decodes, splits, preprocesses and reads `images` with `model`, split
+    /// across the workers, unless `deadline` passes first.
     ///
     /// # Errors
     /// The first invalid image (its index in the message), [`InferError::Busy`]
     /// when the queue is full, [`InferError::Expired`], or [`InferError::Internal`].
-    pub async fn score(&self, images: Vec<pb::Image>, deadline: Option<Instant>) -> Result<Outcome, InferError> {
+    pub async fn score(
+        &self,
+        model: &Model,
+        images: Vec<pb::Image>,
+        deadline: Option<Instant>,
+    ) -> Result<Outcome, InferError> {
         let started = Instant::now();
         let sender = self.sender.as_ref().ok_or_else(|| InferError::Internal("the engine is stopped".into()))?;
         metrics::histogram!("digits_inference_images_per_call").record(images.len() as f64);
@@ -104,7 +112,9 @@ impl Engine {
             }
             let (reply, answer) = oneshot::channel();
             let len = part.len();
-            match sender.try_send(Job { queued_at: Instant::now(), images: part, first_index, deadline, reply }) {
+            let job =
+                Job { model: model.clone(), queued_at: Instant::now(), images: part, first_index, deadline, reply };
+            match sender.try_send(job) {
                 Ok(()) => pending.push(answer),
                 Err(TrySendError::Full(_)) => {
                     metrics::counter!("digits_inference_jobs_refused_total").increment(1);
@@ -138,10 +148,30 @@ impl Drop for Engine {
     }
 }
 
-fn work(model: &Model, limits: &Limits, jobs: &Receiver<Job>, expired: &AtomicU64) {
+/// One worker's states, one per model version it has run, each dropped once
+/// its version is held by no one else (removed from the repository, and its
+/// last call done).
+#[derive(Default)]
+struct Sessions(Vec<(Weak<ModelCard>, Session)>);
+
+impl Sessions {
+    fn for_model(&mut self, model: &Model) -> Result<&mut Session, RunError> {
+        self.0.retain(|(card, _)| card.strong_count() > 0);
+        let index = match self.0.iter().position(|(card, _)| std::ptr::eq(card.as_ptr(), Arc::as_ptr(&model.card))) {
+            Some(index) => index,
+            None => {
+                self.0.push((Arc::downgrade(&model.card), model.session()?));
+                self.0.len() - 1
+            }
+        };
+        Ok(&mut self.0[index].1)
+    }
+}
+
+fn work(limits: &Limits, jobs: &Receiver<Job>, expired: &AtomicU64) {
     // A new thread inherits the registers of the one that loaded the model.
     crate::vector_registers::clear_upper_halves();
-    let mut session = model.session().ok();
+    let mut sessions = Sessions::default();
     let mut input = Vec::new();
     while let Ok(job) = jobs.recv() {
         metrics::gauge!("digits_inference_queue_depth").set(jobs.len() as f64);
@@ -162,18 +192,15 @@ fn work(model: &Model, limits: &Limits, jobs: &Receiver<Job>, expired: &AtomicU6
                 .collect::<Result<Vec<_>, _>>()?;
             let preprocess = started.elapsed();
             metrics::histogram!("digits_inference_preprocess_seconds").record(preprocess.as_secs_f64());
-            let session = match &mut session {
-                Some(s) => s,
-                None => session.insert(model.session()?),
-            };
+            let session = sessions.for_model(&job.model)?;
             let computing = Instant::now();
-            let readings = model.read(session, images, &mut input)?;
+            let readings = job.model.read(session, images, &mut input)?;
             metrics::histogram!("digits_inference_compute_seconds").record(computing.elapsed().as_secs_f64());
             Ok((readings, preprocess))
         }));
         let result = result.unwrap_or_else(|_| {
             // Start from clean states after a panic.
-            session = None;
+            sessions = Sessions::default();
             Err(InferError::Internal("the worker panicked on this request".into()))
         });
         // The caller may have gone away (cancelled call); nothing to do then.

@@ -119,4 +119,24 @@ pub enum ModelError {
     /// The graph does not take `[N,1,28,28]` and give `[N,10]`.
     #[error("the model does not fit the Digits contract: {0}")]
     Contract(String),
+    /// `model.onnx` is not the file its card describes (a partial copy, or
+    /// a card from another model).
+    #[error("model.onnx has SHA-256 {actual}, but its card says {expected}")]
+    Checksum {
+        /// From the card.
+        expected: String,
+        /// Of the file.
+        actual: String,
+    },
+    /// The model does not reproduce its golden fixture.
+    #[error("golden fixture: {0}")]
+    Golden(String),
+}
+
+impl From<crate::repository::UnknownVersion> for tonic::Status {
+    fn from(e: crate::repository::UnknownVersion) -> Self {
+        let mut status = Self::not_found(e.to_string());
+        ErrorKind::UnknownVersion.attach(&mut status);
+        status
+    }
 }

@@ -50,7 +50,7 @@ async fn predict(files: &[PathBuf], addr: String) -> anyhow::Result<()> {
     for file in files {
         let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
         let image = pb::Image { source: Some(pb::image::Source::Encoded(bytes)) };
-        match client.predict(pb::PredictRequest { image: Some(image) }).await {
+        match client.predict(pb::PredictRequest { image: Some(image), ..Default::default() }).await {
             Ok(response) => {
                 let response = response.into_inner();
                 let p = response.prediction.context("empty response")?;

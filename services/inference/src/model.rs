@@ -1,23 +1,29 @@
-//! The model card and the ONNX model, loaded once into an optimised tract plan.
+//! The model card and the ONNX model, loaded into an optimised tract plan
+//! and checked before it may serve: the ONNX file must have the checksum its
+//! card gives, and the model must reproduce the golden fixture its card names.
 //!
 //! The release in `models/mnist/<version>/` is built into the binary, so a
-//! server needs no files; `DIGITS_MODEL_DIR` serves another release instead.
+//! server needs no files; a model repository adds others (see [`crate::repository`]).
 
 use std::path::Path;
 use std::sync::Arc;
 
 use digits_preprocess::{Normalisation, PIXELS, Part};
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 use tract_onnx::prelude::*;
 
 use crate::config::ModelSource;
 use crate::error::ModelError;
+use crate::golden;
 use crate::reading::{Reading, ScoredPart};
 
 /// The release built into the binary.
 pub const EMBEDDED_ONNX: &[u8] = include_bytes!("../models/mnist/1.3.0/model.onnx");
 /// The model card of the embedded release.
 pub const EMBEDDED_CARD: &str = include_str!("../models/mnist/1.3.0/model.json");
+/// The golden fixture of the embedded release.
+pub const EMBEDDED_GOLDEN: &str = include_str!("../models/mnist/1.3.0/golden.json");
 
 /// The parts of `model.json` the service uses (see `training/README.md` for all fields).
 #[derive(Debug, Clone, Deserialize)]
@@ -46,6 +52,19 @@ pub struct ModelCard {
     /// How training put drawings into MNIST form.
     #[serde(default)]
     pub preprocessing: CardPreprocessing,
+    /// The fixture a server checks the model against before serving it.
+    /// Required: a card without one is refused.
+    #[serde(default)]
+    pub golden: Option<CardGolden>,
+}
+
+/// `golden` in the model card: inputs with the trainer's logits for them.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CardGolden {
+    /// The fixture's file name, beside `model.json`.
+    pub file: String,
+    /// The largest difference allowed between a served logit and the trainer's.
+    pub max_abs_logit_diff: f32,
 }
 
 /// `preprocessing` in the model card: what serving must do as training did.
@@ -207,10 +226,12 @@ impl Model {
     }
 
     /// Loads the model from `source`, optimises it for one image and checks
-    /// that it takes `[1,1,28,28]` and returns one logit per class of its card.
+    /// it: the ONNX file has its card's checksum, the graph takes
+    /// `[1,1,28,28]` and returns one logit per class of its card, and it
+    /// reproduces the card's golden fixture (which also warms it up).
     ///
     /// # Errors
-    /// When a file is missing or malformed, or the graph breaks the contract.
+    /// When a file is missing or malformed, or a check fails.
     pub fn load(source: &ModelSource) -> Result<Self, ModelError> {
         let (onnx, card) = match source {
             ModelSource::Embedded => (EMBEDDED_ONNX.to_vec(), EMBEDDED_CARD.to_owned()),
@@ -218,6 +239,19 @@ impl Model {
         };
         let card: ModelCard = serde_json::from_str(&card)?;
         card.check_classes()?;
+        let golden = card.golden.clone().ok_or_else(|| {
+            ModelError::Contract(
+                "the card names no golden fixture (\"golden\": {\"file\", \"max_abs_logit_diff\"})".into(),
+            )
+        })?;
+        let fixture = match source {
+            ModelSource::Embedded => EMBEDDED_GOLDEN.to_owned(),
+            ModelSource::Dir(dir) => read_text(&dir.join(golden::file_name(&golden.file)?))?,
+        };
+        let actual = format!("{:x}", Sha256::digest(&onnx));
+        if !actual.eq_ignore_ascii_case(&card.file.sha256) {
+            return Err(ModelError::Checksum { expected: card.file.sha256.clone(), actual });
+        }
         if !card.matches_preprocessing() {
             tracing::warn!(
                 version = %card.version,
@@ -236,6 +270,7 @@ impl Model {
             .map_err(onnx_error)?;
         let model = Self { card: Arc::new(card), plan };
         model.run(&[0.0; PIXELS]).map_err(|e| ModelError::Contract(e.to_string()))?;
+        golden::check(&model, &fixture, golden.max_abs_logit_diff)?;
         Ok(model)
     }
 

@@ -11,28 +11,77 @@ use tonic::metadata::{Ascii, MetadataValue};
 use tonic::{Request, Response, Status};
 
 use crate::engine::{Engine, Outcome};
-use crate::model::ModelCard;
+use crate::model::Model;
 use crate::reading::{Reading, ScoredPart, Verdict};
+use crate::repository::{Registry, Role};
 
-/// The service: the engine plus what `GetModelInfo` reports.
+/// The service: the engine, the versions it can answer with, and its limits.
 pub struct InferenceService {
     engine: Arc<Engine>,
-    info: pb::ModelInfo,
+    registry: Arc<Registry>,
+    limits: pb::Limits,
     max_batch: usize,
     replica: MetadataValue<Ascii>,
 }
 
+/// Longest routing key a call may send.
+pub const MAX_ROUTING_KEY: usize = 128;
+
 impl InferenceService {
-    /// Builds the service over a running engine.
+    /// Builds the service over a running engine and the registry of versions.
     pub fn new(
         engine: Arc<Engine>,
-        card: &ModelCard,
+        registry: Arc<Registry>,
         limits: Limits,
         max_batch: usize,
         max_message_bytes: usize,
         replica: &str,
     ) -> Self {
-        let info = pb::ModelInfo {
+        let limits = pb::Limits {
+            max_pixels: limits.max_pixels,
+            max_side: limits.max_side,
+            max_batch: max_batch as u32,
+            max_message_bytes: max_message_bytes as u64,
+        };
+        // A name that is not valid metadata (non-ASCII) falls back to a neutral one.
+        let replica = MetadataValue::try_from(replica).unwrap_or_else(|_| MetadataValue::from_static("inference"));
+        Self { engine, registry, limits, max_batch, replica }
+    }
+
+    /// The version that answers a call naming `asked` (empty: any) with `routing_key`.
+    fn choose(&self, asked: &str, routing_key: &str) -> Result<Model, Status> {
+        if routing_key.len() > MAX_ROUTING_KEY {
+            return Err(Status::invalid_argument(format!(
+                "routing_key has {} bytes; the limit is {MAX_ROUTING_KEY}",
+                routing_key.len()
+            )));
+        }
+        let served = self.registry.choose(asked, routing_key)?;
+        metrics::counter!("digits_model_calls_total", "version" => served.model.card.version.clone()).increment(1);
+        Ok(served.model.clone())
+    }
+
+    /// `ModelInfo` of the version named `asked` (empty: the current one).
+    fn info(&self, asked: &str) -> Result<pb::ModelInfo, Status> {
+        let catalog = self.registry.snapshot();
+        let served = if asked.is_empty() { catalog.current() } else { catalog.named(asked)? };
+        let card = &served.model.card;
+        let versions = catalog
+            .versions()
+            .map(|(version, served, role, percent)| pb::ServedVersion {
+                version: version.to_string(),
+                role: match role {
+                    Role::Current => pb::VersionRole::Current,
+                    Role::Canary => pb::VersionRole::Canary,
+                    Role::Available => pb::VersionRole::Available,
+                } as i32,
+                traffic_percent: u32::from(percent),
+                test_accuracy: served.model.card.metrics.test_accuracy,
+                sha256: served.model.card.file.sha256.clone(),
+                origin: served.origin.as_str().into(),
+            })
+            .collect();
+        Ok(pb::ModelInfo {
             name: card.name.clone(),
             version: card.version.clone(),
             input: Some(pb::InputSpec {
@@ -48,18 +97,11 @@ impl InferenceService {
             multiply_adds: card.size.multiply_adds_per_image,
             created: card.created.clone(),
             sha256: card.file.sha256.clone(),
-            limits: Some(pb::Limits {
-                max_pixels: limits.max_pixels,
-                max_side: limits.max_side,
-                max_batch: max_batch as u32,
-                max_message_bytes: max_message_bytes as u64,
-            }),
+            limits: Some(self.limits),
             classes: card.classes.clone(),
             rejection_threshold: card.rejection_threshold().unwrap_or(0.0),
-        };
-        // A name that is not valid metadata (non-ASCII) falls back to a neutral one.
-        let replica = MetadataValue::try_from(replica).unwrap_or_else(|_| MetadataValue::from_static("inference"));
-        Self { engine, info, max_batch, replica }
+            versions,
+        })
     }
 }
 
@@ -117,15 +159,17 @@ fn timing(outcome: &Outcome) -> pb::Timing {
 impl pb::inference_server::Inference for InferenceService {
     async fn predict(&self, request: Request<pb::PredictRequest>) -> Result<Response<pb::PredictResponse>, Status> {
         let deadline = deadline_of(&request);
-        let image = request.into_inner().image.ok_or_else(|| Status::invalid_argument("image is required"))?;
+        let request = request.into_inner();
+        let model = self.choose(&request.model_version, &request.routing_key)?;
+        let image = request.image.ok_or_else(|| Status::invalid_argument("image is required"))?;
         let mut outcome =
-            self.engine.score(vec![image], deadline).await.map_err(|e| Status::from(e.without_index()))?;
+            self.engine.score(&model, vec![image], deadline).await.map_err(|e| Status::from(e.without_index()))?;
         let timing = timing(&outcome);
         let reading = outcome.readings.pop().ok_or_else(|| Status::internal("no prediction returned"))?;
         tracing::debug!(verdict = reading.verdict.as_str(), number = %reading.number(), "predicted");
         Ok(self.response(pb::PredictResponse {
             prediction: Some(to_proto(reading)),
-            model_version: self.info.version.clone(),
+            model_version: model.card.version.clone(),
             timing: Some(timing),
         }))
     }
@@ -135,7 +179,8 @@ impl pb::inference_server::Inference for InferenceService {
         request: Request<pb::PredictBatchRequest>,
     ) -> Result<Response<pb::PredictBatchResponse>, Status> {
         let deadline = deadline_of(&request);
-        let images = request.into_inner().images;
+        let request = request.into_inner();
+        let images = request.images;
         if images.is_empty() {
             return Err(Status::invalid_argument("images is empty: send at least one image"));
         }
@@ -146,17 +191,21 @@ impl pb::inference_server::Inference for InferenceService {
                 self.max_batch
             )));
         }
-        let outcome = self.engine.score(images, deadline).await?;
+        let model = self.choose(&request.model_version, &request.routing_key)?;
+        let outcome = self.engine.score(&model, images, deadline).await?;
         tracing::debug!(images = outcome.readings.len(), "batch predicted");
         let timing = timing(&outcome);
         Ok(self.response(pb::PredictBatchResponse {
             predictions: outcome.readings.into_iter().map(to_proto).collect(),
-            model_version: self.info.version.clone(),
+            model_version: model.card.version.clone(),
             timing: Some(timing),
         }))
     }
 
-    async fn get_model_info(&self, _: Request<pb::GetModelInfoRequest>) -> Result<Response<pb::ModelInfo>, Status> {
-        Ok(self.response(self.info.clone()))
+    async fn get_model_info(
+        &self,
+        request: Request<pb::GetModelInfoRequest>,
+    ) -> Result<Response<pb::ModelInfo>, Status> {
+        Ok(self.response(self.info(&request.get_ref().model_version)?))
     }
 }

@@ -1,10 +1,12 @@
-//! Building and running the server: load the model, start the workers, bind,
-//! then serve the inference API with gRPC health and reflection until the
-//! shutdown future resolves.
+//! Building and running the server: load the model and the repository's
+//! versions, start the workers, bind, then serve the inference API with
+//! gRPC health and reflection, reading the repository again every few
+//! seconds, until the shutdown future resolves.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use digits_oip::OipService;
 use digits_proto::inference::v1::inference_server::InferenceServer;
@@ -13,10 +15,11 @@ use digits_service_kit::grpc::{GrpcServer, ServeError};
 use digits_service_kit::metrics as exporter;
 use tokio::net::TcpListener;
 
-use crate::config::Config;
+use crate::config::{Config, ModelSource};
 use crate::engine::Engine;
 use crate::error::ModelError;
 use crate::model::Model;
+use crate::repository::{self, Catalog, Registry, Repository, Role};
 use crate::service::InferenceService;
 
 /// The fully qualified service name, as health checks and reflection see it.
@@ -43,6 +46,8 @@ pub struct Application {
     service: InferenceService,
     engine: Arc<Engine>,
     max_message_bytes: usize,
+    /// The repository and its registry, while versions are polled for.
+    polling: Option<(Repository, Arc<Registry>, Duration)>,
 }
 
 impl Application {
@@ -51,32 +56,40 @@ impl Application {
     /// # Errors
     /// See [`StartupError`].
     pub async fn build(config: Config) -> Result<Self, StartupError> {
-        let source = config.model.clone();
-        let model = tokio::task::spawn_blocking(move || Model::load(&source))
-            .await
-            .map_err(|e| std::io::Error::other(e.to_string()))??;
-        let engine = Arc::new(Engine::start(&model, config.workers, config.queue, config.limits)?);
-        tracing::info!(
-            model = %model.card.name,
-            version = %model.card.version,
-            workers = engine.workers(),
-            "model loaded"
-        );
+        exporter::init("inference", env!("CARGO_PKG_VERSION"));
+        describe_metrics();
+        let root = config.repository.clone();
+        let (repository, catalog) = tokio::task::spawn_blocking(move || {
+            let embedded = Model::load(&ModelSource::Embedded)?;
+            let mut repository = Repository::new(root, embedded);
+            let catalog = repository.scan(None)?;
+            Ok::<_, ModelError>((repository, catalog))
+        })
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))??;
+        if let Some(dir) = repository.model_dir()
+            && !dir.is_dir()
+        {
+            tracing::warn!(folder = %dir.display(), "the model repository has no folder for this model yet");
+        }
+        record_served(&catalog);
+        let engine = Arc::new(Engine::start(config.workers, config.queue, config.limits)?);
+        let current = catalog.current().model.card.clone();
+        tracing::info!(model = %current.name, version = %current.version, workers = engine.workers(), "model loaded");
+        let registry = Arc::new(Registry::new(catalog));
         let service = InferenceService::new(
             engine.clone(),
-            &model.card,
+            registry.clone(),
             config.limits,
             config.max_batch,
             config.max_message_bytes,
             &config.replica,
         );
-        exporter::init("inference", env!("CARGO_PKG_VERSION"));
-        metrics::describe_gauge!("digits_model_info", "The model this replica serves: always 1.");
-        metrics::gauge!("digits_model_info", "name" => model.card.name.clone(), "version" => model.card.version.clone())
-            .set(1.0);
+        let polling =
+            (config.repository.is_some() && !config.poll.is_zero()).then_some((repository, registry, config.poll));
         let listener = TcpListener::bind(config.addr).await?;
         let metrics_listener = TcpListener::bind(config.metrics_addr).await?;
-        Ok(Self { listener, metrics_listener, service, engine, max_message_bytes: config.max_message_bytes })
+        Ok(Self { listener, metrics_listener, service, engine, max_message_bytes: config.max_message_bytes, polling })
     }
 
     /// The bound address (useful when the port was 0).
@@ -114,13 +127,57 @@ impl Application {
         let metrics_server = tokio::spawn(exporter::serve(self.metrics_listener, async {
             let _ = metrics_stopped.await;
         }));
+        let poller = self
+            .polling
+            .map(|(repository, registry, every)| tokio::spawn(repository::poll(repository, registry, every)));
         // The model is loaded and the workers run: ready.
         server.health().set(true).await;
         let result = server.serve(shutdown).await;
+        if let Some(poller) = poller {
+            poller.abort();
+        }
         let _ = stop_metrics.send(());
         let _ = metrics_server.await;
         drop(self.engine);
         tracing::info!("inference server stopped");
         Ok(result?)
     }
+}
+
+fn describe_metrics() {
+    metrics::describe_gauge!(
+        "digits_model_info",
+        "The versions this replica serves: 1 per version, with its role (current, canary, available) and \
+         traffic share in percent; 0 for one no longer served."
+    );
+    metrics::describe_counter!("digits_model_calls_total", "Calls answered, by the model version that answered them.");
+    metrics::describe_counter!(
+        "digits_model_reloads_total",
+        "Model versions loaded, refused (a failed check) and removed by passes over the repository."
+    );
+}
+
+/// Sets `digits_model_info` to what `catalog` serves; versions that were
+/// served before and are not now drop to 0.
+pub(crate) fn record_served(catalog: &Catalog) {
+    static SEEN: std::sync::Mutex<Vec<(String, String, String, String)>> = std::sync::Mutex::new(Vec::new());
+    let mut seen = SEEN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let now: Vec<_> = catalog
+        .versions()
+        .map(|(version, served, role, percent)| {
+            let role = match role {
+                Role::Current => "current",
+                Role::Canary => "canary",
+                Role::Available => "available",
+            };
+            (served.model.card.name.clone(), version.to_string(), role.to_owned(), percent.to_string())
+        })
+        .collect();
+    for (name, version, role, percent) in seen.iter().filter(|s| !now.contains(s)) {
+        metrics::gauge!("digits_model_info", "name" => name.clone(), "version" => version.clone(), "role" => role.clone(), "traffic_percent" => percent.clone()).set(0.0);
+    }
+    for (name, version, role, percent) in &now {
+        metrics::gauge!("digits_model_info", "name" => name.clone(), "version" => version.clone(), "role" => role.clone(), "traffic_percent" => percent.clone()).set(1.0);
+    }
+    *seen = now;
 }

@@ -24,7 +24,7 @@ async fn predict_all(server: &mut TestServer, images: Vec<pb::Image>) -> Vec<u32
     for chunk in images.chunks(256) {
         let response = server
             .client
-            .predict_batch(pb::PredictBatchRequest { images: chunk.to_vec() })
+            .predict_batch(pb::PredictBatchRequest { images: chunk.to_vec(), ..Default::default() })
             .await
             .expect("batch succeeds")
             .into_inner();
@@ -95,7 +95,7 @@ async fn tract_matches_pytorch_on_the_golden_fixture() {
     for case in golden.cases.iter().take(8).chain(golden.cases.iter().rev().take(2)) {
         let p = server
             .client
-            .predict(pb::PredictRequest { image: Some(mnist_image(&case.pixels)) })
+            .predict(pb::PredictRequest { image: Some(mnist_image(&case.pixels)), ..Default::default() })
             .await
             .expect("predict")
             .into_inner()
@@ -141,7 +141,10 @@ async fn a_prediction_carries_everything_a_client_needs() {
     let canvas = draw_on_canvas(&test.images[0], 280, 280, 30.0, 20.0, 8.0);
     let response = server
         .client
-        .predict(pb::PredictRequest { image: Some(raw(280, 280, pb::PixelFormat::Rgba8, canvas)) })
+        .predict(pb::PredictRequest {
+            image: Some(raw(280, 280, pb::PixelFormat::Rgba8, canvas)),
+            ..Default::default()
+        })
         .await
         .expect("predict")
         .into_inner();
@@ -154,7 +157,7 @@ async fn a_prediction_carries_everything_a_client_needs() {
     assert!(!response.model_version.is_empty());
     assert!(response.timing.is_some());
 
-    let info = server.client.get_model_info(pb::GetModelInfoRequest {}).await.expect("info").into_inner();
+    let info = server.client.get_model_info(pb::GetModelInfoRequest::default()).await.expect("info").into_inner();
     assert_eq!(info.version, response.model_version);
     assert_eq!(info.test_accuracy, card_accuracy());
     assert_eq!(info.per_digit_accuracy.len(), 10);
@@ -211,7 +214,11 @@ fn bad_requests() -> Vec<(&'static str, pb::Image, &'static str)> {
 async fn bad_input_is_invalid_argument_with_a_clear_message() {
     let mut server = TestServer::start().await;
     for (case, image, fragment) in bad_requests() {
-        let status = server.client.predict(pb::PredictRequest { image: Some(image) }).await.expect_err(case);
+        let status = server
+            .client
+            .predict(pb::PredictRequest { image: Some(image), ..Default::default() })
+            .await
+            .expect_err(case);
         assert_eq!(status.code(), Code::InvalidArgument, "{case}: {status:?}");
         assert!(status.message().contains(fragment), "{case}: message {:?} lacks {fragment:?}", status.message());
         assert!(!status.message().starts_with("images["), "{case}: a single image needs no index");
@@ -224,35 +231,51 @@ async fn bad_input_is_invalid_argument_with_a_clear_message() {
         };
         assert_eq!(code, Some(expected), "{case}");
     }
-    let status = server.client.predict(pb::PredictRequest { image: None }).await.expect_err("no image");
+    let status =
+        server.client.predict(pb::PredictRequest { image: None, ..Default::default() }).await.expect_err("no image");
     assert_eq!(status.code(), Code::InvalidArgument);
 
     // In a batch, the error names the first bad image.
     let good = mnist_image(&[0; 784]);
     let mut images = vec![good.clone(), good.clone(), encoded(b"junk".to_vec())];
-    let status =
-        server.client.predict_batch(pb::PredictBatchRequest { images: images.clone() }).await.expect_err("bad batch");
+    let status = server
+        .client
+        .predict_batch(pb::PredictBatchRequest { images: images.clone(), ..Default::default() })
+        .await
+        .expect_err("bad batch");
     assert_eq!(status.code(), Code::InvalidArgument);
     assert!(status.message().starts_with("images[2]:"), "{}", status.message());
     images.clear();
-    let status = server.client.predict_batch(pb::PredictBatchRequest { images }).await.expect_err("empty batch");
+    let status = server
+        .client
+        .predict_batch(pb::PredictBatchRequest { images, ..Default::default() })
+        .await
+        .expect_err("empty batch");
     assert_eq!(status.code(), Code::InvalidArgument);
-    let status =
-        server.client.predict_batch(pb::PredictBatchRequest { images: vec![good; 257] }).await.expect_err("too many");
+    let status = server
+        .client
+        .predict_batch(pb::PredictBatchRequest { images: vec![good; 257], ..Default::default() })
+        .await
+        .expect_err("too many");
     assert!(status.message().contains("limit is 256"), "{}", status.message());
 
     // A message over the size limit is refused by the transport before it is
     // processed: OUT_OF_RANGE with the sizes when the refusal reaches the
     // client in time; for a far larger one the stream is reset mid-upload.
     let over = raw(2100, 2100, pb::PixelFormat::Rgba8, vec![0; 2100 * 2100 * 4]);
-    let status = server.client.predict(pb::PredictRequest { image: Some(over) }).await.expect_err("too big");
+    let status = server
+        .client
+        .predict(pb::PredictRequest { image: Some(over), ..Default::default() })
+        .await
+        .expect_err("too big");
     assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
     assert!(status.message().contains("too large"), "{}", status.message());
     let far_over = raw(4096, 4096, pb::PixelFormat::Rgba8, vec![0; 4096 * 4096 * 4]);
-    assert!(server.client.predict(pb::PredictRequest { image: Some(far_over) }).await.is_err());
+    assert!(server.client.predict(pb::PredictRequest { image: Some(far_over), ..Default::default() }).await.is_err());
 
     // The server is still healthy and answering.
-    let ok = server.client.predict(pb::PredictRequest { image: Some(mnist_image(&[0; 784])) }).await;
+    let ok =
+        server.client.predict(pb::PredictRequest { image: Some(mnist_image(&[0; 784])), ..Default::default() }).await;
     assert!(ok.is_ok());
     server.stop().await;
 }
@@ -289,7 +312,11 @@ async fn sequential_calls_do_not_stall_on_delayed_acks() {
     let mut times = Vec::new();
     for _ in 0..21 {
         let started = std::time::Instant::now();
-        server.client.predict(pb::PredictRequest { image: Some(mnist_image(&digit)) }).await.expect("predict");
+        server
+            .client
+            .predict(pb::PredictRequest { image: Some(mnist_image(&digit)), ..Default::default() })
+            .await
+            .expect("predict");
         times.push(started.elapsed());
     }
     times.sort_unstable();
@@ -308,7 +335,9 @@ async fn a_full_queue_is_resource_exhausted_not_a_hang() {
     for _ in 0..12 {
         let mut client = server.client.clone();
         let image = raw(2000, 2000, pb::PixelFormat::Rgba8, canvas.clone());
-        calls.push(tokio::spawn(async move { client.predict(pb::PredictRequest { image: Some(image) }).await }));
+        calls.push(tokio::spawn(async move {
+            client.predict(pb::PredictRequest { image: Some(image), ..Default::default() }).await
+        }));
     }
     let mut ok = 0;
     let mut busy = 0;

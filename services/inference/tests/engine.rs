@@ -22,14 +22,14 @@ fn image() -> pb::Image {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jobs_past_their_deadline_or_abandoned_are_dropped_unrun() {
     let model = Model::load(&ModelSource::Embedded).expect("model loads");
-    let engine = Engine::start(&model, 1, 64, Limits::default()).expect("engine");
-    engine.score(vec![image()], None).await.expect("no deadline: runs");
+    let engine = Engine::start(1, 64, Limits::default()).expect("engine");
+    engine.score(&model, vec![image()], None).await.expect("no deadline: runs");
     let future = Some(Instant::now() + Duration::from_secs(5));
-    engine.score(vec![image()], future).await.expect("a deadline ahead: runs");
+    engine.score(&model, vec![image()], future).await.expect("a deadline ahead: runs");
     assert_eq!(engine.expired(), 0);
 
     let passed = Some(Instant::now());
-    let result = engine.score(vec![image()], passed).await;
+    let result = engine.score(&model, vec![image()], passed).await;
     assert!(matches!(result, Err(InferError::Expired)), "{result:?}");
     assert_eq!(engine.expired(), 1);
 
@@ -40,14 +40,14 @@ async fn jobs_past_their_deadline_or_abandoned_are_dropped_unrun() {
     let large = pb::RawImage { width: 2048, height: 2048, format: pb::PixelFormat::Gray8 as i32, pixels };
     let large = pb::Image { source: Some(pb::image::Source::Raw(large)) };
     let busy = {
-        let engine = engine.clone();
-        tokio::spawn(async move { engine.score(vec![large; 12], None).await })
+        let (engine, model) = (engine.clone(), model.clone());
+        tokio::spawn(async move { engine.score(&model, vec![large; 12], None).await })
     };
     tokio::time::sleep(Duration::from_millis(20)).await;
     let callers: Vec<_> = (0..20)
         .map(|_| {
-            let engine = engine.clone();
-            tokio::spawn(async move { engine.score(vec![image(); 8], None).await })
+            let (engine, model) = (engine.clone(), model.clone());
+            tokio::spawn(async move { engine.score(&model, vec![image(); 8], None).await })
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(20)).await;
@@ -55,7 +55,7 @@ async fn jobs_past_their_deadline_or_abandoned_are_dropped_unrun() {
         caller.abort();
     }
     busy.await.expect("task").expect("the large job runs");
-    engine.score(vec![image()], None).await.expect("still serving");
+    engine.score(&model, vec![image()], None).await.expect("still serving");
     // (A caller scheduled late may not have queued its job before it gave up.)
     assert!(engine.expired() >= 16, "abandoned jobs dropped: {} of 20", engine.expired() - 1);
 }

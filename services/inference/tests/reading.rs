@@ -12,7 +12,7 @@ use tonic::Code;
 async fn read(server: &mut TestServer, image: pb::Image) -> pb::Prediction {
     server
         .client
-        .predict(pb::PredictRequest { image: Some(image) })
+        .predict(pb::PredictRequest { image: Some(image), ..Default::default() })
         .await
         .expect("predict")
         .into_inner()
@@ -99,7 +99,7 @@ async fn ready_images_side_by_side_are_the_digits_of_a_number() {
     for (case, len) in [("nine images", 9 * 784), ("a byte too many", 785), ("nothing", 0)] {
         let status = server
             .client
-            .predict(pb::PredictRequest { image: Some(mnist_image(&vec![0; len])) })
+            .predict(pb::PredictRequest { image: Some(mnist_image(&vec![0; len])), ..Default::default() })
             .await
             .expect_err(case);
         assert_eq!(status.code(), Code::InvalidArgument, "{case}");
@@ -111,7 +111,7 @@ async fn ready_images_side_by_side_are_the_digits_of_a_number() {
 #[tokio::test]
 async fn doodles_are_not_digits() {
     let mut server = TestServer::start().await;
-    let info = server.client.get_model_info(pb::GetModelInfoRequest {}).await.expect("info").into_inner();
+    let info = server.client.get_model_info(pb::GetModelInfoRequest::default()).await.expect("info").into_inner();
     for (name, strokes) in doodles() {
         let canvas = draw_strokes(280, 280, &strokes, 16.0);
         let p = read(&mut server, raw(280, 280, pb::PixelFormat::Rgba8, canvas)).await;
@@ -126,7 +126,7 @@ async fn doodles_are_not_digits() {
 #[tokio::test]
 async fn the_model_info_names_the_classes_and_the_threshold() {
     let mut server = TestServer::start().await;
-    let info = server.client.get_model_info(pb::GetModelInfoRequest {}).await.expect("info").into_inner();
+    let info = server.client.get_model_info(pb::GetModelInfoRequest::default()).await.expect("info").into_inner();
     let card: serde_json::Value = serde_json::from_str(EMBEDDED_CARD).expect("card");
     assert_eq!(info.classes.len(), 11);
     assert_eq!(info.classes[10], "not_a_digit");

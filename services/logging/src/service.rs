@@ -211,6 +211,7 @@ impl pb::logging_server::Logging for LoggingService {
                         predicted_digit: u32::try_from(row.predicted_digit).unwrap_or_default(),
                         model_version: row.model_version,
                         input: row.input,
+                        owner: row.owner,
                     };
                     if sender.send(Ok(example)).await.is_err() {
                         return; // the client went away

@@ -76,6 +76,7 @@ pub async fn export(
             predicted_digit: u8::try_from(row.predicted_digit).unwrap_or(u8::MAX),
             model_version: row.model_version,
             input: row.input,
+            owner: row.owner,
         };
         let mut line = serde_json::to_vec(&example).map_err(|e| tonic::Status::internal(e.to_string()))?;
         line.push(b'\n');

@@ -37,22 +37,12 @@ fn inference_error(status: &tonic::Status) -> ApiError {
     ApiError::from_inference(status)
 }
 
-/// The version being served, if a replica answers.
-async fn serving(state: &AppState) -> Result<String, ApiError> {
-    let info = state.inference.model_info().await.map_err(|s| ApiError::from_inference(&s))?;
+/// The served version `version` (empty: the current one) of `model`: 404
+/// for another model or a version not served.
+async fn served_version(state: &AppState, model: &str, version: &str) -> Result<String, ApiError> {
+    digits_oip::check_model(model).map_err(|e| oip_error(&e))?;
+    let info = state.inference.model_info(version).await.map_err(|s| ApiError::from_inference(&s))?;
     Ok(info.into_inner().version)
-}
-
-/// Checks `model` and `version` (empty: any) against what is served.
-async fn check_model(state: &AppState, model: &str, version: &str) -> Result<String, ApiError> {
-    if model != digits_oip::MODEL {
-        return Err(oip_error(&OipError::UnknownModel(model.into())));
-    }
-    let serving = serving(state).await?;
-    if !version.is_empty() && version != serving {
-        return Err(oip_error(&OipError::UnknownVersion { asked: version.into(), serving }));
-    }
-    Ok(serving)
 }
 
 /// `GET /v2/health/live`.
@@ -81,8 +71,8 @@ pub async fn version_metadata(
     State(state): State<AppState>,
     Path((model, version)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let serving = check_model(&state, &model, &version).await?;
-    Ok(Json(rest::model_metadata(&digits_oip::model_metadata(&serving))))
+    let served = served_version(&state, &model, &version).await?;
+    Ok(Json(rest::model_metadata(&digits_oip::model_metadata(&served))))
 }
 
 /// `GET /v2/models/{model}/ready`: 200 when it can infer now.
@@ -95,7 +85,7 @@ pub async fn version_ready(
     State(state): State<AppState>,
     Path((model, version)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    check_model(&state, &model, &version).await?;
+    served_version(&state, &model, &version).await?;
     Ok(Json(json!({ "name": model, "ready": true })))
 }
 
@@ -127,13 +117,9 @@ pub async fn version_infer(
         })?),
     };
     let (call, batch, binary) = rest::parse_infer(&model, &version, &body, header_length).map_err(|e| oip_error(&e))?;
-    if call.names_version() {
-        // Checked before the model runs, so that a refused call is not logged.
-        call.check_version(&serving(&state).await?).map_err(|e| oip_error(&e))?;
-    }
     let answer = state.proxy.recognise(&caller, batch, None).await.map_err(|s| inference_error(&s))?;
     let answer = answer.into_inner();
-    let response = call.respond(&answer.model_version, &answer.predictions).map_err(|e| oip_error(&e))?;
+    let response = call.respond(&answer.model_version, &answer.predictions);
     let (body, json_length) = rest::infer_body(&response, &binary);
     let mut response = (StatusCode::OK, body).into_response();
     let headers = response.headers_mut();

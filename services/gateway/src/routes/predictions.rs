@@ -86,7 +86,7 @@ pub async fn create(
     Body(body): Body,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = params.log.then(|| uuid::Uuid::new_v4().to_string());
-    let read = recognise(&state, &headers, &body).await?;
+    let read = recognise(&state, &caller, &headers, &body).await?;
     if let Some(id) = &id {
         state.logs.push(vec![read.entry(id.clone(), 0, &caller)]).await;
     }
@@ -122,14 +122,18 @@ impl Reading {
     }
 }
 
-/// Reads the image in a request body.
-async fn recognise(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Reading, ApiError> {
+/// Reads the image in a request body, with the model version that answers
+/// `caller` (the canary's share of callers get the canary).
+async fn recognise(state: &AppState, caller: &Caller, headers: &HeaderMap, body: &[u8]) -> Result<Reading, ApiError> {
     let started = Instant::now();
     let image = image_body::parse(headers, body.to_vec())?;
     let deadline = state.inference.deadline(None);
     let response = state
         .inference
-        .predict(inference::PredictRequest { image: Some(image) }, deadline)
+        .predict(
+            inference::PredictRequest { image: Some(image), model_version: String::new(), routing_key: caller.owner() },
+            deadline,
+        )
         .await
         .map_err(|s| ApiError::from_inference(&s))?;
     // Which replica answered, for operators watching the balancing.
@@ -212,7 +216,7 @@ pub async fn revise(
             format!("revision {revision} is not above the stored revision {stored}"),
         ));
     }
-    let read = recognise(&state, &headers, &body).await?;
+    let read = recognise(&state, &caller, &headers, &body).await?;
     state.logs.push(vec![read.entry(id.clone(), revision, &caller)]).await;
     Ok((StatusCode::OK, [(REPLICA_HEADER, read.replica.clone())], Json(read.view(Some(id)))))
 }

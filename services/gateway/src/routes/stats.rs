@@ -86,6 +86,6 @@ async fn fetch(state: &AppState, owner: Option<String>) -> Result<Stats, ApiErro
     responses((status = 200, description = "Name, version, test accuracy, size", body = ModelInfo))
 )]
 pub async fn model(State(state): State<AppState>) -> Result<Json<ModelInfo>, ApiError> {
-    let info = state.inference.model_info().await.map_err(|s| ApiError::from_inference(&s))?.into_inner();
+    let info = state.inference.model_info("").await.map_err(|s| ApiError::from_inference(&s))?.into_inner();
     Ok(Json(views::model(info)))
 }

@@ -28,13 +28,12 @@ pub struct Backend {
 impl Backend {
     /// The inference service on `addr` (port 0 for any).
     pub fn inference(addr: SocketAddr, replica: &str) -> Self {
-        let config = digits_inference::config::Config {
-            addr,
-            workers: 1,
-            replica: replica.into(),
-            metrics_addr: loopback(),
-            ..Default::default()
-        };
+        Self::inference_with(digits_inference::config::Config { addr, replica: replica.into(), ..Default::default() })
+    }
+
+    /// The inference service with `config`, on one worker and a free metrics port.
+    pub fn inference_with(config: digits_inference::config::Config) -> Self {
+        let config = digits_inference::config::Config { workers: 1, metrics_addr: loopback(), ..config };
         Self::spawn(move || async move {
             let app = digits_inference::startup::Application::build(config).await.expect("inference starts");
             let addr = app.local_addr().expect("bound");
@@ -225,8 +224,12 @@ impl Stack {
     }
 
     pub async fn with_config(config: Config) -> Self {
+        Self::with_inference(config, Backend::inference(loopback(), "only")).await
+    }
+
+    /// The stack over an inference server of the test's own.
+    pub async fn with_inference(config: Config, inference: Backend) -> Self {
         let db = TestDatabase::new();
-        let inference = Backend::inference(loopback(), "only");
         let logging = Backend::logging(loopback(), db.url());
         let resolver = TestResolver::default();
         resolver.set(vec![inference.addr]);

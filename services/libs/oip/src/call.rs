@@ -163,20 +163,17 @@ impl Call {
                 )));
             }
         };
-        Ok((Self { id: request.id, version, outputs, raw }, native::PredictBatchRequest { images }))
+        let batch = native::PredictBatchRequest {
+            images,
+            model_version: version.clone().unwrap_or_default(),
+            routing_key: String::new(),
+        };
+        Ok((Self { id: request.id, version, outputs, raw }, batch))
     }
 
-    /// Checks that the version the call named (if any) is `serving`.
-    ///
-    /// # Errors
-    /// [`OipError::UnknownVersion`].
-    pub fn check_version(&self, serving: &str) -> Result<(), OipError> {
-        check_version(self.version.as_deref().unwrap_or(""), serving)
-    }
-
-    /// Whether the call named a model version (rather than any).
-    pub fn names_version(&self) -> bool {
-        self.version.is_some()
+    /// The version the call named, if any: the native batch asks for it.
+    pub fn version(&self) -> Option<&str> {
+        self.version.as_deref()
     }
 
     /// The outputs the call asked for (all when it named none).
@@ -191,17 +188,9 @@ impl Call {
     }
 
     /// The protocol's answer from the native one: one row per prediction,
-    /// in `raw_output_contents` when the request used raw inputs.
-    ///
-    /// # Errors
-    /// [`OipError::UnknownVersion`] when the call named a version other than
-    /// `model_version`, the one that answered.
-    pub fn respond(
-        &self,
-        model_version: &str,
-        predictions: &[native::Prediction],
-    ) -> Result<pb::ModelInferResponse, OipError> {
-        self.check_version(model_version)?;
+    /// in `raw_output_contents` when the request used raw inputs;
+    /// `model_version` is the version that answered.
+    pub fn respond(&self, model_version: &str, predictions: &[native::Prediction]) -> pb::ModelInferResponse {
         let n = i64::try_from(predictions.len()).unwrap_or(i64::MAX);
         let mut raw_output_contents = Vec::new();
         let outputs = self
@@ -224,27 +213,25 @@ impl Call {
                 }
             })
             .collect();
-        Ok(pb::ModelInferResponse {
+        pb::ModelInferResponse {
             model_name: MODEL.into(),
             model_version: model_version.into(),
             id: self.id.clone(),
             parameters: Default::default(),
             outputs,
             raw_output_contents,
-        })
+        }
     }
 }
 
-/// Checks that `asked` (empty: any) is the version `serving`.
+/// Checks that a request names the model this server serves. (Versions are
+/// the native server's to check: it answers `NOT_FOUND` for one it does not
+/// serve.)
 ///
 /// # Errors
-/// [`OipError::UnknownVersion`].
-pub(crate) fn check_version(asked: &str, serving: &str) -> Result<(), OipError> {
-    if asked.is_empty() || asked == serving {
-        Ok(())
-    } else {
-        Err(OipError::UnknownVersion { asked: asked.into(), serving: serving.into() })
-    }
+/// [`OipError::UnknownModel`].
+pub fn check_model(name: &str) -> Result<(), OipError> {
+    if name == MODEL { Ok(()) } else { Err(OipError::UnknownModel(name.into())) }
 }
 
 /// Where an input's values are.
@@ -487,7 +474,7 @@ mod tests {
             number: "7".into(),
             ..Default::default()
         };
-        let answer = call.respond("1.3.0", std::slice::from_ref(&prediction)).expect("answer");
+        let answer = call.respond("1.3.0", std::slice::from_ref(&prediction));
         assert!(answer.raw_output_contents.is_empty());
         assert_eq!(answer.outputs[0].shape, vec![1, 10]);
         assert_eq!(answer.outputs[2].contents.as_ref().expect("contents").int_contents, vec![7]);
@@ -496,12 +483,16 @@ mod tests {
         raw.inputs[0].contents = None;
         raw.raw_input_contents = vec![vec![0; PIXELS * 4]];
         raw.model_version = "9.9.9".into();
-        let (call, _) = Call::parse(raw).expect("valid");
-        assert!(call.respond("1.3.0", std::slice::from_ref(&prediction)).expect_err("other version").is_not_found());
+        let (call, batch) = Call::parse(raw).expect("valid");
+        assert_eq!(
+            (call.version(), batch.model_version.as_str()),
+            (Some("9.9.9"), "9.9.9"),
+            "the version is asked for"
+        );
         let mut raw = image_request(vec![1, 1, 28, 28], Vec::new());
         raw.inputs[0].contents = None;
         raw.raw_input_contents = vec![vec![0; PIXELS * 4]];
-        let answer = Call::parse(raw).expect("valid").0.respond("1.3.0", &[prediction]).expect("answer");
+        let answer = Call::parse(raw).expect("valid").0.respond("1.3.0", &[prediction]);
         assert_eq!(answer.raw_output_contents[2], 7i32.to_le_bytes());
         assert_eq!(answer.raw_output_contents[3], [1, 0, 0, 0, b'7']);
     }

@@ -8,14 +8,6 @@ pub enum OipError {
     /// The request names a model this server does not serve.
     #[error("unknown model '{0}': this server serves '{MODEL}'")]
     UnknownModel(String),
-    /// The request names a version that is not being served.
-    #[error("model '{MODEL}' has no version '{asked}' being served; the version served is '{serving}'")]
-    UnknownVersion {
-        /// The version the request named.
-        asked: String,
-        /// The version being served.
-        serving: String,
-    },
     /// The tensors (or the JSON around them) are malformed: wrong name,
     /// datatype, shape or byte count.
     #[error("{0}")]
@@ -26,7 +18,7 @@ impl OipError {
     /// Whether the request names something that does not exist (REST 404),
     /// rather than being malformed (REST 400).
     pub fn is_not_found(&self) -> bool {
-        matches!(self, Self::UnknownModel(_) | Self::UnknownVersion { .. })
+        matches!(self, Self::UnknownModel(_))
     }
 }
 

@@ -19,7 +19,7 @@ mod error;
 pub mod rest;
 mod service;
 
-pub use call::{Call, Output, model_metadata, server_metadata};
+pub use call::{Call, Output, check_model, model_metadata, server_metadata};
 pub use error::OipError;
 pub use service::OipService;
 

@@ -264,7 +264,7 @@ mod tests {
         assert!(matches!(parse_infer("mnist", "", &extra, Some(header.len())), Err(OipError::Invalid(_))));
         assert!(binary.wants("digit"));
         let prediction = native::Prediction { digit: 3, probabilities: vec![0.1; 10], ..Default::default() };
-        let (answer, length) = infer_body(&call.respond("1.3.0", &[prediction]).expect("answer"), &binary);
+        let (answer, length) = infer_body(&call.respond("1.3.0", &[prediction]), &binary);
         let length = length.expect("binary output");
         assert_eq!(&answer[length..], 3i32.to_le_bytes());
         let answer: Value = serde_json::from_slice(&answer[..length]).expect("json header");

@@ -11,8 +11,8 @@ use native::inference_server::Inference;
 use pb::grpc_inference_service_server::GrpcInferenceService;
 use tonic::{Request, Response, Status};
 
-use crate::call::check_version;
-use crate::{Call, MODEL, OipError};
+use crate::Call;
+use crate::call::check_model;
 
 /// The Open Inference Protocol over the native server `S`.
 pub struct OipService<S> {
@@ -35,20 +35,13 @@ fn with_message<T, U>(request: Request<T>, message: U) -> (Request<U>, T) {
 }
 
 impl<S: Inference> OipService<S> {
-    /// The version being served, asked of the native server with `request`'s
-    /// metadata (so the caller's credentials and deadline hold).
-    async fn serving<T>(&self, request: Request<T>) -> Result<(String, T), Status> {
-        let (request, original) = with_message(request, native::GetModelInfoRequest {});
-        let info = self.native.get_model_info(request).await?.into_inner();
-        Ok((info.version, original))
+    /// The version `version` (empty: the current one) as the native server
+    /// describes it, asked with `request`'s metadata (so the caller's
+    /// credentials and deadline hold).
+    async fn info<T>(&self, request: Request<T>, version: String) -> Result<native::ModelInfo, Status> {
+        let (request, _) = with_message(request, native::GetModelInfoRequest { model_version: version });
+        Ok(self.native.get_model_info(request).await?.into_inner())
     }
-}
-
-fn check_model(name: &str, version: &str, serving: &str) -> Result<(), OipError> {
-    if name != MODEL {
-        return Err(OipError::UnknownModel(name.into()));
-    }
-    check_version(version, serving)
 }
 
 #[tonic::async_trait]
@@ -61,7 +54,7 @@ impl<S: Inference> GrpcInferenceService for OipService<S> {
         &self,
         request: Request<pb::ServerReadyRequest>,
     ) -> Result<Response<pb::ServerReadyResponse>, Status> {
-        let ready = self.serving(request).await.is_ok();
+        let ready = self.info(request, String::new()).await.is_ok();
         Ok(Response::new(pb::ServerReadyResponse { ready }))
     }
 
@@ -69,9 +62,10 @@ impl<S: Inference> GrpcInferenceService for OipService<S> {
         &self,
         request: Request<pb::ModelReadyRequest>,
     ) -> Result<Response<pb::ModelReadyResponse>, Status> {
-        let ready = match self.serving(request).await {
-            Ok((serving, asked)) => check_model(&asked.name, &asked.version, &serving).is_ok(),
-            Err(_) => false,
+        let asked = request.get_ref();
+        let ready = check_model(&asked.name).is_ok() && {
+            let version = asked.version.clone();
+            self.info(request, version).await.is_ok()
         };
         Ok(Response::new(pb::ModelReadyResponse { ready }))
     }
@@ -87,12 +81,10 @@ impl<S: Inference> GrpcInferenceService for OipService<S> {
         &self,
         request: Request<pb::ModelMetadataRequest>,
     ) -> Result<Response<pb::ModelMetadataResponse>, Status> {
-        if request.get_ref().name != MODEL {
-            return Err(OipError::UnknownModel(request.into_inner().name).into());
-        }
-        let (serving, asked) = self.serving(request).await?;
-        check_model(&asked.name, &asked.version, &serving)?;
-        Ok(Response::new(crate::model_metadata(&serving)))
+        check_model(&request.get_ref().name)?;
+        let version = request.get_ref().version.clone();
+        let info = self.info(request, version).await?;
+        Ok(Response::new(crate::model_metadata(&info.version)))
     }
 
     async fn model_infer(
@@ -101,14 +93,9 @@ impl<S: Inference> GrpcInferenceService for OipService<S> {
     ) -> Result<Response<pb::ModelInferResponse>, Status> {
         let (metadata, extensions, message) = request.into_parts();
         let (call, batch) = Call::parse(message)?;
-        if call.names_version() {
-            // Checked before the model runs, so that a refused call is not logged.
-            let ask = Request::from_parts(metadata.clone(), extensions.clone(), native::GetModelInfoRequest {});
-            call.check_version(&self.native.get_model_info(ask).await?.into_inner().version)?;
-        }
         let request = Request::from_parts(metadata, extensions, batch);
         let (metadata, answer, extensions) = self.native.predict_batch(request).await?.into_parts();
-        let response = call.respond(&answer.model_version, &answer.predictions)?;
+        let response = call.respond(&answer.model_version, &answer.predictions);
         // The native metadata (e.g. the replica that answered) is passed on.
         Ok(Response::from_parts(metadata, response, extensions))
     }

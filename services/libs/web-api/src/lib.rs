@@ -292,6 +292,10 @@ pub struct Example {
     /// The 28x28 input, 784 grey values (ink high), row by row.
     #[cfg_attr(feature = "openapi", schema(min_items = 784, max_items = 784))]
     pub input: Vec<u8>,
+    /// Who labelled it, as an opaque pseudonym (`v:…` a browser, `t:…` a
+    /// token, `key:NAME` an API key; empty for an anonymous gRPC caller).
+    #[serde(default)]
+    pub owner: String,
 }
 
 /// The answer to `GET /api/stats` (the caller's own predictions) and
@@ -376,6 +380,40 @@ pub struct ModelInfo {
     pub multiply_adds: u64,
     /// When it was made.
     pub created: String,
+    /// Every version the recognizer can answer with, newest first: the
+    /// current one, the canary if there is one, and the others.
+    #[serde(default)]
+    pub versions: Vec<ServedVersion>,
+}
+
+/// One version of the model being served.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ServedVersion {
+    /// The version.
+    pub version: String,
+    /// What it does.
+    pub role: VersionRole,
+    /// The share of drawings it answers, in percent.
+    #[cfg_attr(feature = "openapi", schema(maximum = 100))]
+    pub traffic_percent: u32,
+    /// Accuracy on the MNIST test set, from its card.
+    pub test_accuracy: f64,
+    /// `embedded` (built into the recognizer) or `repository`.
+    pub origin: String,
+}
+
+/// The role of a served version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum VersionRole {
+    /// Answers every drawing but the canary's share.
+    Current,
+    /// A candidate answering a share of the visitors, each always by it.
+    Canary,
+    /// Answers only calls that name it.
+    Available,
 }
 
 #[cfg(test)]

@@ -59,7 +59,7 @@ async fn grpc(channel: tonic::transport::Channel, image: pb::Image, time: Durati
         let (mut latencies, mut errors) = (Vec::new(), 0);
         while started.elapsed() < time {
             let t = Instant::now();
-            match client.predict(pb::PredictRequest { image: Some(image.clone()) }).await {
+            match client.predict(pb::PredictRequest { image: Some(image.clone()), ..Default::default() }).await {
                 Ok(_) => latencies.push(t.elapsed()),
                 Err(_) => errors += 1,
             }
