@@ -17,6 +17,9 @@ from .models import MNIST_MEAN, MNIST_STD
 OPSET = 17
 INPUT_NAME = "image"
 OUTPUT_NAME = "logits"
+# The card's "golden": the fixture a server checks the model against before
+# serving it, and how far its logits may be from PyTorch's.
+GOLDEN = {"file": "golden.json", "max_abs_logit_diff": 0.001}
 
 
 def fold_batch_norm(model: nn.Module) -> nn.Module:

@@ -297,6 +297,7 @@ def main(argv: list[str] | None = None) -> None:
         "created": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "architecture": {"candidate": args.arch, **models.CANDIDATES[args.arch]},
         "file": {"name": "model.onnx", "sha256": export.sha256(onnx_path), "bytes": onnx_path.stat().st_size},
+        "golden": export.GOLDEN,
         "io": {
             "input": {"name": export.INPUT_NAME, "dtype": "float32", "shape": ["N", 1, 28, 28]},
             "output": {

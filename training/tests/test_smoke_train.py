@@ -58,6 +58,7 @@ def test_smoke_run_trains_exports_and_matches_pytorch(tmp_path, mnist_dir, mnist
     assert [c["label"] for c in golden["cases"][16:]] == [10, 10]
     assert len(golden["cases"][0]["logits"]) == 11
     assert card["preprocessing"]["stroke_width"] == 0.1
+    assert card["golden"] == export.GOLDEN, "the fixture a server checks the model against"
     assert card["training"]["weights"] == "moving average, decay 0.999"
 
     # Measured again with other sample counts: the card's figures change, its threshold does not.

@@ -10,6 +10,7 @@ mod contract;
 mod deploy;
 mod docs;
 mod fuzz;
+mod lifecycle;
 mod local_stack;
 mod oip;
 mod prometheus;
@@ -69,6 +70,8 @@ enum Task {
     Oip,
     /// Spans of one request in all three services, exported to a real OTLP receiver (release binaries already built)
     Traces,
+    /// The feedback loop at small scale: labels through the API, a fine-tune, its canary (release binaries already built)
+    Lifecycle,
     /// How the served model reads held-out drawings: canvas digits, numbers, non-digits
     Recognition {
         /// A model folder (model.onnx + model.json) instead of the embedded model
@@ -106,6 +109,7 @@ fn main() -> ExitCode {
         Task::Metrics => prometheus::prometheus_test(),
         Task::Oip => oip::oip_test(),
         Task::Traces => traces::traces_test(),
+        Task::Lifecycle => lifecycle::lifecycle_test(),
         Task::Recognition { model } => recognition::recognition(model.as_deref()),
         Task::Soak { seconds, concurrency } => soak::soak(seconds, concurrency),
         Task::Fuzz { seconds } => fuzz::fuzz(seconds),

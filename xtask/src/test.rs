@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use anyhow::bail;
 
-use crate::{containers, contract, deploy, oip, prometheus, setup, traces, web};
+use crate::{containers, contract, deploy, lifecycle, oip, prometheus, setup, traces, web};
 
 /// A named step of the test run.
 type Step<'a> = (&'static str, Box<dyn Fn() -> anyhow::Result<()> + 'a>);
@@ -74,6 +74,7 @@ pub fn test(skip_python: bool) -> anyhow::Result<()> {
     steps.push(("traces (OTLP)", Box::new(traces::traces_test)));
     steps.push(("containers (images, compose scenarios)", Box::new(containers::test_step)));
     if !skip_python {
+        steps.push(("model lifecycle (retrain, canary)", Box::new(lifecycle::lifecycle_test)));
         steps.push((
             "training tests",
             Box::new(|| {
