@@ -75,6 +75,8 @@ class Stack:
                     "DIGITS_RATE_LIMIT=100000",
                     "DIGITS_RATE_BURST=100000",
                     "DIGITS_MAX_CONCURRENT=1024",
+                    # Versions published to the models volume are seen within a second.
+                    "DIGITS_MODEL_POLL_S=1",
                     "",
                 ]
             )
@@ -204,6 +206,7 @@ class LoadResult:
     replicas: dict = field(default_factory=dict)      # replica -> answers
     failures: list = field(default_factory=list)      # (status or error, time)
     first_seen: dict = field(default_factory=dict)    # replica -> wall-clock time of its first answer
+    versions: list = field(default_factory=list)      # (monotonic time, model version) of each answer
 
     @property
     def total(self):
@@ -267,6 +270,7 @@ class Load:
                         replica = resp.getheader("x-digits-replica", "?")
                         self.result.replicas[replica] = self.result.replicas.get(replica, 0) + 1
                         self.result.first_seen.setdefault(replica, time.time())
+                        self.result.versions.append((now, json.loads(data)["model_version"]))
                     else:
                         self.result.failures.append((resp.status, now))
             except (OSError, http.client.HTTPException) as e:

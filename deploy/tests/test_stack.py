@@ -8,6 +8,7 @@ the engine.
 
 import http.client
 import json
+import os
 import shutil
 import socket
 import ssl
@@ -113,6 +114,57 @@ def test_2_scaled_inference_shares_load_survives_a_kill_and_takes_in_a_new_repli
     assert set(delays) == set(new), f"new replicas {new} got no traffic in time: {seen.replicas}"
     assert not seen.failures
     stack.wait_healthy(["inference"])
+
+
+def test_2c_a_version_published_to_the_models_volume_is_promoted_and_rolled_back_under_load(stack, digits):
+    """An operator's loop without a rebuild or a restart: a new version copied
+    into the models volume (aside, then renamed), promoted by serving.json,
+    then rolled back, while the replicas take load: 0 failed requests."""
+    release = ROOT / "services/inference/models/mnist/1.3.0"
+    new = stack.dir / "1.4.0"
+    new.mkdir()
+    card = json.loads((release / "model.json").read_text())
+    card["version"] = "1.4.0"
+    (new / "model.json").write_text(json.dumps(card))
+    for name in ("model.onnx", "golden.json"):
+        shutil.copy(release / name, new / name)
+    models = "/models/digits-mnist-cnn"
+
+    def in_volume(script, *mounts):
+        # The logging image has a shell; the inference image has none.
+        docker("run", "--rm", "--user", "root", "--entrypoint", "sh", "-v", f"{PROJECT}_models:/models", *mounts,
+               f"digits-logging:{os.environ.get('DIGITS_TAG', 'latest')}", "-c", script)
+
+    def serving(policy):
+        in_volume(f"mkdir -p {models} && echo '{json.dumps(policy)}' > {models}/.serving.json "
+                  f"&& mv {models}/.serving.json {models}/serving.json")
+
+    def until_all_answer(load, version, timeout=20):
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            recent = [v for t, v in load.result.versions[-80:]]
+            if len(recent) == 80 and set(recent) == {version} and load.result.versions[-80][0] > started:
+                return time.monotonic() - started
+            time.sleep(0.1)
+        raise AssertionError(f"not all answers from {version} after {timeout} s: {load.result.versions[-20:]}")
+
+    replicas = {c: stack.started_at(c) for c in stack.containers("inference")}
+    with Load(stack, digits, workers=8) as load:
+        time.sleep(1)
+        in_volume(f"mkdir -p {models} && cp -r /new {models}/.1.4.0.partial && mv {models}/.1.4.0.partial {models}/1.4.0",
+                  "-v", f"{new}:/new:ro")
+        serving({"current": "1.4.0"})
+        promoted = until_all_answer(load, "1.4.0")
+        serving({"current": "1.3.0"})
+        rolled_back = until_all_answer(load, "1.3.0")
+    result = load.result
+    report(f"{len(replicas)} replicas under load: 1.4.0 published and promoted in {promoted:.1f} s, rolled back "
+           f"in {rolled_back:.1f} s (poll 1 s); {result.total} requests, {len(result.failures)} failed")
+    assert not result.failures, result.failures[:5]
+    assert {c: stack.started_at(c) for c in stack.containers("inference")} == replicas, "no replica restarted"
+    status, _, body = stack.http("GET", "/api/model")
+    versions = {v["version"]: v["role"] for v in json.loads(body)["versions"]}
+    assert status == 200 and versions == {"1.4.0": "available", "1.3.0": "current"}, versions
 
 
 def test_3_restarting_postgres_then_logging_under_load_loses_and_doubles_nothing(stack, digits):

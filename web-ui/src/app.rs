@@ -33,6 +33,14 @@ fn use_model() -> Option<ModelInfo> {
     (*model).clone()
 }
 
+/// The footer's account of the model that answers: the version that read
+/// the latest drawing (else the current one) and its MNIST test accuracy.
+fn model_line(info: &ModelInfo, answered_by: Option<&str>) -> String {
+    let version = answered_by.unwrap_or(&info.version);
+    let accuracy = info.versions.iter().find(|v| v.version == version).map_or(info.test_accuracy, |v| v.test_accuracy);
+    format!("Model {version} · {:.2}% on the MNIST test set", accuracy * 100.0)
+}
+
 /// The whole page.
 #[component]
 pub fn App() -> Html {
@@ -43,6 +51,8 @@ pub fn App() -> Html {
     use_paste(controls.file.clone());
 
     let stored = session.stored_reading().cloned();
+    // While a canary runs, this visitor may be answered by it rather than the current version.
+    let answered_by = session.reading.as_ref().map(|r| r.prediction.model_version.clone());
     let (can_undo, can_redo) = pad.can_undo_redo();
     html! {
         <>
@@ -74,8 +84,40 @@ pub fn App() -> Html {
             <StatsPanel refresh={session.saves} />
             <History refresh={session.saves} on_changed={controls.history_changed.clone()} />
         </div>
-        <footer class="foot">{ model.map(|info| format!("Model {} · {:.2}% on the MNIST test set",
-            info.version, info.test_accuracy * 100.0)).unwrap_or_default() }</footer>
+        <footer class="foot">{ model.map(|info| model_line(&info, answered_by.as_deref())).unwrap_or_default() }</footer>
         </>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use digits_web_api::{ServedVersion, VersionRole};
+
+    use super::*;
+
+    #[test]
+    fn the_footer_names_the_version_that_answered_while_a_canary_runs() {
+        let version = |version: &str, role, traffic_percent, test_accuracy| ServedVersion {
+            version: version.into(),
+            role,
+            traffic_percent,
+            test_accuracy,
+            origin: "repository".into(),
+        };
+        let info = ModelInfo {
+            name: "digits-mnist-cnn".into(),
+            version: "1.3.0".into(),
+            test_accuracy: 0.9953,
+            per_digit_accuracy: vec![0.99; 10],
+            parameters: 87_155,
+            multiply_adds: 2_581_472,
+            created: "2026-11-28T02:04:19Z".into(),
+            versions: vec![
+                version("1.4.0", VersionRole::Canary, 10, 0.9962),
+                version("1.3.0", VersionRole::Current, 90, 0.9953),
+            ],
+        };
+        assert_eq!(model_line(&info, None), "Model 1.3.0 · 99.53% on the MNIST test set");
+        assert_eq!(model_line(&info, Some("1.4.0")), "Model 1.4.0 · 99.62% on the MNIST test set");
     }
 }

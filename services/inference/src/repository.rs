@@ -25,7 +25,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
 use semver::Version;
@@ -67,6 +67,17 @@ pub enum Role {
     Canary,
     /// Answers only calls that name it.
     Available,
+}
+
+impl Role {
+    /// Its name in the metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Current => "current",
+            Self::Canary => "canary",
+            Self::Available => "available",
+        }
+    }
 }
 
 /// The canary: a version and the share of calls it answers.
@@ -198,12 +209,17 @@ pub struct Registry {
     catalog: RwLock<Arc<Catalog>>,
     /// Calls without a routing key so far, to spread them over the versions.
     turns: AtomicU64,
+    /// The `digits_model_info` series last set: (version, role, percent).
+    reported: Mutex<Vec<[String; 3]>>,
 }
 
 impl Registry {
     /// A registry serving `catalog`.
     pub fn new(catalog: Catalog) -> Self {
-        Self { catalog: RwLock::new(Arc::new(catalog)), turns: AtomicU64::new(0) }
+        let registry =
+            Self { catalog: RwLock::new(Arc::new(catalog)), turns: AtomicU64::new(0), reported: Mutex::default() };
+        registry.report(&registry.snapshot());
+        registry
     }
 
     /// The version that answers a call naming `asked` (empty: any) with
@@ -217,11 +233,31 @@ impl Registry {
 
     /// What is served now. Calls keep the snapshot they started with.
     pub fn snapshot(&self) -> Arc<Catalog> {
-        self.catalog.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        self.catalog.read().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     fn replace(&self, catalog: Catalog) {
-        *self.catalog.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(catalog);
+        self.report(&catalog);
+        *self.catalog.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(catalog);
+    }
+
+    /// Sets `digits_model_info` to what `catalog` serves; a series that
+    /// changed or went drops to 0.
+    fn report(&self, catalog: &Catalog) {
+        let mut reported = self.reported.lock().unwrap_or_else(PoisonError::into_inner);
+        let now: Vec<[String; 3]> = catalog
+            .versions()
+            .map(|(version, _, role, percent)| [version.to_string(), role.as_str().to_owned(), percent.to_string()])
+            .collect();
+        let name = catalog.current().model.card.name.clone();
+        let series = |[version, role, percent]: &[String; 3], value: f64| {
+            metrics::gauge!("digits_model_info", "name" => name.clone(), "version" => version.clone(),
+                "role" => role.clone(), "traffic_percent" => percent.clone())
+            .set(value);
+        };
+        reported.iter().filter(|s| !now.contains(s)).for_each(|s| series(s, 0.0));
+        now.iter().for_each(|s| series(s, 1.0));
+        *reported = now;
     }
 }
 
@@ -513,10 +549,7 @@ pub async fn poll(mut repository: Repository, registry: Arc<Registry>, every: Du
         };
         repository = returned;
         match catalog {
-            Ok(catalog) => {
-                crate::startup::record_served(&catalog);
-                registry.replace(catalog);
-            }
+            Ok(catalog) => registry.replace(catalog),
             Err(error) => tracing::error!(%error, "the model repository could not be read"),
         }
     }

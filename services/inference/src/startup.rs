@@ -19,7 +19,7 @@ use crate::config::{Config, ModelSource};
 use crate::engine::Engine;
 use crate::error::ModelError;
 use crate::model::Model;
-use crate::repository::{self, Catalog, Registry, Repository, Role};
+use crate::repository::{self, Registry, Repository};
 use crate::service::InferenceService;
 
 /// The fully qualified service name, as health checks and reflection see it.
@@ -70,9 +70,8 @@ impl Application {
         if let Some(dir) = repository.model_dir()
             && !dir.is_dir()
         {
-            tracing::warn!(folder = %dir.display(), "the model repository has no folder for this model yet");
+            tracing::info!(folder = %dir.display(), "the model repository has no folder for this model yet");
         }
-        record_served(&catalog);
         let engine = Arc::new(Engine::start(config.workers, config.queue, config.limits)?);
         let current = catalog.current().model.card.clone();
         tracing::info!(model = %current.name, version = %current.version, workers = engine.workers(), "model loaded");
@@ -155,29 +154,4 @@ fn describe_metrics() {
         "digits_model_reloads_total",
         "Model versions loaded, refused (a failed check) and removed by passes over the repository."
     );
-}
-
-/// Sets `digits_model_info` to what `catalog` serves; versions that were
-/// served before and are not now drop to 0.
-pub(crate) fn record_served(catalog: &Catalog) {
-    static SEEN: std::sync::Mutex<Vec<(String, String, String, String)>> = std::sync::Mutex::new(Vec::new());
-    let mut seen = SEEN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let now: Vec<_> = catalog
-        .versions()
-        .map(|(version, served, role, percent)| {
-            let role = match role {
-                Role::Current => "current",
-                Role::Canary => "canary",
-                Role::Available => "available",
-            };
-            (served.model.card.name.clone(), version.to_string(), role.to_owned(), percent.to_string())
-        })
-        .collect();
-    for (name, version, role, percent) in seen.iter().filter(|s| !now.contains(s)) {
-        metrics::gauge!("digits_model_info", "name" => name.clone(), "version" => version.clone(), "role" => role.clone(), "traffic_percent" => percent.clone()).set(0.0);
-    }
-    for (name, version, role, percent) in &now {
-        metrics::gauge!("digits_model_info", "name" => name.clone(), "version" => version.clone(), "role" => role.clone(), "traffic_percent" => percent.clone()).set(1.0);
-    }
-    *seen = now;
 }
