@@ -347,7 +347,7 @@ def test_6b_monitoring_profile_scrapes_every_service_with_the_shipped_rules(stac
     # The first scrape comes within one 15 s interval.
     jobs = retry(every_target_up, 60)
     rules = [r["name"] for g in api("/api/v1/rules")["groups"] for r in g["rules"]]
-    assert len(rules) == 5, rules
+    assert len(rules) == 6, rules
     served = retry(lambda: api("/api/v1/query?query=sum(digits_http_requests_total)")["result"][0]["value"][1], 30)
     report(f"monitoring profile: healthy in {took:.1f} s; targets up {jobs}; {len(rules)} alert rules; "
            f"the gateway counted {served} requests")

@@ -65,7 +65,7 @@ pub fn prometheus_test() -> anyhow::Result<()> {
     ensure!(status == 404, "a missing prediction answered {status}");
     let logged = (PREDICTIONS - PREDICTIONS / 4) as f64;
 
-    let checks: [Check; 10] = [
+    let checks: [Check; 11] = [
         ("every target is up", "count(up == 1)", Box::new(|v| v == 3.0)),
         ("build info of every service", "count(digits_build_info)", Box::new(|v| v == 3.0)),
         (
@@ -84,7 +84,16 @@ pub fn prometheus_test() -> anyhow::Result<()> {
             r#"sum(digits_grpc_server_requests_total{job="inference",method="digits.inference.v1.Inference/Predict",code="OK"})"#,
             Box::new(move |v| v >= PREDICTIONS as f64),
         ),
-        ("the model served", r#"count(digits_model_info{job="inference"} == 1)"#, Box::new(|v| v == 1.0)),
+        (
+            "the model served, current with all the traffic",
+            r#"count(digits_model_info{job="inference",role="current",traffic_percent="100"} == 1)"#,
+            Box::new(|v| v == 1.0),
+        ),
+        (
+            "calls answered by that version",
+            r#"sum(digits_model_calls_total{job="inference",version="1.3.0"})"#,
+            Box::new(move |v| v >= PREDICTIONS as f64),
+        ),
         (
             "rows stored by the logging service",
             r#"sum(digits_log_entries_created_total{job="logging"})"#,
@@ -135,8 +144,8 @@ pub fn prometheus_test() -> anyhow::Result<()> {
         .collect();
     println!("prometheus: alert rules {loaded:?}");
     ensure!(
-        loaded.len() == 5 && loaded.iter().all(|(_, health)| health == "ok"),
-        "the 5 shipped alert rules are loaded and evaluate: {loaded:?}"
+        loaded.len() == 6 && loaded.iter().all(|(_, health)| health == "ok"),
+        "the 6 shipped alert rules are loaded and evaluate: {loaded:?}"
     );
     drop(server);
     drop(stack);

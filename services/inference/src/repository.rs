@@ -273,14 +273,14 @@ struct Folder {
 }
 
 /// `serving.json`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Policy {
     current: Option<String>,
     canary: Option<PolicyCanary>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PolicyCanary {
     version: String,
@@ -378,10 +378,7 @@ impl Repository {
             }
             self.policy = Some((stamp, parsed));
         }
-        self.policy.as_ref().and_then(|(_, p)| p.as_ref().ok()).map(|p| Policy {
-            current: p.current.clone(),
-            canary: p.canary.as_ref().map(|c| PolicyCanary { version: c.version.clone(), percent: c.percent }),
-        })
+        self.policy.as_ref().and_then(|(_, p)| p.as_ref().ok()).cloned()
     }
 
     /// Sets the current version and the canary of `catalog` from `policy`,
