@@ -76,14 +76,16 @@ async fn fetch(state: &AppState, owner: Option<String>) -> Result<Stats, ApiErro
     Ok(views::stats(response.into_inner()))
 }
 
-/// `GET /api/model`: the serving model's card.
+/// `GET /api/model`: the current version's card and every version served.
 #[utoipa::path(
     get,
     path = "/api/model",
     operation_id = "getModel",
     tag = "stats",
     summary = "The serving model's card",
-    responses((status = 200, description = "Name, version, test accuracy, size", body = ModelInfo))
+    description = "The current version's card, and every version served with its role (current, canary, \
+                   available) and share of the traffic.",
+    responses((status = 200, description = "Name, version, test accuracy, size, versions", body = ModelInfo))
 )]
 pub async fn model(State(state): State<AppState>) -> Result<Json<ModelInfo>, ApiError> {
     let info = state.inference.model_info("").await.map_err(|s| ApiError::from_inference(&s))?.into_inner();
