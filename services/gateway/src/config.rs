@@ -21,12 +21,12 @@ pub struct Settings {
     /// The inference service; its host name is re-resolved to find every replica
     #[arg(long, env = "DIGITS_INFERENCE_URL", default_value = "http://127.0.0.1:50051", value_name = "URL")]
     pub inference_url: String,
-    /// How often the replicas are re-resolved and probed, in milliseconds
-    #[arg(long, env = "DIGITS_INFERENCE_REFRESH_MS", default_value = "2000", value_name = "MS")]
-    pub inference_refresh_ms: NonZeroU64,
-    /// The logging service
+    /// The logging service; its host name is re-resolved to find every replica
     #[arg(long, env = "DIGITS_LOGGING_URL", default_value = "http://127.0.0.1:50052", value_name = "URL")]
     pub logging_url: String,
+    /// How often the inference and logging replicas are re-resolved and probed, in milliseconds
+    #[arg(long, env = "DIGITS_BACKEND_REFRESH_MS", default_value = "2000", value_name = "MS")]
+    pub backend_refresh_ms: NonZeroU64,
     /// Deadline of one call to a backend, in milliseconds
     #[arg(long, env = "DIGITS_GRPC_TIMEOUT_MS", default_value = "5000", value_name = "MS")]
     pub grpc_timeout_ms: NonZeroU64,
@@ -86,8 +86,8 @@ pub struct Config {
     pub grpc_addr: SocketAddr,
     /// The inference service, `http://HOST:PORT`.
     pub inference_url: String,
-    /// Re-resolution and probe period of the inference replicas.
-    pub inference_refresh: Duration,
+    /// Re-resolution and probe period of the inference and logging replicas.
+    pub backend_refresh: Duration,
     /// The logging service, `http://HOST:PORT`.
     pub logging_url: String,
     /// Deadline of one backend call.
@@ -133,7 +133,7 @@ impl TryFrom<Settings> for Config {
             http_addr: s.http_addr,
             grpc_addr: s.grpc_addr,
             inference_url: s.inference_url,
-            inference_refresh: Duration::from_millis(s.inference_refresh_ms.get()),
+            backend_refresh: Duration::from_millis(s.backend_refresh_ms.get()),
             logging_url: s.logging_url,
             grpc_timeout: Duration::from_millis(s.grpc_timeout_ms.get()),
             max_body_bytes: s.max_body_bytes.get(),

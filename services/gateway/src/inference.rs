@@ -24,18 +24,17 @@ use tokio::time::Instant;
 use tonic::{Code, Request, Response, Status};
 use tower::retry::budget::{Budget, TpsBudget};
 
-use crate::discovery::Replicas;
+pub use crate::discovery::NO_REPLICA_WAIT;
+use crate::discovery::{ReplicaChannel, Replicas};
 
 /// Pauses before the second, third, ... attempt, before jitter.
 const BACKOFF: [Duration; 4] =
     [Duration::from_millis(10), Duration::from_millis(50), Duration::from_millis(150), Duration::from_millis(400)];
-/// How long a call waits for a healthy replica when there is none.
-pub const NO_REPLICA_WAIT: Duration = Duration::from_secs(1);
 
 /// A client of the inference service over every healthy replica.
 #[derive(Clone)]
 pub struct InferenceClient {
-    client: Client<TracedChannel>,
+    client: Client<TracedChannel<ReplicaChannel>>,
     replicas: Replicas,
     timeout: Duration,
     budget: Arc<TpsBudget>,
@@ -105,7 +104,7 @@ impl InferenceClient {
     async fn with_retries<M, T, F, Fut>(&self, deadline: Instant, call: F, message: M) -> Result<Response<T>, Status>
     where
         M: Clone,
-        F: Fn(Client<TracedChannel>, Request<M>) -> Fut,
+        F: Fn(Client<TracedChannel<ReplicaChannel>>, Request<M>) -> Fut,
         Fut: Future<Output = Result<Response<T>, Status>>,
     {
         let mut attempt = 0;

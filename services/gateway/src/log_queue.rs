@@ -19,6 +19,8 @@ use std::time::Duration;
 
 use digits_proto::logging::v1 as pb;
 use digits_service_kit::trace::TracedChannel;
+
+use crate::discovery::ReplicaChannel;
 use pb::logging_client::LoggingClient;
 use serde::Serialize;
 use tokio::sync::{Notify, watch};
@@ -241,7 +243,7 @@ impl LogQueue {
     /// The call's status; then nothing of the batch is marked.
     pub async fn store(
         &self,
-        client: &LoggingClient<TracedChannel>,
+        client: &LoggingClient<TracedChannel<ReplicaChannel>>,
         batch: Vec<pb::LogPredictionRequest>,
     ) -> Result<(), tonic::Status> {
         let sent: Vec<(String, u32)> = batch.iter().map(|entry| (entry.request_id.clone(), entry.revision)).collect();
@@ -331,7 +333,7 @@ impl LogQueue {
 /// then drains what is left (within `flush_timeout`).
 pub async fn run_writer(
     queue: Arc<LogQueue>,
-    client: LoggingClient<TracedChannel>,
+    client: LoggingClient<TracedChannel<ReplicaChannel>>,
     mut stop: watch::Receiver<bool>,
     flush_timeout: Duration,
 ) {
@@ -394,7 +396,7 @@ pub async fn run_writer(
 /// returns the request ids to try again: all of them when the call failed.
 async fn write_batch(
     queue: &Arc<LogQueue>,
-    client: &LoggingClient<TracedChannel>,
+    client: &LoggingClient<TracedChannel<ReplicaChannel>>,
     batch: Vec<pb::LogPredictionRequest>,
 ) -> Vec<String> {
     let ids: Vec<String> = batch.iter().map(|entry| entry.request_id.clone()).collect();

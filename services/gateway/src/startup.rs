@@ -13,12 +13,11 @@ use digits_service_kit::grpc::{GrpcServer, ServeError};
 use digits_service_kit::trace::Propagate;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tonic::transport::Endpoint;
 
 use crate::admission::Admission;
 use crate::client_addr::TrustedProxies;
 use crate::config::Config;
-use crate::discovery::{BadUrl, DnsResolver, Replicas, Resolve};
+use crate::discovery::{Backend, BadUrl, DnsResolver, Replicas, Resolve};
 use crate::grpc_proxy::InferenceProxy;
 use crate::http_server;
 use crate::identity::Credentials;
@@ -37,9 +36,6 @@ pub enum StartupError {
     /// A backend URL is malformed.
     #[error(transparent)]
     Url(#[from] BadUrl),
-    /// The logging URL is not a valid endpoint.
-    #[error("DIGITS_LOGGING_URL: {0}")]
-    Endpoint(#[from] tonic::transport::Error),
     /// An address could not be bound.
     #[error(transparent)]
     Io(#[from] std::io::Error),
@@ -65,7 +61,8 @@ pub struct Application {
 }
 
 impl Application {
-    /// Connects lazily to the backends (found through DNS) and binds both ports.
+    /// Connects lazily to the backends (their replicas found through DNS) and
+    /// binds both ports.
     ///
     /// # Errors
     /// See [`StartupError`].
@@ -79,15 +76,25 @@ impl Application {
     /// # Errors
     /// See [`StartupError`].
     pub async fn build_with_resolver(config: Config, resolver: impl Resolve) -> Result<Self, StartupError> {
-        let replicas = Replicas::start(resolver, config.inference_refresh, config.grpc_timeout);
+        let logging = DnsResolver::from_url(&config.logging_url)?;
+        Self::build_with_resolvers(config, resolver, logging).await
+    }
+
+    /// Like [`Application::build`], finding the inference and the logging
+    /// replicas through resolvers of the caller's.
+    ///
+    /// # Errors
+    /// See [`StartupError`].
+    pub async fn build_with_resolvers(
+        config: Config,
+        inference: impl Resolve,
+        logging: impl Resolve,
+    ) -> Result<Self, StartupError> {
+        let replicas = Replicas::start(inference, Backend::INFERENCE, config.backend_refresh, config.grpc_timeout);
         // A message carries the image and a few bytes of framing.
         let inference = InferenceClient::new(replicas, config.max_body_bytes + 4096, config.grpc_timeout);
-        let logging_channel = Endpoint::from_shared(config.logging_url.clone())?
-            .tcp_nodelay(true)
-            .connect_timeout(config.grpc_timeout)
-            .timeout(config.grpc_timeout)
-            .connect_lazy();
-        let logging = LoggingClient::with_interceptor(logging_channel.clone(), Propagate);
+        let logging_replicas = Replicas::start(logging, Backend::LOGGING, config.backend_refresh, config.grpc_timeout);
+        let logging = LoggingClient::with_interceptor(logging_replicas.channel(), Propagate);
         let (spool, replayed) = Spool::open(&config.log_spool_dir)
             .map_err(|source| StartupError::Spool { dir: config.log_spool_dir.clone(), source })?;
         let logs = LogQueue::with_spool(config.log_queue, spool, replayed);
@@ -106,7 +113,7 @@ impl Application {
         let state = AppState {
             inference,
             logging,
-            logging_channel,
+            logging_replicas,
             logs,
             admission,
             credentials,

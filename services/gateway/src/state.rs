@@ -4,10 +4,10 @@ use std::sync::Arc;
 
 use digits_proto::logging::v1::logging_client::LoggingClient;
 use digits_service_kit::trace::TracedChannel;
-use tonic::transport::Channel;
 
 use crate::admission::Admission;
 use crate::client_addr::TrustedProxies;
+use crate::discovery::{ReplicaChannel, Replicas};
 use crate::grpc_proxy::InferenceProxy;
 use crate::identity::Credentials;
 use crate::inference::InferenceClient;
@@ -19,10 +19,10 @@ use crate::routes::stats::GlobalStats;
 pub struct AppState {
     /// The inference replicas.
     pub inference: InferenceClient,
-    /// The logging service.
-    pub logging: LoggingClient<TracedChannel>,
-    /// The channel to the logging service, for its health checks.
-    pub logging_channel: Channel,
+    /// The logging service, spread over its healthy replicas.
+    pub logging: LoggingClient<TracedChannel<ReplicaChannel>>,
+    /// The logging replicas behind `logging`.
+    pub logging_replicas: Replicas,
     /// Predictions waiting to be logged.
     pub logs: Arc<LogQueue>,
     /// Rate and concurrency limits, shared with the gRPC port.

@@ -69,7 +69,7 @@ async fn load_is_spread_over_replicas_survives_a_crash_and_reaches_a_new_one() {
     let third = Backend::inference(at([127, 0, 0, 3], port), "replica-3");
     let resolver = TestResolver::default();
     resolver.set(vec![first.addr, second.addr, third.addr]);
-    let config = Config { logging_url: logging.url(), inference_refresh: REFRESH, ..Config::default() };
+    let config = Config { logging_url: logging.url(), backend_refresh: REFRESH, ..Config::default() };
     let gateway = Gateway::start(config, resolver.clone()).await;
     // Wait for all three to be probed healthy, not just the first.
     tokio::time::sleep(REFRESH * 2).await;

@@ -1,18 +1,11 @@
 //! `/healthz` (the process answers) and `/readyz` (both backends answer).
 
-use std::time::Duration;
-
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use digits_proto::logging::v1::logging_server::SERVICE_NAME as LOGGING_SERVICE;
-use digits_service_kit::healthcheck;
 use serde_json::{Value, json};
 
 use crate::state::AppState;
-
-/// How long `/readyz` waits for the logging service.
-const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// `GET /healthz`.
 #[utoipa::path(
@@ -44,15 +37,15 @@ pub async fn healthz() -> Json<Value> {
     responses((status = 200, description = "Ready"), (status = 503, description = "Not ready"))
 )]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    // What the last discovery round found: probed at most one refresh period ago.
     let replicas = state.inference.replicas().addresses();
-    let logging_ready =
-        healthcheck::check_channel(state.logging_channel.clone(), LOGGING_SERVICE, PROBE_TIMEOUT).await.is_ok();
+    let logging = state.logging_replicas.addresses();
     let queue = state.logs.stats();
-    let ready = !replicas.is_empty() && logging_ready;
+    let ready = !replicas.is_empty() && !logging.is_empty();
     let body = json!({
         "ready": ready,
         "inference": { "ready": !replicas.is_empty(), "replicas": replicas.len() },
-        "logging": { "ready": logging_ready },
+        "logging": { "ready": !logging.is_empty(), "replicas": logging.len() },
         "log_queue": queue,
     });
     (if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, Json(body))

@@ -95,6 +95,82 @@ impl Drop for Backend {
     }
 }
 
+/// A TCP proxy in front of a server, standing for the network path to a
+/// host. [`Vanishing::vanish`] is the host powered off or cut from the
+/// network: from then on nothing passes in either direction and nothing is
+/// closed either, so its peers hear silence, not a reset.
+pub struct Vanishing {
+    pub addr: SocketAddr,
+    gone: Arc<std::sync::atomic::AtomicBool>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl Vanishing {
+    /// Listens on `addr` (port 0 for any) and forwards to `upstream`.
+    pub async fn start(addr: SocketAddr, upstream: SocketAddr) -> Self {
+        use std::sync::atomic::AtomicBool;
+        let listener = tokio::net::TcpListener::bind(addr).await.expect("proxy binds");
+        let addr = listener.local_addr().expect("bound");
+        let gone = Arc::new(AtomicBool::new(false));
+        let flag = gone.clone();
+        let accept = tokio::spawn(async move {
+            loop {
+                let Ok((client, _)) = listener.accept().await else { return };
+                let gone = flag.clone();
+                tokio::spawn(async move {
+                    if gone.load(std::sync::atomic::Ordering::SeqCst) {
+                        // A SYN the dead host never answers: hold it open, say nothing.
+                        let _silence = client;
+                        return pending::<()>().await;
+                    }
+                    let Ok(server) = tokio::net::TcpStream::connect(upstream).await else { return };
+                    let (client_read, client_write) = client.into_split();
+                    let (server_read, server_write) = server.into_split();
+                    tokio::spawn(pump(client_read, server_write, gone.clone()));
+                    pump(server_read, client_write, gone).await;
+                });
+            }
+        });
+        Self { addr, gone, accept }
+    }
+
+    /// From now on the host is silent.
+    pub fn vanish(&self) {
+        self.gone.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Drop for Vanishing {
+    fn drop(&mut self) {
+        self.accept.abort();
+    }
+}
+
+/// Copies `from` to `to` until the host vanishes; then holds both open and silent.
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    gone: Arc<std::sync::atomic::AtomicBool>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        let read = from.read(&mut buffer).await;
+        if gone.load(std::sync::atomic::Ordering::SeqCst) {
+            let _silence = (from, to);
+            return pending::<()>().await;
+        }
+        match read {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                if to.write_all(&buffer[..n]).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
 /// A resolver answering with a list the test controls, standing in for
 /// Docker's DNS with one address per replica.
 #[derive(Clone, Default)]
@@ -127,6 +203,12 @@ pub struct Gateway {
 
 impl Gateway {
     pub async fn start(config: Config, resolver: TestResolver) -> Self {
+        let logging = digits_gateway::discovery::DnsResolver::from_url(&config.logging_url).expect("a logging URL");
+        Self::start_with(config, resolver, logging).await
+    }
+
+    /// The gateway finding the logging replicas through `logging` too.
+    pub async fn start_with(config: Config, resolver: TestResolver, logging: impl Resolve) -> Self {
         // Each gateway has its own spool, unless the test shares one on purpose.
         let spool = (config.log_spool_dir == Config::default().log_spool_dir).then(|| TempDir::new("gateway-spool"));
         let log_spool_dir = spool.as_ref().map_or_else(|| config.log_spool_dir.clone(), |d| d.path().to_path_buf());
@@ -138,7 +220,7 @@ impl Gateway {
         let rate_burst = fast(config.rate_burst, Config::default().rate_burst);
         let config =
             Config { http_addr: loopback(), grpc_addr: loopback(), log_spool_dir, rate_limit, rate_burst, ..config };
-        let app = Application::build_with_resolver(config, resolver).await.expect("gateway starts");
+        let app = Application::build_with_resolvers(config, resolver, logging).await.expect("gateway starts");
         let (http, grpc, queue) = (app.http_addr().expect("http"), app.grpc_addr().expect("grpc"), app.log_queue());
         let running = Running::spawn(|stop| app.run_until_stopped(stop));
         let gateway = Self { http, grpc, queue, running, _spool: spool };
@@ -235,7 +317,7 @@ impl Stack {
         resolver.set(vec![inference.addr]);
         let config = Config {
             logging_url: logging.url(),
-            inference_refresh: Duration::from_millis(200),
+            backend_refresh: Duration::from_millis(200),
             grpc_timeout: Duration::from_secs(3),
             web_dir: if config.web_dir == Config::default().web_dir {
                 std::env::temp_dir().join("digits-no-web-app")

@@ -119,4 +119,4 @@ impl Interceptor for Propagate {
 }
 
 /// A channel whose calls carry the trace context ([`Propagate`]).
-pub type TracedChannel = tonic::service::interceptor::InterceptedService<tonic::transport::Channel, Propagate>;
+pub type TracedChannel<C = tonic::transport::Channel> = tonic::service::interceptor::InterceptedService<C, Propagate>;
