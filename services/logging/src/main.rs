@@ -25,7 +25,7 @@ async fn run(Cli { command, settings, telemetry }: Cli) -> anyhow::Result<()> {
     match command {
         None | Some(ServiceCommand::Serve) => {
             let _telemetry = telemetry::init("logging", &telemetry);
-            let app = Application::build(Config::from(settings)).await.context("starting the logging server")?;
+            let app = Application::build(Config::try_from(settings)?).await.context("starting the logging server")?;
             app.run_until_stopped(shutdown::signal()).await?;
         }
         Some(ServiceCommand::Healthcheck { addr }) => {

@@ -86,6 +86,7 @@ pub struct Cluster {
     bin: PathBuf,
     port: u16,
     root: bool,
+    durable: bool,
     server: Option<Child>,
 }
 
@@ -101,6 +102,20 @@ impl Cluster {
     /// # Errors
     /// When PostgreSQL is missing or does not start.
     pub fn start() -> Result<Self, PgError> {
+        Self::create(false)
+    }
+
+    /// Like [`Cluster::start`], but every commit waits for its log on disk
+    /// (`fsync` on, as in production) instead of trusting the tests not to
+    /// crash the machine: for benchmarks of what a real server costs.
+    ///
+    /// # Errors
+    /// When PostgreSQL is missing or does not start.
+    pub fn start_durable() -> Result<Self, PgError> {
+        Self::create(true)
+    }
+
+    fn create(durable: bool) -> Result<Self, PgError> {
         let bin = bin_dir()?;
         let root = is_root();
         let dir = std::env::temp_dir().join(unique("digits-pg"));
@@ -116,7 +131,7 @@ impl Cluster {
             "-E",
             "UTF8",
         ]))?;
-        let mut cluster = Self { dir, bin, port: free_port()?, root, server: None };
+        let mut cluster = Self { dir, bin, port: free_port()?, root, durable, server: None };
         cluster.resume()?;
         Ok(cluster)
     }
@@ -147,11 +162,12 @@ impl Cluster {
         // The watchdog shell stops the server and deletes the cluster when
         // this test process is gone (a static cluster is never dropped).
         let script = format!(
-            "\"$0\" -D \"$1\" -p {port} -k \"$1\" -c listen_addresses=127.0.0.1 -c fsync=off & pg=$!; \
+            "\"$0\" -D \"$1\" -p {port} -k \"$1\" -c listen_addresses=127.0.0.1 -c fsync={fsync} & pg=$!; \
              while [ -d /proc/{parent} ] && kill -0 $pg 2>/dev/null; do sleep 1; done; \
              if [ ! -d /proc/{parent} ]; then kill -INT $pg 2>/dev/null; wait $pg; rm -rf \"$2\"; fi",
             port = self.port,
-            parent = std::process::id()
+            parent = std::process::id(),
+            fsync = if self.durable { "on" } else { "off" },
         );
         let server = as_owner(Path::new("sh"), self.root)
             .arg("-c")
@@ -174,8 +190,19 @@ impl Cluster {
         }
     }
 
-    fn psql(&self, database: &str, sql: &str) -> Result<String, PgError> {
+    /// Runs `sql` in `database` with `psql`; returns what it printed
+    /// (unaligned, tuples only).
+    ///
+    /// # Errors
+    /// When psql fails.
+    pub fn psql(&self, database: &str, sql: &str) -> Result<String, PgError> {
         psql(&self.bin, &self.url(database), sql)
+    }
+
+    /// The server's process id (the postmaster's), while it runs.
+    pub fn server_pid(&self) -> Option<u32> {
+        let text = std::fs::read_to_string(self.dir.join("data/postmaster.pid")).ok()?;
+        text.lines().next()?.trim().parse().ok()
     }
 }
 
