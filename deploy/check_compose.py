@@ -1,7 +1,9 @@
-"""Checks the rules docker-compose.yml must keep, on the file as a compose
-implementation resolved it (`docker-compose config` output on stdin).
+"""Checks the rules the compose files must keep, on docker-compose.yml with
+compose.https.yml and compose.monitoring.yml as Docker Compose v2 resolved
+them (`docker compose ... config` output on stdin).
 
 Used by `cargo xtask test`; exits non-zero naming every broken rule.
+(check_swarm.py holds docker-compose.yml + swarm.yml to the Swarm's rules.)
 """
 
 from rules import main
@@ -16,6 +18,10 @@ def volume_source(volume):
 
 def volume_target(volume):
     return volume.split(":")[1] if isinstance(volume, str) else volume.get("target")
+
+
+def limits(service):
+    return service.get("deploy", {}).get("resources", {}).get("limits", {})
 
 
 def port_binding(port):
@@ -48,11 +54,25 @@ def problems(config):
     need(any(volume_source(v) in named and volume_target(v) == "/var/lib/postgresql/data"
              for v in services["postgres"].get("volumes", [])), "postgres data is not on a named volume")
     need("healthcheck" in services["postgres"], "postgres has no healthcheck")
-    # Start order by health.
-    for name, deps in (("logging", ["postgres"]), ("gateway", ["inference", "logging"])):
-        for dep in deps:
-            condition = services[name].get("depends_on", {}).get(dep, {}).get("condition")
-            need(condition == "service_healthy", f"{name} does not wait for {dep} to be healthy")
+    # No start order by health: `docker stack deploy` ignores it, so every
+    # service waits for what it needs by itself (depends_on is a plain list).
+    for name, service in services.items():
+        for dep, how in (service.get("depends_on") or {}).items():
+            need(how.get("condition") == "service_started", f"{name} waits for {dep} to be {how.get('condition')}")
+    # The database password is a secret file, never an environment value.
+    secret = config.get("secrets", {}).get("postgres_password", {})
+    need(bool(secret.get("file")), "the PostgreSQL password is not a secret read from a file")
+    for name in ("postgres", "logging"):
+        mounted = [s.get("source") if isinstance(s, dict) else s for s in services[name].get("secrets", [])]
+        need(mounted == ["postgres_password"], f"{name} does not get the postgres_password secret")
+    need("POSTGRES_PASSWORD" not in services["postgres"].get("environment", {})
+         and services["postgres"]["environment"].get("POSTGRES_PASSWORD_FILE") == "/run/secrets/postgres_password",
+         "postgres does not read its password from the secret")
+    logging_env = services["logging"].get("environment", {})
+    url = logging_env.get("DATABASE_URL", "")
+    need(":" not in url.split("://", 1)[-1].split("@", 1)[0] and
+         logging_env.get("DIGITS_DATABASE_PASSWORD_FILE") == "/run/secrets/postgres_password",
+         "logging's DATABASE_URL carries a password instead of reading the secret")
     for name in OUR_SERVICES:
         env = services[name].get("environment", {})
         need(env.get("DIGITS_LOG_FORMAT") == "json", f"{name} does not log JSON")
@@ -60,8 +80,9 @@ def problems(config):
         need(str(build.get("dockerfile", "")).endswith("deploy/Dockerfile") and build.get("target") == name,
              f"{name} is not built as the {name} target of deploy/Dockerfile")
     gateway_env = services["gateway"]["environment"]
-    need(gateway_env.get("DIGITS_INFERENCE_URL") == "http://inference:50051",
-         "the gateway does not find inference by its service name")
+    need(gateway_env.get("DIGITS_INFERENCE_URL") == "http://inference:50051"
+         and gateway_env.get("DIGITS_LOGGING_URL") == "http://logging:50052",
+         "the gateway does not find inference and logging by their service names")
     bindings = [port_binding(p) for p in services["gateway"].get("ports", [])]
     need({"8080", "50050"} <= {target for _, target in bindings},
          "the gateway does not publish HTTP 8080 and gRPC 50050")
@@ -70,14 +91,13 @@ def problems(config):
     # Hardening: every service bounded; ours locked down.
     for name, service in services.items():
         need("no-new-privileges:true" in service.get("security_opt", []), f"{name} may gain privileges")
-        need("mem_limit" in service and "pids_limit" in service, f"{name} has no memory or pids limit")
+        # Under deploy.resources, the one form both compose and a Swarm take.
+        need({"memory", "pids"} <= set(limits(service)), f"{name} has no memory or pids limit")
     for name in (*OUR_SERVICES, "caddy"):
         need(services[name].get("read_only") is True, f"{name} has a writable root filesystem")
         need(services[name].get("cap_drop") == ["ALL"], f"{name} keeps its capabilities")
-    need(services["caddy"].get("profiles") == ["https"], "caddy is not behind the https profile")
-    # Monitoring: Prometheus on demand, scraping the backend, its UI on this machine only.
+    # Monitoring: Prometheus scraping the backend, its UI on this machine only.
     prometheus = services.get("prometheus", {})
-    need(prometheus.get("profiles") == ["monitoring"], "prometheus is not behind the monitoring profile")
     need("backend" in prometheus.get("networks", {}), "prometheus cannot reach the services it scrapes")
     need(all(ip == "127.0.0.1" for ip, _ in (port_binding(p) for p in prometheus.get("ports", []))),
          "prometheus is published beyond 127.0.0.1")
@@ -92,7 +112,8 @@ def problems(config):
     flush = int(gateway_env.get("DIGITS_LOG_FLUSH_TIMEOUT_S", 10))
     need(seconds(services["gateway"].get("stop_grace_period", "10s")) >= flush + 10,
          "the gateway's stop_grace_period leaves no time to drain its log queue")
-    # Rate limits see each visitor, not the proxy: Caddy is the one trusted proxy.
+    # Rate limits see each visitor, not the proxy: with compose.https.yml,
+    # Caddy is the one trusted proxy.
     caddy_ip = services["caddy"].get("networks", {}).get("frontend", {}).get("ipv4_address")
     need(caddy_ip is not None and gateway_env.get("DIGITS_TRUSTED_PROXIES") == caddy_ip,
          "the gateway does not trust exactly Caddy's fixed address for X-Forwarded-For")

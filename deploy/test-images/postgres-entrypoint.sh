@@ -1,7 +1,8 @@
 #!/bin/sh
 # The official postgres image's start-up contract, for the test stand-in:
 # on an empty data folder, create the cluster with POSTGRES_USER (default
-# postgres) and POSTGRES_PASSWORD, then POSTGRES_DB (default: the user's
+# postgres) and POSTGRES_PASSWORD (or the file POSTGRES_PASSWORD_FILE names,
+# e.g. a Docker secret; not both), then POSTGRES_DB (default: the user's
 # name); always run the server as the postgres user, listening on all
 # addresses with password (scram) authentication from the network.
 set -eu
@@ -18,7 +19,14 @@ if [ "$(id -u)" = 0 ]; then
 fi
 
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
-    : "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD must be set}"
+    if [ -n "${POSTGRES_PASSWORD_FILE:-}" ]; then
+        if [ -n "${POSTGRES_PASSWORD:-}" ]; then
+            echo "docker-entrypoint: both POSTGRES_PASSWORD and POSTGRES_PASSWORD_FILE are set (but are exclusive)" >&2
+            exit 1
+        fi
+        POSTGRES_PASSWORD="$(cat "$POSTGRES_PASSWORD_FILE")"
+    fi
+    : "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD or POSTGRES_PASSWORD_FILE must be set}"
     user="${POSTGRES_USER:-postgres}"
     db="${POSTGRES_DB:-$user}"
     pwfile="$(mktemp)"

@@ -1,8 +1,10 @@
 """The compose stack under test, and the load the scenarios put on it.
 
-Everything goes through the real `deploy/docker-compose.yml` and the images
-tagged DIGITS_TAG (built by `cargo xtask containers`), with test values
-(ports on 127.0.0.1, a random database password) in a throwaway env file.
+Everything goes through the real `deploy/docker-compose.yml` (with
+`compose.https.yml` and `compose.monitoring.yml` where a scenario needs them)
+and the images tagged DIGITS_TAG (built by `cargo xtask containers`), with
+test values (ports on 127.0.0.1, a random database password in a secret
+file) in a throwaway env file.
 """
 
 import gzip
@@ -24,6 +26,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = os.environ.get("DIGITS_DOCKER", "docker")
 COMPOSE = os.environ.get("DIGITS_COMPOSE", "docker-compose")
+COMPOSE_FILES = {
+    "base": ROOT / "deploy/docker-compose.yml",
+    "https": ROOT / "deploy/compose.https.yml",
+    "monitoring": ROOT / "deploy/compose.monitoring.yml",
+}
 PROJECT = "digits-test"
 OUR_SERVICES = ("gateway", "inference", "logging")
 
@@ -57,11 +64,16 @@ class Stack:
         self.refresh_ms = 2000
         self.cookie = None
         self.dir = Path(tempfile.mkdtemp(prefix="digits-stack-"))
+        # As DEPLOYMENT.md says: the folder is the operator's alone, the file
+        # readable by the two containers' users (compose mounts it as it is).
+        self.password_file = self.dir / "postgres_password"
+        self.password_file.write_text(secrets.token_hex(16) + "\n")
+        self.password_file.chmod(0o644)
         self.env_file = self.dir / "test.env"
         self.env_file.write_text(
             "\n".join(
                 [
-                    f"POSTGRES_PASSWORD={secrets.token_hex(16)}",
+                    f"DIGITS_POSTGRES_PASSWORD_FILE={self.password_file}",
                     f"DIGITS_TAG={os.environ.get('DIGITS_TAG', 'latest')}",
                     f"DIGITS_HTTP_PUBLISH=127.0.0.1:{self.http_port}",
                     f"DIGITS_GRPC_PUBLISH=127.0.0.1:{self.grpc_port}",
@@ -69,7 +81,7 @@ class Stack:
                     f"DIGITS_CADDY_HTTPS_PUBLISH=127.0.0.1:{self.https_port}",
                     f"DIGITS_PROMETHEUS_PUBLISH=127.0.0.1:{self.prometheus_port}",
                     "DIGITS_DOMAIN=localhost",
-                    f"DIGITS_INFERENCE_REFRESH_MS={self.refresh_ms}",
+                    f"DIGITS_BACKEND_REFRESH_MS={self.refresh_ms}",
                     # The load generators are one client sending far faster
                     # than a person; the rate limits have their own tests.
                     "DIGITS_RATE_LIMIT=100000",
@@ -83,12 +95,12 @@ class Stack:
         )
 
     def compose(self, *args, https=False, monitoring=False, timeout=300):
-        """docker-compose on the project; `https=True` adds the Caddy profile,
-        `monitoring=True` the Prometheus one."""
-        profiles = [*(["--profile", "https"] if https else []), *(["--profile", "monitoring"] if monitoring else [])]
+        """docker compose on the project; `https=True` adds Caddy's file,
+        `monitoring=True` Prometheus's."""
+        files = ["base", *(["https"] if https else []), *(["monitoring"] if monitoring else [])]
         return run(
-            COMPOSE, "-p", PROJECT, "-f", str(ROOT / "deploy/docker-compose.yml"),
-            "--env-file", str(self.env_file), *profiles, *args, timeout=timeout,
+            COMPOSE, "-p", PROJECT, *(arg for f in files for arg in ("-f", str(COMPOSE_FILES[f]))),
+            "--env-file", str(self.env_file), *args, timeout=timeout,
         )
 
     def containers(self, service, all_states=False):

@@ -252,12 +252,16 @@ def test_5_no_root_processes_only_the_gateway_publishes_and_the_backend_has_no_w
     (pg,) = stack.containers("postgres")
     postgres_uid = int(docker("exec", pg, "id", "-u", "postgres").strip())
     assert process_uids(pg) == {postgres_uid}, process_uids(pg)
-    report("every container: no-new-privileges, memory and pids limits; ours: read-only root, no capabilities")
+    report("every container: no-new-privileges, memory and pids limits, no password in its environment; "
+           "ours: read-only root, no capabilities")
     report(f"process uids: gateway/inference/logging {sorted(set().union(*(process_uids(c) for s in OUR_SERVICES for c in stack.containers(s))))}, "
            f"postgres {postgres_uid}")
 
+    password = stack.password_file.read_text().strip()
     for service in ALL:
         for container in stack.containers(service):
+            env = docker("inspect", "-f", "{{json .Config.Env}}", container)
+            assert password not in env, f"{service} has the database password in its environment"
             host = json.loads(docker("inspect", "-f", "{{json .HostConfig}}", container))
             assert "no-new-privileges:true" in (host["SecurityOpt"] or []), f"{service}: {host['SecurityOpt']}"
             assert host["Memory"] > 0 and host["PidsLimit"] > 0, f"{service} is unbounded"
@@ -279,7 +283,7 @@ def test_5_no_root_processes_only_the_gateway_publishes_and_the_backend_has_no_w
     report(f"backend network: postgres reachable, {outside}:80 unreachable (reachable from frontend)")
 
 
-def test_6_https_profile_serves_the_app_and_grpc_over_tls_through_caddy(stack, digits):
+def test_6_the_https_file_serves_the_app_and_grpc_over_tls_through_caddy(stack, digits):
     stack.compose("up", "-d", "--no-build", "caddy", https=True)
     (caddy,) = stack.containers("caddy")
     caddy_user = docker("inspect", "-f", "{{.Config.User}}", caddy).strip()
@@ -315,11 +319,11 @@ def test_6_https_profile_serves_the_app_and_grpc_over_tls_through_caddy(stack, d
     label, image = digits[1]
     digit, replica = grpc_predict_over_tls(stack.https_port, root_ca.encode(), image, stack.dir / "stubs")
     assert digit == label
-    report(f"https profile: page over TLS (ALPN {alpn}) with HSTS and the CSP, gRPC Predict over TLS through Caddy -> {digit} "
+    report(f"compose.https.yml: page over TLS (ALPN {alpn}) with HSTS and the CSP, gRPC Predict over TLS through Caddy -> {digit} "
            f"from replica {replica}")
 
 
-def test_6b_monitoring_profile_scrapes_every_service_with_the_shipped_rules(stack):
+def test_6b_the_monitoring_file_scrapes_every_service_with_the_shipped_rules(stack):
     stack.compose("up", "-d", "--no-build", "prometheus", monitoring=True)
     took = stack.wait_healthy(["prometheus"], timeout=90)
     (prometheus,) = stack.containers("prometheus")
@@ -349,7 +353,7 @@ def test_6b_monitoring_profile_scrapes_every_service_with_the_shipped_rules(stac
     rules = [r["name"] for g in api("/api/v1/rules")["groups"] for r in g["rules"]]
     assert len(rules) == 6, rules
     served = retry(lambda: api("/api/v1/query?query=sum(digits_http_requests_total)")["result"][0]["value"][1], 30)
-    report(f"monitoring profile: healthy in {took:.1f} s; targets up {jobs}; {len(rules)} alert rules; "
+    report(f"compose.monitoring.yml: healthy in {took:.1f} s; targets up {jobs}; {len(rules)} alert rules; "
            f"the gateway counted {served} requests")
 
 

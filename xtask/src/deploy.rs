@@ -1,9 +1,10 @@
 //! Checks of the deployment files that run without a Docker engine: the
-//! compose file resolved by a real compose implementation and held to its
-//! rules (`deploy/check_compose.py`), the Dockerfiles linted by hadolint, and
-//! the Kubernetes manifests rendered, schema-validated and held to their
-//! rules (`deploy/check_k8s.py`), and the release binaries built with the
-//! Dockerfile's own command.
+//! compose files resolved by Docker Compose v2 and held to their rules
+//! (`deploy/check_compose.py`), the Swarm stack merged by `docker stack
+//! config` and held to its own (`deploy/check_swarm.py`), the Dockerfiles
+//! linted by hadolint, the Kubernetes manifests rendered, schema-validated
+//! and held to their rules (`deploy/check_k8s.py`), and the release binaries
+//! built with the Dockerfile's own command.
 
 use std::io::Write;
 use std::path::Path;
@@ -16,27 +17,36 @@ use crate::setup;
 /// The services with an image: the targets of `deploy/Dockerfile`.
 pub const SERVICES: [&str; 3] = ["inference", "logging", "gateway"];
 
-/// Validates `deploy/docker-compose.yml` and lints the Dockerfiles.
+/// Validates the compose files and the Swarm stack, and lints the Dockerfiles.
 pub fn check_files() -> anyhow::Result<()> {
     let root = setup::root();
-    let compose = setup::docker_compose()?;
-    // A throwaway .env: the real one holds secrets and is not in the repository.
-    let env = std::env::temp_dir().join(format!("digits-compose-check-{}.env", std::process::id()));
-    let example = std::fs::read_to_string(root.join("deploy/.env.example"))?;
-    std::fs::write(&env, example.replace("POSTGRES_PASSWORD=\n", "POSTGRES_PASSWORD=only-for-the-check\n"))?;
-    let resolved = Command::new(&compose)
-        .arg("--env-file")
-        .arg(&env)
-        .args(["-f", "deploy/docker-compose.yml", "--profile", "https", "config"])
-        .current_dir(&root)
-        .output()
-        .context("running docker-compose config")?;
-    let _ = std::fs::remove_file(&env);
-    if !resolved.status.success() {
-        bail!("docker-compose config rejected the file:\n{}", String::from_utf8_lossy(&resolved.stderr));
-    }
     let tools = setup::tools_venv()?;
-    check_rules(&tools, "deploy/check_compose.py", &resolved.stdout)?;
+    // A throwaway password file: the real one holds a secret and is not in the repository.
+    let secret = std::env::temp_dir().join(format!("digits-deploy-check-{}", std::process::id()));
+    std::fs::write(&secret, "only-for-the-check\n")?;
+    let result = (|| {
+        let compose = resolved(
+            Command::new(setup::docker_compose()?)
+                .arg("--env-file")
+                .arg(root.join("deploy/.env.example"))
+                .args(["-f", "deploy/docker-compose.yml", "-f", "deploy/compose.https.yml"])
+                .args(["-f", "deploy/compose.monitoring.yml", "config"])
+                .env("DIGITS_POSTGRES_PASSWORD_FILE", &secret),
+            "docker compose config",
+        )?;
+        check_rules(&tools, "deploy/check_compose.py", &compose)?;
+        let stack = resolved(
+            Command::new(setup::stack_client()?)
+                .args(["stack", "config", "-c", "deploy/docker-compose.yml", "-c", "deploy/swarm.yml"])
+                .env("DIGITS_POSTGRES_PASSWORD_FILE", &secret)
+                .env("DIGITS_REGISTRY", "registry.example.com/digits")
+                .env("DIGITS_TAG", "1.0.0"),
+            "docker stack config",
+        )?;
+        check_rules(&tools, "deploy/check_swarm.py", &stack)
+    })();
+    let _ = std::fs::remove_file(&secret);
+    result?;
 
     let mut dockerfiles = vec![root.join("deploy/Dockerfile")];
     for entry in std::fs::read_dir(root.join("deploy/test-images"))? {
@@ -76,6 +86,16 @@ fn kubernetes(tools: &Path) -> anyhow::Result<()> {
     })();
     let _ = std::fs::remove_dir_all(&copy);
     result
+}
+
+/// The standard output of a command that resolves deployment files, run in
+/// the repository root; its error output when it refuses them.
+fn resolved(cmd: &mut Command, what: &str) -> anyhow::Result<Vec<u8>> {
+    let out = cmd.current_dir(setup::root()).output().with_context(|| format!("running {what}"))?;
+    if !out.status.success() {
+        bail!("{what} rejected the files:\n{}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(out.stdout)
 }
 
 /// Runs a rules checker (`deploy/check_*.py`) on `input`, given on stdin.

@@ -162,17 +162,82 @@ pub fn wrk() -> anyhow::Result<PathBuf> {
     bail!("the stack benchmark needs wrk: apt-get install wrk")
 }
 
-/// A compose implementation that runs without a Docker engine, to validate
-/// the compose file: `docker-compose` (Debian's package, installed as root
-/// when missing).
+/// Docker Compose v2, the `docker compose` operators run (Debian bookworm
+/// only has the retired 1.x): Debian trixie's `docker-compose` package,
+/// unpacked into `~/.cache/digits` (see [`debian_program`]).
 pub fn docker_compose() -> anyhow::Result<PathBuf> {
-    if let Some(path) = on_path("docker-compose") {
-        return Ok(path);
+    debian_program("docker-compose", "docker-compose")
+}
+
+/// A Docker CLI that deploys today's compose files to a Swarm (`docker stack
+/// deploy` of a file without `version:`, which bookworm's 20.10 client
+/// refuses): Debian trixie's `docker-cli` package, unpacked into
+/// `~/.cache/digits` (see [`debian_program`]).
+pub fn stack_client() -> anyhow::Result<PathBuf> {
+    debian_program("docker-cli", "docker")
+}
+
+/// A program of a Debian trixie package, unpacked (not installed) into
+/// `~/.cache/digits/trixie/<package>/` once. apt downloads it with a source
+/// list and state of its own, so the machine's apt setup is untouched. The
+/// Go programs of these packages need nothing but a libc.
+fn debian_program(package: &str, program: &str) -> anyhow::Result<PathBuf> {
+    let dir = cache_dir().join("trixie");
+    let unpacked = dir.join(package);
+    let find = || {
+        ["usr/bin", "usr/libexec/docker/cli-plugins"]
+            .iter()
+            .map(|d| unpacked.join(d).join(program))
+            .find(|p| p.is_file())
+    };
+    if let Some(found) = find() {
+        return Ok(found);
     }
-    if apt_install(&["docker-compose"])? {
-        return on_path("docker-compose").context("docker-compose was installed but is not on PATH");
+    std::fs::create_dir_all(dir.join("lists/partial"))?;
+    std::fs::create_dir_all(dir.join("cache/archives/partial"))?;
+    let sources = dir.join("sources.list");
+    std::fs::write(&sources, format!("deb {} trixie main\n", debian_mirror()))?;
+    let apt = |verb: &[&str]| {
+        let mut cmd = Command::new("apt-get");
+        for (key, value) in [
+            ("Dir::Etc::SourceList", sources.clone()),
+            ("Dir::Etc::SourceParts", PathBuf::from("/dev/null")),
+            ("Dir::State::Lists", dir.join("lists")),
+            ("Dir::Cache", dir.join("cache")),
+        ] {
+            cmd.arg("-o").arg(format!("{key}={}", value.display()));
+        }
+        cmd.args(["-o", "APT::Sandbox::User=root", "-qq"]).args(verb);
+        cmd
+    };
+    run(&mut apt(&["update"]))?;
+    let download = apt(&["download", package]).current_dir(&dir).output().context("apt-get download")?;
+    if !download.status.success() {
+        bail!("apt-get download {package} failed: {}", String::from_utf8_lossy(&download.stderr));
     }
-    bail!("validating deploy/docker-compose.yml needs docker-compose: apt-get install docker-compose")
+    let deb = std::fs::read_dir(&dir)?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(&format!("{package}_"))))
+        .with_context(|| format!("apt-get download {package} left no .deb"))?;
+    // Unpacked aside, then renamed: an interrupted run leaves no half folder.
+    let partial = dir.join(format!("{package}.partial"));
+    let _ = std::fs::remove_dir_all(&partial);
+    run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&partial))?;
+    std::fs::rename(&partial, &unpacked)?;
+    std::fs::remove_file(&deb)?;
+    find().with_context(|| format!("{package} has no program {program}"))
+}
+
+/// The Debian mirror apt uses on this machine.
+pub fn debian_mirror() -> String {
+    let sources = std::fs::read_to_string("/etc/apt/sources.list.d/debian.sources").unwrap_or_default();
+    sources
+        .lines()
+        .find_map(|l| l.strip_prefix("URIs:"))
+        .map(|u| u.split_whitespace().next().unwrap_or_default().to_owned())
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "http://deb.debian.org/debian".to_owned())
 }
 
 /// The venv of the deployment tools (`deploy/requirements.txt`: hadolint,

@@ -53,12 +53,22 @@ pub fn base_images(engine: &Engine, from_source: bool) -> anyhow::Result<()> {
 /// Imports a minimal bookworm root as `tag`; the root is made once with
 /// debootstrap and kept in `~/.cache/digits` like any download.
 fn import_debian(engine: &Engine, tag: &str) -> anyhow::Result<()> {
-    let tarball = setup::cache_dir().join("bookworm-minbase.tar");
+    import_root(engine, "bookworm-minbase.tar", &[], tag)
+}
+
+/// Imports a bookworm root with `packages` as `tag`; the root is made once
+/// with debootstrap and kept in `~/.cache/digits/<tarball>`.
+pub fn import_root(engine: &Engine, tarball: &str, packages: &[&str], tag: &str) -> anyhow::Result<()> {
+    let tarball = setup::cache_dir().join(tarball);
     if !tarball.exists() {
-        let root = std::env::temp_dir().join(format!("digits-minbase-{}", std::process::id()));
-        setup::run(
-            Command::new("debootstrap").args(["--variant=minbase", "bookworm"]).arg(&root).arg(debian_mirror()),
-        )?;
+        std::fs::create_dir_all(setup::cache_dir())?;
+        let root = std::env::temp_dir().join(format!("digits-root-{}", std::process::id()));
+        let mut debootstrap = Command::new("debootstrap");
+        debootstrap.arg("--variant=minbase");
+        if !packages.is_empty() {
+            debootstrap.arg(format!("--include={}", packages.join(",")));
+        }
+        setup::run(debootstrap.arg("bookworm").arg(&root).arg(setup::debian_mirror()))?;
         // Written aside, then renamed: an interrupted run leaves no half tarball.
         let partial = tarball.with_extension("tar.partial");
         setup::run(Command::new("tar").arg("-C").arg(&root).arg("-cf").arg(&partial).arg("."))?;
@@ -77,17 +87,6 @@ fn import_debian(engine: &Engine, tag: &str) -> anyhow::Result<()> {
         bail!("docker import of {} failed", tarball.display());
     }
     Ok(())
-}
-
-/// The Debian mirror apt uses on this machine.
-fn debian_mirror() -> String {
-    let sources = std::fs::read_to_string("/etc/apt/sources.list.d/debian.sources").unwrap_or_default();
-    sources
-        .lines()
-        .find_map(|l| l.strip_prefix("URIs:"))
-        .map(|u| u.split_whitespace().next().unwrap_or_default().to_owned())
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| "http://deb.debian.org/debian".to_owned())
 }
 
 /// The Rust builder stand-in: this host's rustup toolchain and trust store
