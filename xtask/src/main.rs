@@ -50,8 +50,11 @@ enum Task {
     /// The inference benchmark beside onnxruntime and PyTorch
     Bench {
         /// Only what the Prometheus metrics cost: the stack with them on and off
-        #[arg(long)]
+        #[arg(long, conflicts_with = "capacity")]
         metrics_cost: bool,
+        /// Only the CPU time per request of each service and per stored row of PostgreSQL, and the bytes per row
+        #[arg(long)]
+        capacity: bool,
     },
     /// Build the images and run the compose scenarios
     Containers {
@@ -62,6 +65,8 @@ enum Task {
         #[arg(long)]
         build_only: bool,
     },
+    /// Deploy the images to a Docker Swarm of three engine nodes and run its scenarios
+    Swarm,
     /// Schemathesis against the served OpenAPI (release binaries already built)
     Contract,
     /// Debian's Prometheus scraping the three services under traffic (release binaries already built)
@@ -102,9 +107,11 @@ fn main() -> ExitCode {
         Task::Run => run::run(),
         Task::Test { skip_python } => test::test(skip_python),
         Task::Web => web::web(),
-        Task::Bench { metrics_cost: false } => bench::bench(),
-        Task::Bench { metrics_cost: true } => bench::load::metrics_cost(),
+        Task::Bench { metrics_cost: true, .. } => bench::load::metrics_cost(),
+        Task::Bench { capacity: true, .. } => bench::capacity::capacity(),
+        Task::Bench { .. } => bench::bench(),
         Task::Containers { from_source, build_only } => containers::containers(from_source, build_only),
+        Task::Swarm => containers::swarm(),
         Task::Contract => contract::contract(),
         Task::Metrics => prometheus::prometheus_test(),
         Task::Oip => oip::oip_test(),

@@ -4,8 +4,11 @@
 //!
 //! The web app is built first (`cargo xtask web`): the browser test serves it.
 //! The container step builds the images from the release binaries of the
-//! step before it and runs the compose scenarios (`cargo xtask containers`).
+//! step before it and runs the compose scenarios (`cargo xtask containers`);
+//! the Swarm step deploys the same images to three engine nodes (`cargo
+//! xtask swarm`), and then the engine and all it held are removed.
 
+use std::cell::RefCell;
 use std::process::Command;
 use std::time::Instant;
 
@@ -22,6 +25,9 @@ pub fn test(skip_python: bool) -> anyhow::Result<()> {
     setup::browser()?;
     let axe = setup::axe()?;
     let mnist = setup::mnist_dir()?;
+
+    // The images of the container step, kept for the Swarm step.
+    let images: RefCell<Option<containers::Images>> = RefCell::new(None);
 
     let mut steps: Vec<Step<'_>> = vec![
         ("format", Box::new(|| setup::run(Command::new("cargo").args(["fmt", "--all", "--check"])))),
@@ -72,7 +78,26 @@ pub fn test(skip_python: bool) -> anyhow::Result<()> {
     steps.push(("metrics (Prometheus)", Box::new(prometheus::prometheus_test)));
     steps.push(("Open Inference Protocol (tritonclient)", Box::new(oip::oip_test)));
     steps.push(("traces (OTLP)", Box::new(traces::traces_test)));
-    steps.push(("containers (images, compose scenarios)", Box::new(containers::test_step)));
+    steps.push((
+        "containers (images, compose scenarios)",
+        Box::new(|| {
+            let built = containers::Images::build(false)?;
+            let result = built.compose_scenarios();
+            *images.borrow_mut() = Some(built);
+            result
+        }),
+    ));
+    steps.push((
+        "Swarm (three engine nodes)",
+        Box::new(|| {
+            // Dropped at the end of the step: the engine goes with it.
+            let built = match images.borrow_mut().take() {
+                Some(built) => built,
+                None => containers::Images::build(false)?,
+            };
+            built.swarm_scenarios()
+        }),
+    ));
     if !skip_python {
         steps.push(("model lifecycle (retrain, canary)", Box::new(lifecycle::lifecycle_test)));
         steps.push((
