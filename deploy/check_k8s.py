@@ -36,8 +36,9 @@ def problems(objects):
 
     need(set(deployments) == set(OURS), f"Deployments should be exactly {OURS}: {sorted(deployments)}")
     need("postgres" in by_kind.get("StatefulSet", {}), "PostgreSQL is not a StatefulSet")
-    need(services.get("inference", {}).get("spec", {}).get("clusterIP") == "None",
-         "the inference Service is not headless: the gateway would see one address")
+    for name in ("inference", "logging"):
+        need(services.get(name, {}).get("spec", {}).get("clusterIP") == "None",
+             f"the {name} Service is not headless: the gateway would see one address")
     for name in (*OURS, "postgres"):
         need(name in services, f"no Service {name}")
 
@@ -67,10 +68,23 @@ def problems(objects):
         if name in deployments:
             need(any(app(p["spec"].get("selector")) == name for p in by_kind.get("PodDisruptionBudget", {}).values()),
                  f"{name}: no PodDisruptionBudget")
+            # Spread over nodes, and rolled out without dropping below the ready count.
+            need(any(t.get("topologyKey") == "kubernetes.io/hostname" and t.get("maxSkew") == 1
+                     and app(t.get("labelSelector")) == name for t in pod.get("topologySpreadConstraints", [])),
+                 f"{name}: replicas are not spread over nodes")
+            rolling = w["spec"].get("strategy", {})
+            need(rolling.get("type") == "RollingUpdate"
+                 and rolling.get("rollingUpdate", {}).get("maxUnavailable") == 0,
+                 f"{name}: a rollout may drop below the ready count")
 
     gateway_env = {e["name"]: e.get("value") for e in deployments["gateway"]["spec"]["template"]["spec"]["containers"][0]["env"]}
-    need(gateway_env.get("DIGITS_INFERENCE_URL") == "http://inference:50051",
-         "the gateway does not find inference through its headless Service")
+    need(gateway_env.get("DIGITS_INFERENCE_URL") == "http://inference:50051"
+         and gateway_env.get("DIGITS_LOGGING_URL") == "http://logging:50052",
+         "the gateway does not find inference and logging through their headless Services")
+    # Time to drain the log queue after SIGTERM, plus 10 s for the requests in flight.
+    grace = deployments["gateway"]["spec"]["template"]["spec"].get("terminationGracePeriodSeconds", 30)
+    need(grace >= int(gateway_env.get("DIGITS_LOG_FLUSH_TIMEOUT_S") or 10) + 10,
+         "the gateway's terminationGracePeriodSeconds leaves no time to drain its log queue")
 
     hpas = by_kind.get("HorizontalPodAutoscaler", {}).values()
     need(any(h["spec"]["scaleTargetRef"]["kind"] == "Deployment" and h["spec"]["scaleTargetRef"]["name"] == "inference"
