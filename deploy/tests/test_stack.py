@@ -215,6 +215,9 @@ def test_4_sigterm_to_the_gateway_mid_load_stores_every_answered_prediction(stac
 
     stack.compose("start", "gateway")
     stack.wait_healthy(["gateway"])
+    _, ready = stack.ready()
+    report(f"gateway started again: {ready['log_queue']['replayed']} entries replayed from its spool")
+    assert ready["log_queue"]["replayed"] == 0, "a clean stop left entries in the spool"
 
 
 def test_4b_kill_9_of_the_gateway_loses_no_answered_prediction(stack, digits):

@@ -262,16 +262,19 @@ def test_e_every_prediction_answered_201_is_stored_once_the_killed_nodes_spool_i
     cluster.wait_engine(victim)
     cluster.read_ports(victim)
     back = cluster.wait_whole(timeout=240)
+    replayed = cluster.gateway_nodes()[victim][1]["log_queue"]["replayed"]
     wait_for(lambda: acked <= set(cluster.stored()), 120, f"{victim}'s spool sent")
     returned = time.monotonic() - started
     stored = cluster.stored()
     extra = sum(stored.values()) - len(acked)
     per_scenario = {s: f"{len(ids)}/{sum(1 for i in ids if stored.get(i) == 1)}" for s, ids in ACKED.items()}
-    report(f"e. {victim} started again: its gateway back and the stack whole in {back:.1f} s, its spool sent: "
+    report(f"e. {victim} started again: its gateway back and the stack whole in {back:.1f} s, {replayed} entries "
+           f"replayed from its spool: "
            f"all {len(acked)} answered predictions stored exactly once ({returned:.1f} s after the start); "
            f"answered/stored once per scenario {per_scenario}; {extra} more rows than answers "
            f"(requests whose answer never reached the client)")
     assert all(stored[i] == 1 for i in acked)
+    assert replayed >= len(missing), "the returning gateway did not send its spool"
 
 
 def test_f_inference_scaled_from_3_to_6_takes_traffic_within_the_refresh_period(cluster, digits):

@@ -289,6 +289,17 @@ impl LogQueue {
         }
     }
 
+    /// At a clean stop, after the writer has drained what it could: lets the
+    /// spool delete what it holds if every entry was stored.
+    pub fn close_spool(&self) {
+        if let Some(spool) = &self.spool {
+            let waiting = spool.close();
+            if waiting > 0 {
+                tracing::warn!(waiting, "predictions left in the spool for the next start");
+            }
+        }
+    }
+
     /// Up to `max` entries for the writer, oldest first, each once (a
     /// drawing logged again is waiting twice); they count as being sent
     /// until [`Self::sent`].

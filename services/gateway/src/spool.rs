@@ -153,6 +153,27 @@ impl Spool {
         }
     }
 
+    /// At a clean stop: deletes the segments when every entry in them has
+    /// been stored, the one being written included, so that the next start
+    /// replays nothing (a crash leaves it for the next start to send again).
+    /// Returns the entries still waiting, which stay on disk.
+    pub fn close(&self) -> usize {
+        let mut segments = lock(&self.segments);
+        let waiting = segments.of.len();
+        if waiting == 0 {
+            let all: Vec<u64> = segments.live.keys().copied().chain([segments.current]).collect();
+            for segment in all {
+                if let Err(e) = fs::remove_file(segments.path(segment))
+                    && e.kind() != io::ErrorKind::NotFound
+                {
+                    tracing::warn!(error = %e, segment, "could not delete a spent spool segment");
+                }
+            }
+            segments.live.clear();
+        }
+        waiting
+    }
+
     /// Segment files on disk.
     pub fn segments(&self) -> usize {
         let segments = lock(&self.segments);
@@ -290,6 +311,28 @@ mod tests {
         drop(spool);
         let (_, replayed) = Spool::open(dir.path()).expect("reopens");
         assert!(replayed.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_clean_stop_with_everything_stored_leaves_nothing_to_replay() {
+        let dir = TempDir::new("spool-unit");
+        {
+            let (spool, _) = Spool::open(dir.path()).expect("opens");
+            spool.append(&[entry("a"), entry("b")]).await.expect("durable");
+            spool.release("a");
+            assert_eq!(spool.close(), 1, "b still waits: nothing is deleted");
+        }
+        let (spool, replayed) = Spool::open(dir.path()).expect("reopens");
+        assert_eq!(replayed.len(), 2, "the segment was kept");
+        for entry in &replayed {
+            spool.release(&entry.request_id);
+        }
+        spool.append(&[entry("c")]).await.expect("durable");
+        spool.release("c");
+        assert_eq!(spool.close(), 0);
+        drop(spool);
+        let (_, replayed) = Spool::open(dir.path()).expect("reopens");
+        assert!(replayed.is_empty(), "a clean stop left {} entries to send again", replayed.len());
     }
 
     #[tokio::test]

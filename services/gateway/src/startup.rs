@@ -200,6 +200,7 @@ impl Application {
         // Both servers have stopped taking requests: the queue only shrinks now.
         let _ = drain.send(true);
         let _ = writer.await;
+        self.state.logs.close_spool();
         tracing::info!(log_queue = ?self.state.logs.stats(), "gateway stopped");
         Ok(grpc_result?)
     }
