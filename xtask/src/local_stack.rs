@@ -134,14 +134,19 @@ impl LocalStack {
 
 /// Whether `GET /readyz` on `host` answers 200.
 fn readyz_ok(host: &str) -> bool {
+    readyz(host).is_some()
+}
+
+/// The answer of `GET /readyz` on `host` (headers and body) when it is 200.
+pub fn readyz(host: &str) -> Option<String> {
     use std::io::{Read, Write};
-    let Ok(mut stream) = std::net::TcpStream::connect(host) else { return false };
+    let mut stream = std::net::TcpStream::connect(host).ok()?;
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
     let request = format!("GET /readyz HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n\r\n");
     let mut answer = String::new();
-    stream.write_all(request.as_bytes()).is_ok()
-        && stream.read_to_string(&mut answer).is_ok()
-        && answer.starts_with("HTTP/1.1 200")
+    stream.write_all(request.as_bytes()).ok()?;
+    stream.read_to_string(&mut answer).ok()?;
+    answer.starts_with("HTTP/1.1 200").then_some(answer)
 }
 
 impl Drop for LocalStack {

@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use crate::setup;
 
 /// Sends the body in `DIGITS_WRK_BODY` with the content type in `DIGITS_WRK_TYPE`.
-const SCRIPT: &str = r#"
+pub const SCRIPT: &str = r#"
 local file = io.open(os.getenv("DIGITS_WRK_BODY"), "rb")
 wrk.method = "POST"
 wrk.body = file:read("*a")
@@ -19,11 +19,15 @@ wrk.headers["Content-Type"] = os.getenv("DIGITS_WRK_TYPE")
 "#;
 
 /// One wrk run's figures.
-struct Run {
-    rate: f64,
-    p50_us: f64,
-    p99_us: f64,
-    failed: u64,
+pub struct Run {
+    /// Requests answered a second.
+    pub rate: f64,
+    /// Median latency.
+    pub p50_us: f64,
+    /// 99th percentile latency.
+    pub p99_us: f64,
+    /// Answers that were not 2xx.
+    pub failed: u64,
 }
 
 /// Runs every case against `base`, with the bodies `stack_bench` wrote to
@@ -71,7 +75,7 @@ pub fn gateway(base: &str, dir: &Path, figures: &mut Vec<(String, f64)>) -> anyh
 }
 
 /// One wrk run of `(clients, threads, seconds)` posting `body` to `url`.
-fn wrk_run(
+pub fn wrk_run(
     wrk: &Path,
     script: &Path,
     url: &str,

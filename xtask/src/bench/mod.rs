@@ -11,6 +11,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
+pub mod capacity;
 pub mod load;
 
 use crate::local_stack::LocalStack;
