@@ -225,17 +225,18 @@ class LoadResult:
         return len(self.created) + len(self.failures)
 
 
-class Load:
-    """POSTs predictions through the gateway from `workers` threads, each on
-    its own keep-alive connection, until `stop()` or `requests` are sent."""
+class Workers:
+    """Threads running `_worker` until `stop()`: a load generator's life
+    (`with Load(...) as load:` starts it, leaving the block stops it)."""
 
-    def __init__(self, stack, images, workers=8, requests=None):
-        self.stack, self.images, self.workers, self.limit = stack, images, workers, requests
-        self.result = LoadResult()
+    def __init__(self, workers, result):
+        self.result = result
         self.lock = threading.Lock()
         self.stopping = threading.Event()
-        self.sent = 0
-        self.threads = [threading.Thread(target=self._worker, args=(i,), daemon=True) for i in range(workers)]
+        self.threads = [threading.Thread(target=self._worker, daemon=True) for _ in range(workers)]
+
+    def _worker(self):
+        raise NotImplementedError
 
     def start(self):
         for t in self.threads:
@@ -259,6 +260,16 @@ class Load:
             t.join(timeout=timeout)
         return self.result
 
+
+class Load(Workers):
+    """POSTs predictions through the gateway from `workers` threads, each on
+    its own keep-alive connection, until `stop()` or `requests` are sent."""
+
+    def __init__(self, stack, images, workers=8, requests=None):
+        super().__init__(workers, LoadResult())
+        self.stack, self.images, self.limit = stack, images, requests
+        self.sent = 0
+
     def _next(self):
         with self.lock:
             if self.stopping.is_set() or (self.limit is not None and self.sent >= self.limit):
@@ -266,7 +277,7 @@ class Load:
             self.sent += 1
             return self.images[self.sent % len(self.images)][1]
 
-    def _worker(self, _index):
+    def _worker(self):
         conn = None
         while (body := self._next()) is not None:
             try:

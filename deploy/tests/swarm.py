@@ -20,13 +20,12 @@ import os
 import secrets
 import shutil
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from stack import DOCKER, ROOT, run
+from stack import DOCKER, ROOT, Workers, run
 
 STACK_DOCKER = os.environ.get("DIGITS_STACK_DOCKER", "docker")
 NODE_IMAGE = os.environ.get("DIGITS_NODE_IMAGE", "digits-swarm-node:stand-in")
@@ -341,7 +340,7 @@ class FleetResult:
                 f"{self.retried} sent again to another node")
 
 
-class Fleet:
+class Fleet(Workers):
     """POSTs predictions to the gateways of every node from `workers` threads,
     the way a load balancer in front of the nodes does: round robin over the
     nodes it believes up, a node that refuses connections or closes them
@@ -351,27 +350,10 @@ class Fleet:
     timeout, a connection cut after the answer began."""
 
     def __init__(self, cluster, images, workers=8):
-        self.cluster, self.images, self.workers = cluster, images, workers
-        self.result = FleetResult()
-        self.lock = threading.Lock()
-        self.stopping = threading.Event()
+        super().__init__(workers, FleetResult())
+        self.cluster, self.images = cluster, images
         self.down_until = {}
         self.turn = 0
-        self.threads = [threading.Thread(target=self._worker, daemon=True) for _ in range(workers)]
-
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    def stop(self):
-        self.stopping.set()
-        for t in self.threads:
-            t.join(timeout=60)
-        return self.result
 
     def _pick(self, avoid=None):
         with self.lock:
