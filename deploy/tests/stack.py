@@ -86,6 +86,8 @@ class Stack:
                     # than a person; the rate limits have their own tests.
                     "DIGITS_RATE_LIMIT=100000",
                     "DIGITS_RATE_BURST=100000",
+                    "DIGITS_ADDRESS_RATE_LIMIT=100000",
+                    "DIGITS_ADDRESS_RATE_BURST=100000",
                     "DIGITS_MAX_CONCURRENT=1024",
                     # Versions published to the models volume are seen within a second.
                     "DIGITS_MODEL_POLL_S=1",

@@ -171,6 +171,8 @@ class Cluster:
             # people; the rate limits have their own tests.
             "DIGITS_RATE_LIMIT": "100000",
             "DIGITS_RATE_BURST": "100000",
+            "DIGITS_ADDRESS_RATE_LIMIT": "100000",
+            "DIGITS_ADDRESS_RATE_BURST": "100000",
             "DIGITS_MAX_CONCURRENT": "1024",
         }
 

@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use crate::local_stack::LocalStack;
+use crate::local_stack::{LocalStack, UNLIMITED};
 use crate::setup;
 
 /// The operators' token of the contract run (a test value, also in the toml).
@@ -12,12 +12,8 @@ const ADMIN_TOKEN: &str = "operators-token-for-the-contract-test";
 
 pub fn contract() -> anyhow::Result<()> {
     let tools = setup::tools_venv()?;
-    let stack = LocalStack::start(&[
-        ("DIGITS_ADMIN_TOKEN", ADMIN_TOKEN),
-        // schemathesis is one client sending far faster than a person.
-        ("DIGITS_RATE_LIMIT", "100000"),
-        ("DIGITS_RATE_BURST", "100000"),
-    ])?;
+    // schemathesis is one client sending far faster than a person.
+    let stack = LocalStack::start(&[&UNLIMITED[..], &[("DIGITS_ADMIN_TOKEN", ADMIN_TOKEN)]].concat())?;
     setup::run(
         Command::new(tools.join("st"))
             .args(["--config-file", "deploy/schemathesis.toml"])

@@ -7,7 +7,7 @@
 
 use std::process::Command;
 
-use crate::local_stack::LocalStack;
+use crate::local_stack::{LocalStack, UNLIMITED};
 use crate::setup;
 
 /// The share of visitors the canary takes in the test, in percent.
@@ -29,7 +29,7 @@ pub fn lifecycle_test() -> anyhow::Result<()> {
     let repository_env = repository.to_string_lossy().into_owned();
     let stack = LocalStack::start_all(
         &[("DIGITS_MODEL_REPOSITORY", repository_env.as_str()), ("DIGITS_MODEL_POLL_S", "1")],
-        &[("DIGITS_ADMIN_TOKEN", token), ("DIGITS_RATE_LIMIT", "100000"), ("DIGITS_RATE_BURST", "100000")],
+        &[&UNLIMITED[..], &[("DIGITS_ADMIN_TOKEN", token)]].concat(),
     )?;
     let result = setup::run(
         Command::new(python)

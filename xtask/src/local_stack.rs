@@ -28,6 +28,15 @@ pub struct LocalStack {
     dir: PathBuf,
 }
 
+/// The rate limits of a stack driven by one fast client (a load generator, a
+/// contract test): far above any pace, per caller and per address alike.
+pub const UNLIMITED: [(&str, &str); 4] = [
+    ("DIGITS_RATE_LIMIT", "1000000"),
+    ("DIGITS_RATE_BURST", "1000000"),
+    ("DIGITS_ADDRESS_RATE_LIMIT", "1000000"),
+    ("DIGITS_ADDRESS_RATE_BURST", "1000000"),
+];
+
 /// A port free on loopback now.
 pub fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())

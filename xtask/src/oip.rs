@@ -5,16 +5,13 @@
 
 use std::process::Command;
 
-use crate::local_stack::LocalStack;
+use crate::local_stack::{LocalStack, UNLIMITED};
 use crate::setup;
 
 pub fn oip_test() -> anyhow::Result<()> {
     let tools = setup::peers_venv()?;
-    let stack = LocalStack::start(&[
-        // The test is one client comparing a thousand answers.
-        ("DIGITS_RATE_LIMIT", "100000"),
-        ("DIGITS_RATE_BURST", "100000"),
-    ])?;
+    // The test is one client comparing a thousand answers.
+    let stack = LocalStack::start(&UNLIMITED)?;
     setup::run(
         Command::new(tools.join("pytest"))
             .args(["-q", "-s", "-p", "no:cacheprovider", "deploy/peers/test_tritonclient.py"])

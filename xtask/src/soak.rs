@@ -8,14 +8,14 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::local_stack::LocalStack;
+use crate::local_stack::{LocalStack, UNLIMITED};
 use crate::{deploy, setup};
 
 pub fn soak(seconds: u64, concurrency: usize) -> anyhow::Result<()> {
     deploy::release_builds()?;
     setup::run(Command::new("cargo").args(["build", "--release", "-p", "digits-loadgen", "--bin", "soak"]))?;
     // One machine sends everything: the per-client rate would stop it.
-    let stack = LocalStack::start(&[("DIGITS_RATE_LIMIT", "1000000"), ("DIGITS_RATE_BURST", "1000000")])?;
+    let stack = LocalStack::start(&UNLIMITED)?;
     let start = stack.rss_mib();
     let mut load = Command::new(setup::root().join("target/release/soak"))
         .args([stack.url.as_str(), &concurrency.to_string(), &seconds.to_string()])

@@ -1,10 +1,17 @@
 //! Admission: whether a request may start now. Every request on both ports
 //! passes here first.
 //!
-//! - **Rate:** each client address has a token bucket (`DIGITS_RATE_LIMIT`
-//!   per second, `DIGITS_RATE_BURST` at once); each API key has its own
-//!   bucket at its configured rate, wherever its calls come from. Over the
-//!   rate, the answer is 429 / `RESOURCE_EXHAUSTED` with the time to wait.
+//! - **Rate:** each caller has a token bucket (`DIGITS_RATE_LIMIT` per
+//!   second, `DIGITS_RATE_BURST` at once): a browser by its visitor cookie, an
+//!   API client by its token, a caller with neither by its address. So thirty
+//!   people drawing behind one address (a school, an office, a mobile
+//!   carrier's NAT) each have their own. Each address also has a bucket of
+//!   its own, much larger (`DIGITS_ADDRESS_RATE_LIMIT`,
+//!   `DIGITS_ADDRESS_RATE_BURST`), which every caller from it draws from too:
+//!   new identities are free to make, so the address bounds what one machine
+//!   can send however many it makes. Each API key has its own bucket at its
+//!   configured rate, wherever its calls come from. Over a rate, the answer
+//!   is 429 / `RESOURCE_EXHAUSTED` with the time to wait.
 //! - **Concurrency:** at most `DIGITS_MAX_CONCURRENT` requests are in
 //!   progress at once; the next one is refused at once with 503 /
 //!   `UNAVAILABLE` rather than queued, so overload sheds instead of growing
@@ -54,7 +61,8 @@ impl Refused {
 
 /// The rate and concurrency limits, shared by both ports.
 pub struct Admission {
-    clients: DefaultKeyedRateLimiter<IpAddr>,
+    callers: DefaultKeyedRateLimiter<String>,
+    addresses: DefaultKeyedRateLimiter<IpAddr>,
     keys: HashMap<String, DefaultDirectRateLimiter>,
     in_flight: Arc<Semaphore>,
     clock: DefaultClock,
@@ -64,6 +72,7 @@ impl Admission {
     /// The limits of `config`.
     pub fn new(config: &Config) -> Arc<Self> {
         let quota = Quota::per_second(config.rate_limit).allow_burst(config.rate_burst);
+        let address_quota = Quota::per_second(config.address_rate_limit).allow_burst(config.address_rate_burst);
         let keys = config
             .api_keys
             .iter()
@@ -73,7 +82,8 @@ impl Admission {
             })
             .collect();
         Arc::new(Self {
-            clients: RateLimiter::keyed(quota),
+            callers: RateLimiter::keyed(quota),
+            addresses: RateLimiter::keyed(address_quota),
             keys,
             in_flight: Arc::new(Semaphore::new(config.max_concurrent)),
             clock: DefaultClock::default(),
@@ -88,11 +98,11 @@ impl Admission {
     pub fn admit(&self, caller: &Caller, client: IpAddr) -> Result<OwnedSemaphorePermit, Refused> {
         let checked = match caller {
             Caller::Admin => Ok(()),
-            Caller::ApiKey { name } => match self.keys.get(name) {
-                Some(bucket) => bucket.check(),
-                None => self.clients.check_key(&client),
-            },
-            _ => self.clients.check_key(&client),
+            Caller::ApiKey { name } if self.keys.contains_key(name) => self.keys[name].check(),
+            Caller::Visitor { owner } | Caller::Token { owner } => {
+                self.callers.check_key(owner).and_then(|()| self.addresses.check_key(&client))
+            }
+            _ => self.callers.check_key(&format!("address:{client}")).and_then(|()| self.addresses.check_key(&client)),
         };
         if let Err(not_until) = checked {
             return Err(Refused::RateLimited(not_until.wait_time_from(self.clock.now())));
@@ -106,8 +116,10 @@ impl Admission {
         let mut ticks = tokio::time::interval(FORGET_PERIOD);
         loop {
             ticks.tick().await;
-            self.clients.retain_recent();
-            self.clients.shrink_to_fit();
+            self.callers.retain_recent();
+            self.callers.shrink_to_fit();
+            self.addresses.retain_recent();
+            self.addresses.shrink_to_fit();
         }
     }
 }
@@ -116,14 +128,13 @@ impl Admission {
 mod tests {
     use super::*;
 
+    fn rate(n: u32) -> NonZeroU32 {
+        NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN)
+    }
+
     #[test]
-    fn a_client_over_its_rate_waits_while_others_and_keys_go_on() {
-        let config = Config {
-            rate_limit: NonZeroU32::new(1).unwrap_or(NonZeroU32::MIN),
-            rate_burst: NonZeroU32::new(2).unwrap_or(NonZeroU32::MIN),
-            max_concurrent: 3,
-            ..Config::default()
-        };
+    fn a_caller_over_its_rate_waits_while_others_and_keys_go_on() {
+        let config = Config { rate_limit: rate(1), rate_burst: rate(2), max_concurrent: 3, ..Config::default() };
         let admission = Admission::new(&config);
         let visitor = Caller::Visitor { owner: "v:1".into() };
         let (a, b): (IpAddr, IpAddr) = ("198.51.100.1".parse().expect("ip"), "198.51.100.2".parse().expect("ip"));
@@ -132,10 +143,31 @@ mod tests {
         let refused = admission.admit(&visitor, a).expect_err("over the rate");
         assert!(matches!(refused, Refused::RateLimited(wait) if wait <= Duration::from_secs(1)), "{refused:?}");
         assert_eq!(refused.retry_after_secs(), 1);
-        let third = admission.admit(&visitor, b).expect("another client");
+        assert!(admission.admit(&visitor, b).is_err(), "the same visitor from another address is the same caller");
+        let third =
+            admission.admit(&Caller::Visitor { owner: "v:2".into() }, a).expect("another visitor, same address");
         // Three in flight: the fourth is shed, whoever it is.
         assert_eq!(admission.admit(&Caller::Admin, b).expect_err("at capacity"), Refused::Overloaded);
         drop((first, second, third));
         let _permit = admission.admit(&Caller::Admin, a).expect("capacity is back");
+    }
+
+    #[test]
+    fn an_address_bounds_all_its_callers_together() {
+        let config = Config {
+            rate_limit: rate(1),
+            rate_burst: rate(1),
+            address_rate_limit: rate(1),
+            address_rate_burst: rate(3),
+            ..Config::default()
+        };
+        let admission = Admission::new(&config);
+        let address: IpAddr = "198.51.100.9".parse().expect("ip");
+        // A new identity per request does not escape the address's bucket.
+        let admitted =
+            (0..10).filter(|n| admission.admit(&Caller::Visitor { owner: format!("v:{n}") }, address).is_ok()).count();
+        assert_eq!(admitted, 3);
+        let elsewhere: IpAddr = "198.51.100.10".parse().expect("ip");
+        assert!(admission.admit(&Caller::Visitor { owner: "v:new".into() }, elsewhere).is_ok());
     }
 }

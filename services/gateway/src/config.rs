@@ -39,12 +39,18 @@ pub struct Settings {
     /// Requests in progress at once, HTTP API and gRPC together; beyond it, 503 / `UNAVAILABLE` at once
     #[arg(long, env = "DIGITS_MAX_CONCURRENT", default_value = "128", value_name = "N")]
     pub max_concurrent: NonZeroUsize,
-    /// Requests per second per client address (API and gRPC)
+    /// Requests per second per caller: a browser (its visitor cookie), an API token, or an address without either (API and gRPC)
     #[arg(long, env = "DIGITS_RATE_LIMIT", default_value = "30", value_name = "N")]
     pub rate_limit: NonZeroU32,
-    /// Requests a client may send at once before its rate applies
+    /// Requests a caller may send at once before its rate applies
     #[arg(long, env = "DIGITS_RATE_BURST", default_value = "60", value_name = "N")]
     pub rate_burst: NonZeroU32,
+    /// Requests per second per client address, all its callers together (a class behind one NAT fits)
+    #[arg(long, env = "DIGITS_ADDRESS_RATE_LIMIT", default_value = "120", value_name = "N")]
+    pub address_rate_limit: NonZeroU32,
+    /// Requests one address may send at once before its rate applies
+    #[arg(long, env = "DIGITS_ADDRESS_RATE_BURST", default_value = "600", value_name = "N")]
+    pub address_rate_burst: NonZeroU32,
     /// Comma-separated IPs or CIDRs of reverse proxies whose `X-Forwarded-For` names the client
     #[arg(long, env = "DIGITS_TRUSTED_PROXIES", value_name = "LIST")]
     pub trusted_proxies: Option<String>,
@@ -98,10 +104,14 @@ pub struct Config {
     pub read_timeout: Duration,
     /// Requests in progress at once, over both ports.
     pub max_concurrent: usize,
-    /// Requests per second per client address.
+    /// Requests per second per caller.
     pub rate_limit: NonZeroU32,
-    /// Requests a client may send at once.
+    /// Requests a caller may send at once.
     pub rate_burst: NonZeroU32,
+    /// Requests per second per client address, all callers together.
+    pub address_rate_limit: NonZeroU32,
+    /// Requests an address may send at once.
+    pub address_rate_burst: NonZeroU32,
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Developers' API keys.
@@ -141,6 +151,8 @@ impl TryFrom<Settings> for Config {
             max_concurrent: s.max_concurrent.get(),
             rate_limit,
             rate_burst: s.rate_burst,
+            address_rate_limit: s.address_rate_limit,
+            address_rate_burst: s.address_rate_burst,
             trusted_proxies: list("DIGITS_TRUSTED_PROXIES", s.trusted_proxies.as_deref(), parse_proxy)?,
             api_keys: list("DIGITS_API_KEYS", s.api_keys.as_deref(), |entry| ApiKey::parse(entry, rate_limit))?,
             admin_token: s.admin_token.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).map(Secret),

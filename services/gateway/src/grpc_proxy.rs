@@ -157,6 +157,16 @@ impl pb::inference_server::Inference for InferenceProxy {
         self.recognise(&caller, request.into_inner(), timeout).await
     }
 
+    async fn get_model_file(
+        &self,
+        request: Request<pb::GetModelFileRequest>,
+    ) -> Result<Response<pb::ModelFile>, Status> {
+        let (caller, _permit) = self.admit(&request)?;
+        let request = request.into_inner();
+        // The version this caller's predictions get, as for Predict.
+        self.inference.model_file(&request.model_version, caller.owner(), request.info_only).await
+    }
+
     async fn get_model_info(
         &self,
         request: Request<pb::GetModelInfoRequest>,

@@ -101,6 +101,22 @@ impl InferenceClient {
         .await
     }
 
+    /// The model file (or with `info_only`, only its description) of
+    /// `version`, or of the version that answers `routing_key`.
+    ///
+    /// # Errors
+    /// The last attempt's status: `NOT_FOUND` for a version not served.
+    pub async fn model_file(
+        &self,
+        version: &str,
+        routing_key: String,
+        info_only: bool,
+    ) -> Result<Response<pb::ModelFile>, Status> {
+        let deadline = self.deadline(None);
+        let request = pb::GetModelFileRequest { model_version: version.to_owned(), routing_key, info_only };
+        self.with_retries(deadline, |mut c, request| async move { c.get_model_file(request).await }, request).await
+    }
+
     async fn with_retries<M, T, F, Fut>(&self, deadline: Instant, call: F, message: M) -> Result<Response<T>, Status>
     where
         M: Clone,

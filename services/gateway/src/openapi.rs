@@ -20,7 +20,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::config::Config;
 use crate::identity::VISITOR_COOKIE;
-use crate::routes::{SMALL_BODY_BYTES, admin, health, predictions, stats};
+use crate::routes::{SMALL_BODY_BYTES, admin, health, model, predictions, stats};
 
 /// What the document says first: whose data, and the limits.
 const DESCRIPTION: &str = "Handwritten digit recognition: send a drawing, get the digit, the ten probabilities \
@@ -47,7 +47,9 @@ beyond); a body not sent within DIGITS_HTTP_READ_TIMEOUT_S is 408.";
         predictions::feedback,
         stats::stats,
         stats::global,
-        stats::model,
+        model::model,
+        model::page,
+        model::file,
         admin::export,
         health::healthz,
         health::readyz,
@@ -217,6 +219,8 @@ mod tests {
             "/api/stats",
             "/api/stats/global",
             "/api/model",
+            "/api/model/page",
+            "/api/model/files/{version}/{sha256}",
             "/api/admin/export",
             "/api/openapi.json",
             "/healthz",

@@ -18,11 +18,12 @@ pub struct ErrorCode(pub &'static str);
 
 /// The route template a path belongs to.
 pub fn route_of(path: &str) -> &'static str {
-    const FIXED: [&str; 12] = [
+    const FIXED: [&str; 13] = [
         "/api/predictions",
         "/api/stats",
         "/api/stats/global",
         "/api/model",
+        "/api/model/page",
         "/api/admin/export",
         "/api/openapi.json",
         "/healthz",
@@ -41,6 +42,9 @@ pub fn route_of(path: &str) -> &'static str {
             _ if model.ends_with("/ready") => "/v2/models/{model}/ready",
             _ => "/v2/models/{model}",
         };
+    }
+    if path.starts_with("/api/model/files/") {
+        return "/api/model/files/{version}/{sha256}";
     }
     match path.strip_prefix("/api/predictions/") {
         Some(rest) if rest.ends_with("/feedback") => "/api/predictions/{id}/feedback",

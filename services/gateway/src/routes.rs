@@ -7,6 +7,7 @@ mod extract;
 mod guard;
 pub(crate) mod health;
 mod metrics;
+pub mod model;
 mod oip;
 pub mod predictions;
 pub mod stats;
@@ -57,7 +58,8 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/predictions/{id}/feedback", put(predictions::feedback))
         .route("/stats", get(stats::stats))
         .route("/stats/global", get(stats::global))
-        .route("/model", get(stats::model))
+        .route("/model", get(model::model))
+        .route("/model/page", get(model::page))
         .route("/admin/export", get(admin::export))
         .route("/openapi.json", get(move || async move { ([(header::CONTENT_TYPE, "application/json")], openapi) }))
         .fallback(|| async { ApiError::not_found("no such API endpoint; see /api/openapi.json") })
@@ -69,7 +71,9 @@ pub fn router(state: AppState, config: &Config) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(SMALL_BODY_BYTES))
-        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
+        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        // Added after the no-store layer: a model file is cached for good.
+        .route("/model/files/{version}/{sha256}", get(model::file));
     let api = match cors(&config.cors_origins) {
         Some(layer) => api.layer(layer),
         None => api,

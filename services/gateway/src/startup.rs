@@ -119,6 +119,7 @@ impl Application {
             credentials,
             proxies,
             global_stats: Arc::default(),
+            model_files: Arc::default(),
             proxy,
         };
         let http = TcpListener::bind(config.http_addr).await?;

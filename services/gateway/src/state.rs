@@ -12,6 +12,7 @@ use crate::grpc_proxy::InferenceProxy;
 use crate::identity::Credentials;
 use crate::inference::InferenceClient;
 use crate::log_queue::LogQueue;
+use crate::routes::model::ModelFiles;
 use crate::routes::stats::GlobalStats;
 
 /// The handlers' shared state; cheap to clone.
@@ -33,6 +34,8 @@ pub struct AppState {
     pub proxies: TrustedProxies,
     /// The public statistics, cached briefly.
     pub global_stats: Arc<GlobalStats>,
+    /// Model files for pages, by SHA-256.
+    pub model_files: Arc<ModelFiles>,
     /// Inference for developers (gRPC and the Open Inference Protocol):
     /// batches, admitted and logged.
     pub proxy: InferenceProxy,

@@ -32,6 +32,8 @@ fn start_gateway(ports: &Ports, spool: &std::path::Path) -> ChildGuard {
             .env("DIGITS_LOG_SPOOL_DIR", spool)
             .env("DIGITS_RATE_LIMIT", "100000")
             .env("DIGITS_RATE_BURST", "100000")
+            .env("DIGITS_ADDRESS_RATE_LIMIT", "100000")
+            .env("DIGITS_ADDRESS_RATE_BURST", "100000")
             .env("DIGITS_WEB_DIR", std::env::temp_dir().join("digits-no-web-app"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())

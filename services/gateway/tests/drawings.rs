@@ -103,3 +103,35 @@ async fn only_its_owner_deletes_a_drawing_queued_or_stored() {
     assert_eq!((stats["total"].as_i64(), stats["labeled"].as_i64()), (Some(0), Some(0)), "{stats}");
     assert_eq!(call(alice.delete(stack.url("/api/predictions/not-an-id"))).await.0, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_prediction_sent_again_with_its_idempotency_key_is_one_record() {
+    let stack = Stack::start().await;
+    let (image, _) = &test_digits(1)[0];
+    let post = |person: &reqwest::Client, key: &str| {
+        person
+            .post(stack.url("/api/predictions"))
+            .header("content-type", "image/png")
+            .header("idempotency-key", key)
+            .body(canvas_png(image))
+            .send()
+    };
+    let (alice, bob) = (visitor(), visitor());
+    let first = post(&alice, "drawing-7f3a").await.expect("sent");
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first: Value = first.json().await.expect("json");
+    // The answer was lost; the page sends the drawing again with the same key.
+    let again: Value = post(&alice, "drawing-7f3a").await.expect("sent").json().await.expect("json");
+    assert_eq!(again["id"], first["id"], "the same key names the same record");
+    let other: Value = post(&bob, "drawing-7f3a").await.expect("sent").json().await.expect("json");
+    assert_ne!(other["id"], first["id"], "another visitor's same key is another record");
+    stack.drained().await;
+    assert_eq!(stack.rows(), 2, "stored once each");
+
+    for bad in ["", &"k".repeat(129), "two words"] {
+        let response = post(&alice, bad).await.expect("sent");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad:?}");
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(body["code"], "invalid_idempotency_key");
+    }
+}

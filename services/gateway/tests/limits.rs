@@ -57,11 +57,13 @@ async fn burst(stack: &Stack, n: usize, from: &str) -> (Vec<StatusCode>, Option<
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_client_over_its_rate_gets_429_while_another_client_is_served() {
-    // Both clients arrive through a trusted proxy (loopback), as behind Caddy.
+async fn an_address_over_its_rate_gets_429_while_another_address_is_served() {
+    // Both clients arrive through a trusted proxy (loopback), as behind
+    // Caddy, without cookies: every request a new visitor, so only the
+    // address's bucket holds them.
     let config = Config {
-        rate_limit: rate(1),
-        rate_burst: rate(5),
+        address_rate_limit: rate(1),
+        address_rate_burst: rate(5),
         trusted_proxies: vec!["127.0.0.1/32".parse().expect("net")],
         ..Config::default()
     };
@@ -81,6 +83,131 @@ async fn a_client_over_its_rate_gets_429_while_another_client_is_served() {
     let (statuses, _) = burst(&stack, 10, "203.0.113.7, 198.51.100.1").await;
     let forged_limited = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
     assert!(forged_limited >= 7, "{forged_limited} of 10");
+}
+
+/// A browser behind `address`: keeps its cookie, as a person's browser does.
+struct Person {
+    http: reqwest::Client,
+    address: String,
+}
+
+impl Person {
+    fn new(address: &str) -> Self {
+        Self { http: visitor(), address: address.to_owned() }
+    }
+
+    async fn get(&self, stack: &Stack, path: &str) -> StatusCode {
+        let request = self.http.get(stack.url(path)).header("x-forwarded-for", &self.address);
+        request.send().await.expect("sent").status()
+    }
+
+    /// Opens the page: the files and the first calls of the web app.
+    async fn open_page(&self, stack: &Stack) -> Vec<StatusCode> {
+        let paths = ["/", "/style.css", "/boot.js", "/digits-web-ui.js", "/digits-web-ui_bg.wasm"];
+        let calls = ["/api/model/page", "/api/stats", "/api/predictions?limit=10", "/api/model"];
+        let mut statuses = Vec::new();
+        for path in paths.iter().chain(&calls) {
+            statuses.push(self.get(stack, path).await);
+        }
+        statuses
+    }
+
+    /// Stores a drawing, confirms it, and refreshes the figures.
+    async fn draw(&self, stack: &Stack, png: Vec<u8>) -> Vec<StatusCode> {
+        let stored = self
+            .http
+            .post(stack.url("/api/predictions"))
+            .header("content-type", "image/png")
+            .header("x-forwarded-for", &self.address)
+            .body(png)
+            .send()
+            .await
+            .expect("sent");
+        let mut statuses = vec![stored.status()];
+        let Ok(body) = stored.json::<serde_json::Value>().await else { return statuses };
+        let Some(id) = body["id"].as_str() else { return statuses };
+        let feedback = self
+            .http
+            .put(stack.url(&format!("/api/predictions/{id}/feedback")))
+            .header("x-forwarded-for", &self.address)
+            .json(&json!({ "true_label": body["digit"] }))
+            .send()
+            .await
+            .expect("sent");
+        statuses.push(feedback.status());
+        statuses.push(self.get(stack, "/api/stats").await);
+        statuses.push(self.get(stack, "/api/predictions?limit=10").await);
+        statuses
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_class_behind_one_address_draws_unhindered_while_abuse_from_one_address_is_bounded() {
+    // The shipped limits: 30/s per person (burst 60), 120/s per address (burst 600).
+    let defaults = Config::default();
+    assert_eq!((defaults.rate_limit, defaults.address_rate_limit), (rate(30), rate(120)));
+    let config = Config { trusted_proxies: vec!["127.0.0.1/32".parse().expect("net")], ..Config::default() };
+    let stack = std::sync::Arc::new(Stack::with_limits_as_given(config).await);
+    let digits = test_digits(3);
+
+    // Thirty people behind one school's address open the page at once, then
+    // each stores and confirms three drawings, a few seconds apart.
+    let class: Vec<_> = (0..30)
+        .map(|n| {
+            let (stack, digits) = (stack.clone(), digits.clone());
+            tokio::spawn(async move {
+                let person = Person::new("198.51.100.50");
+                let mut statuses = person.open_page(&stack).await;
+                tokio::time::sleep(Duration::from_millis(100 * n)).await;
+                for (image, _) in &digits {
+                    statuses.extend(person.draw(&stack, canvas_png(image)).await);
+                    tokio::time::sleep(Duration::from_millis(700)).await;
+                }
+                statuses
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for person in class {
+        statuses.extend(person.await.expect("a person"));
+    }
+    let limited = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    println!("a class of 30 behind one address: {} requests, {limited} answered 429", statuses.len());
+    assert_eq!(limited, 0, "people of one class were refused");
+
+    // One person who sends far faster than anyone draws is held to their own rate.
+    let abuser = Person::new("198.51.100.60");
+    assert_eq!(abuser.get(&stack, "/api/model").await, StatusCode::OK, "the cookie first");
+    let calls = (0..120).map(|_| abuser.http.get(stack.url("/api/model")).header("x-forwarded-for", "198.51.100.60"));
+    let refused = count_refused(calls.collect()).await;
+    println!("one visitor sending 120 at once: {refused} refused");
+    assert!(refused >= 40, "one visitor sent 120 at once, {refused} refused (burst 60)");
+
+    // A flood of new identities (no cookie) from one address is held to the
+    // address's rate: what gets through is at most its burst and its rate.
+    let started = std::time::Instant::now();
+    let flood = (0..1500)
+        .map(|_| reqwest::Client::new().get(stack.url("/api/model")).header("x-forwarded-for", "198.51.100.70"));
+    let refused = count_refused(flood.collect()).await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let admitted = 1500 - refused;
+    let bound = 600.0 + 120.0 * elapsed;
+    println!(
+        "a flood of 1,500 new identities from one address in {elapsed:.1} s: {admitted} admitted (bound {bound:.0})"
+    );
+    assert!(refused > 0 && admitted as f64 <= bound * 1.05, "{admitted} admitted in {elapsed:.1} s");
+}
+
+/// Sends the requests all at once; how many were answered 429.
+async fn count_refused(requests: Vec<reqwest::RequestBuilder>) -> usize {
+    let calls: Vec<_> = requests.into_iter().map(|r| tokio::spawn(r.send())).collect();
+    let mut refused = 0;
+    for call in calls {
+        if call.await.expect("task").expect("sent").status() == StatusCode::TOO_MANY_REQUESTS {
+            refused += 1;
+        }
+    }
+    refused
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -133,3 +133,67 @@ async fn the_open_inference_protocol_reaches_the_version_it_names() {
     stack.drained().await;
     assert_eq!(stack.rows(), 2, "the refused call is not logged");
 }
+
+#[tokio::test]
+async fn each_page_runs_the_version_that_answers_its_visitor_from_an_immutable_file() {
+    use sha2::{Digest, Sha256};
+    let (stack, _root) = stack_with_canary(50).await;
+    let (image, _) = &test_digits(1)[0];
+    let mut versions = HashMap::<String, u32>::new();
+    let mut file = None;
+    for _ in 0..20 {
+        let person = visitor();
+        // The page loads first, as in a browser, and gets its cookie.
+        assert_eq!(person.get(stack.url("/api/model")).send().await.expect("sent").status(), StatusCode::OK);
+        let page = json_of(person.get(stack.url("/api/model/page")).send().await.expect("sent")).await;
+        let answer = person
+            .post(stack.url("/api/predictions"))
+            .header("content-type", "image/png")
+            .body(canvas_png(image))
+            .send()
+            .await
+            .expect("sent");
+        let answer = json_of(answer).await;
+        assert_eq!(page["version"], answer["model_version"], "the page runs the version that answers its visitor");
+        assert_eq!(page["classes"].as_array().map(Vec::len), Some(11));
+        assert!(page["rejection_threshold"].as_f64().is_some_and(|t| t > 0.0 && t <= 1.0));
+        *versions.entry(page["version"].as_str().expect("version").to_owned()).or_default() += 1;
+        file = Some((page["url"].as_str().expect("url").to_owned(), page["sha256"].as_str().expect("sha").to_owned()));
+    }
+    assert_eq!(versions.len(), 2, "both versions run in some page: {versions:?}");
+
+    let (url, sha256) = file.expect("a file");
+    let response = stack.http.get(stack.url(&url)).send().await.expect("sent");
+    assert_eq!(response.status(), StatusCode::OK);
+    let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let (cache, etag) = (header("cache-control"), header("etag"));
+    assert!(cache.contains("immutable") && cache.contains("max-age=31536000"), "{cache}");
+    assert_eq!(etag, format!("\"{sha256}\""));
+    let bytes = response.bytes().await.expect("body");
+    assert_eq!(format!("{:x}", Sha256::digest(&bytes)), sha256, "the file is the one its URL names");
+    assert_eq!(&bytes[..], EMBEDDED_ONNX);
+
+    // A browser that has it asks again only to hear that nothing changed.
+    let again = stack.http.get(stack.url(&url)).header("if-none-match", &etag).send().await.expect("sent");
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    assert!(again.bytes().await.expect("body").is_empty());
+
+    for missing in [
+        format!("/api/model/files/9.9.9/{sha256}"),
+        format!("/api/model/files/1.3.0/{}", "0".repeat(64)),
+        "/api/model/files/1.3.0/not-a-checksum".to_owned(),
+        format!("/api/model/files/..%2F..%2Fetc/{sha256}"),
+    ] {
+        let response = stack.http.get(stack.url(&missing)).send().await.expect("sent");
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{missing}");
+    }
+
+    // The same model file for developers, on the public gRPC port.
+    let mut client = support::grpc_client(&stack).await;
+    let file = client
+        .get_model_file(digits_proto::inference::v1::GetModelFileRequest::default())
+        .await
+        .expect("GetModelFile")
+        .into_inner();
+    assert_eq!(format!("{:x}", Sha256::digest(&file.onnx)), file.info.expect("info").sha256);
+}

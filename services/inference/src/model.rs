@@ -16,7 +16,8 @@ use tract_onnx::prelude::*;
 use crate::config::ModelSource;
 use crate::error::ModelError;
 use crate::golden;
-use crate::reading::{Reading, ScoredPart};
+use crate::reading::Reading;
+pub use crate::reading::{Probabilities, softmax};
 
 /// The release built into the binary.
 pub const EMBEDDED_ONNX: &[u8] = include_bytes!("../models/mnist/1.3.0/model.onnx");
@@ -182,6 +183,9 @@ pub struct Model {
     pub card: Arc<ModelCard>,
     /// The optimised plan for one `[1,1,28,28]` image.
     pub plan: Arc<TypedRunnableModel>,
+    /// The ONNX file it was loaded from (its card's SHA-256), for clients
+    /// that run the model themselves.
+    pub onnx: Arc<[u8]>,
 }
 
 /// One thread's model state: tract runs a state on one thread, so every
@@ -268,7 +272,7 @@ impl Model {
             .and_then(|m| m.into_optimized())
             .and_then(|m| m.into_runnable())
             .map_err(onnx_error)?;
-        let model = Self { card: Arc::new(card), plan };
+        let model = Self { card: Arc::new(card), plan, onnx: onnx.into() };
         model.run(&[0.0; PIXELS]).map_err(|e| ModelError::Contract(e.to_string()))?;
         golden::check(&model, &fixture, golden.max_abs_logit_diff)?;
         Ok(model)
@@ -297,16 +301,8 @@ impl Model {
         Ok(images
             .into_iter()
             .map(|parts| {
-                let scored = parts
-                    .into_iter()
-                    .zip(rows.by_ref())
-                    .map(|(part, row)| ScoredPart {
-                        bounds: part.bounds,
-                        input: part.image,
-                        probabilities: softmax(row),
-                    })
-                    .collect();
-                Reading::new(scored, threshold)
+                let n = parts.len();
+                Reading::from_logits(parts, rows.by_ref().take(n), threshold)
             })
             .collect())
     }
@@ -358,25 +354,4 @@ fn read(path: &Path) -> Result<Vec<u8>, ModelError> {
 
 fn read_text(path: &Path) -> Result<String, ModelError> {
     std::fs::read_to_string(path).map_err(|source| ModelError::Io { path: path.to_owned(), source })
-}
-
-/// The probabilities of one image: each digit, and "not a digit".
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Probabilities {
-    /// Digits 0-9. With a "not a digit" class they sum to `1 - not_a_digit`.
-    pub digits: [f32; 10],
-    /// The probability that the image is not a digit; 0 for a model without that class.
-    pub not_a_digit: f32,
-}
-
-/// Softmax of one row of 10 or 11 logits (the eleventh: "not a digit").
-pub fn softmax(logits: &[f32]) -> Probabilities {
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let exp: Vec<f32> = logits.iter().map(|&l| (l - max).exp()).collect();
-    let sum: f32 = exp.iter().sum();
-    let mut digits = [0f32; 10];
-    for (d, &e) in digits.iter_mut().zip(&exp) {
-        *d = e / sum;
-    }
-    Probabilities { digits, not_a_digit: exp.get(10).map_or(0.0, |e| e / sum) }
 }

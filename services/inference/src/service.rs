@@ -48,17 +48,23 @@ impl InferenceService {
         Self { engine, registry, limits, max_batch, replica }
     }
 
-    /// The version that answers a call naming `asked` (empty: any) with `routing_key`.
+    /// The version that answers a call naming `asked` (empty: any) with
+    /// `routing_key`, counted as a call it answers.
     fn choose(&self, asked: &str, routing_key: &str) -> Result<Model, Status> {
+        let model = self.pick(asked, routing_key)?;
+        metrics::counter!("digits_model_calls_total", "version" => model.card.version.clone()).increment(1);
+        Ok(model)
+    }
+
+    /// The version `asked` (empty: the one for `routing_key`), not counted.
+    fn pick(&self, asked: &str, routing_key: &str) -> Result<Model, Status> {
         if routing_key.len() > MAX_ROUTING_KEY {
             return Err(Status::invalid_argument(format!(
                 "routing_key has {} bytes; the limit is {MAX_ROUTING_KEY}",
                 routing_key.len()
             )));
         }
-        let served = self.registry.choose(asked, routing_key)?;
-        metrics::counter!("digits_model_calls_total", "version" => served.model.card.version.clone()).increment(1);
-        Ok(served.model.clone())
+        Ok(self.registry.choose(asked, routing_key)?.model.clone())
     }
 
     /// `ModelInfo` of the version named `asked` (empty: the current one).
@@ -200,6 +206,17 @@ impl pb::inference_server::Inference for InferenceService {
             model_version: model.card.version.clone(),
             timing: Some(timing),
         }))
+    }
+
+    async fn get_model_file(
+        &self,
+        request: Request<pb::GetModelFileRequest>,
+    ) -> Result<Response<pb::ModelFile>, Status> {
+        let request = request.into_inner();
+        let model = self.pick(&request.model_version, &request.routing_key)?;
+        let info = self.info(&model.card.version)?;
+        let onnx = if request.info_only { Vec::new() } else { model.onnx.to_vec() };
+        Ok(self.response(pb::ModelFile { info: Some(info), onnx }))
     }
 
     async fn get_model_info(

@@ -20,7 +20,7 @@ use anyhow::{Context, bail};
 use digits_test_postgres::Cluster;
 
 use super::load;
-use crate::local_stack::LocalStack;
+use crate::local_stack::{LocalStack, UNLIMITED};
 use crate::setup;
 
 /// The wrk run of each case: 32 connections on two threads for 10 s.
@@ -41,7 +41,7 @@ pub fn capacity() -> anyhow::Result<()> {
     let postgres = pg.server_pid().context("the PostgreSQL server's pid")?;
     let stack = LocalStack::start_all(
         &[("DATABASE_URL", pg.url("digits").as_str())],
-        &[("DIGITS_RATE_LIMIT", "1000000"), ("DIGITS_RATE_BURST", "1000000"), ("DIGITS_MAX_CONCURRENT", "1024")],
+        &[&UNLIMITED[..], &[("DIGITS_MAX_CONCURRENT", "1024")]].concat(),
     )?;
     let ticks = clock_ticks()?;
     let cpu = |pid: u32, children: bool| cpu_seconds(pid, children, ticks);

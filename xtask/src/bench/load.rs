@@ -7,6 +7,7 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
+use crate::local_stack::UNLIMITED;
 use crate::setup;
 
 /// Sends the body in `DIGITS_WRK_BODY` with the content type in `DIGITS_WRK_TYPE`.
@@ -119,10 +120,7 @@ pub fn metrics_cost() -> anyhow::Result<()> {
     let mut rates: [(&str, Vec<f64>, Vec<f64>); 2] = [("on", Vec::new(), Vec::new()), ("off", Vec::new(), Vec::new())];
     for round in 1..=3 {
         for (mode, rps, p50) in &mut rates {
-            let stack = crate::local_stack::LocalStack::start_all(
-                &[("DIGITS_METRICS", mode)],
-                &[("DIGITS_RATE_LIMIT", "1000000"), ("DIGITS_RATE_BURST", "1000000")],
-            )?;
+            let stack = crate::local_stack::LocalStack::start_all(&[("DIGITS_METRICS", mode)], &UNLIMITED)?;
             let url = format!("{}/api/predictions", stack.url);
             let run = wrk_run(&wrk, &script, &url, &body, "application/vnd.digits.mnist", (32, 2, 10))?;
             println!(

@@ -14,7 +14,7 @@ use std::process::Command;
 pub mod capacity;
 pub mod load;
 
-use crate::local_stack::LocalStack;
+use crate::local_stack::{LocalStack, UNLIMITED};
 use crate::{deploy, setup};
 
 pub fn bench() -> anyhow::Result<()> {
@@ -52,7 +52,7 @@ pub fn bench() -> anyhow::Result<()> {
 
     heading("the whole stack: release binaries on loopback, logging to SQLite, wrk on the same cores");
     {
-        let stack = LocalStack::start(&[("DIGITS_RATE_LIMIT", "1000000"), ("DIGITS_RATE_BURST", "1000000")])?;
+        let stack = LocalStack::start(&UNLIMITED)?;
         let dir = std::env::temp_dir().join(format!("digits-bench-bodies-{}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
         let mut cmd = Command::new(setup::root().join("target/release/stack_bench"));

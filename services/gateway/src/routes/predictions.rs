@@ -24,6 +24,11 @@ use digits_web_api::{ErrorBody, Feedback, ListQuery, Page, PixelImage, Predictio
 
 /// The response header that passes on the inference replica that answered.
 pub const REPLICA_HEADER: &str = "x-digits-replica";
+/// The request header that makes a `POST /api/predictions` safe to send
+/// again: the same key from the same caller names the same record.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+/// The longest idempotency key.
+const MAX_IDEMPOTENCY_KEY: usize = 128;
 
 /// Query of `POST /api/predictions`.
 #[derive(Debug, Deserialize)]
@@ -51,8 +56,12 @@ fn default_log() -> bool {
                    is an encoded image (PNG or JPEG: dark-on-light, light-on-dark or ink on a transparent \
                    background), grey pixels as JSON, or ready 28x28 images (application/vnd.digits.mnist, 784 \
                    bytes per image, up to 8).",
-    params(("log" = Option<bool>, Query,
-        description = "false for a draft (e.g. a live preview while drawing): answered, not logged, id is null. Default true.")),
+    params(
+        ("log" = Option<bool>, Query,
+            description = "false for a draft (e.g. a live preview while drawing): answered, not logged, id is null. Default true."),
+        ("Idempotency-Key" = Option<String>, Header, max_length = 128,
+            description = "A key of the caller's (1-128 visible characters, e.g. a random one per drawing) that makes                 the request safe to send again after a lost answer: the same key from the same caller always gets                 the same id, and the prediction is stored once."),
+    ),
     request_body(content((PixelImage = "application/json"))),
     responses(
         (status = 201, description = "Recognised and queued for logging", body = Prediction,
@@ -69,7 +78,7 @@ fn default_log() -> bool {
             )),
         (status = 200, description = "Recognised, not logged (log=false)", body = Prediction,
             headers(("x-digits-replica" = String, description = "The inference replica that answered."))),
-        (status = 400, description = "Not an image, or a bad query", body = ErrorBody),
+        (status = 400, description = "Not an image, a bad query or a bad Idempotency-Key", body = ErrorBody),
         (status = 408, description = "The body was not sent in time", body = ErrorBody),
         (status = 413, description = "The body or the image is too large", body = ErrorBody),
         (status = 415, description = "Neither PNG, JPEG nor JSON", body = ErrorBody),
@@ -85,7 +94,8 @@ pub async fn create(
     headers: HeaderMap,
     Body(body): Body,
 ) -> Result<impl IntoResponse, ApiError> {
-    let id = params.log.then(|| uuid::Uuid::new_v4().to_string());
+    let key = idempotency_key(&headers)?;
+    let id = params.log.then(|| key.map_or_else(|| uuid::Uuid::new_v4().to_string(), |k| keyed_id(&caller, k)));
     let read = recognise(&state, &caller, &headers, &body).await?;
     if let Some(id) = &id {
         state.logs.push(vec![read.entry(id.clone(), 0, &caller)]).await;
@@ -275,6 +285,33 @@ pub async fn delete(
         }
         Err(status) => Err(ApiError::from_logging(&status)),
     }
+}
+
+/// The `Idempotency-Key` header, if sent.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+    let Some(value) = headers.get(IDEMPOTENCY_KEY) else { return Ok(None) };
+    let key = value
+        .to_str()
+        .ok()
+        .filter(|k| (1..=MAX_IDEMPOTENCY_KEY).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()));
+    key.map(Some).ok_or_else(|| {
+        ApiError::bad_request("invalid_idempotency_key", "Idempotency-Key takes 1-128 visible ASCII characters")
+    })
+}
+
+/// The id a caller's idempotency key names: a UUID made from a digest of
+/// both, so that another caller's same key names another record.
+fn keyed_id(caller: &Caller, key: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(b"digits prediction\0")
+        .chain_update(caller.owner())
+        .chain_update([0])
+        .chain_update(key)
+        .finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid().hyphenated().to_string()
 }
 
 /// The prediction id in a path: the gateway only ever hands out UUIDs, so

@@ -1,12 +1,12 @@
-//! `/api/stats` (the caller's own figures), `/api/stats/global` (everyone's,
-//! counts only: public) and `/api/model`.
+//! `/api/stats` (the caller's own figures) and `/api/stats/global`
+//! (everyone's, counts only: public).
 
 use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{Extension, State};
 use digits_proto::logging::v1 as logging;
-use digits_web_api::{ModelInfo, Stats};
+use digits_web_api::Stats;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
@@ -74,20 +74,4 @@ async fn fetch(state: &AppState, owner: Option<String>) -> Result<Stats, ApiErro
         .await
         .map_err(|s| ApiError::from_logging(&s))?;
     Ok(views::stats(response.into_inner()))
-}
-
-/// `GET /api/model`: the current version's card and every version served.
-#[utoipa::path(
-    get,
-    path = "/api/model",
-    operation_id = "getModel",
-    tag = "stats",
-    summary = "The serving model's card",
-    description = "The current version's card, and every version served with its role (current, canary, \
-                   available) and share of the traffic.",
-    responses((status = 200, description = "Name, version, test accuracy, size, versions", body = ModelInfo))
-)]
-pub async fn model(State(state): State<AppState>) -> Result<Json<ModelInfo>, ApiError> {
-    let info = state.inference.model_info("").await.map_err(|s| ApiError::from_inference(&s))?.into_inner();
-    Ok(Json(views::model(info)))
 }

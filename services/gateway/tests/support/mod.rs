@@ -201,6 +201,15 @@ pub struct Gateway {
     _spool: Option<TempDir>,
 }
 
+/// The rate limits a test's gateway runs with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limits {
+    /// Those the test set; where it left a default, far above any test's pace.
+    Fast,
+    /// Exactly those of the config, defaults included.
+    AsGiven,
+}
+
 impl Gateway {
     pub async fn start(config: Config, resolver: TestResolver) -> Self {
         let logging = digits_gateway::discovery::DnsResolver::from_url(&config.logging_url).expect("a logging URL");
@@ -209,17 +218,36 @@ impl Gateway {
 
     /// The gateway finding the logging replicas through `logging` too.
     pub async fn start_with(config: Config, resolver: TestResolver, logging: impl Resolve) -> Self {
+        Self::launch(config, resolver, logging, Limits::Fast).await
+    }
+
+    async fn launch(config: Config, resolver: TestResolver, logging: impl Resolve, limits: Limits) -> Self {
         // Each gateway has its own spool, unless the test shares one on purpose.
         let spool = (config.log_spool_dir == Config::default().log_spool_dir).then(|| TempDir::new("gateway-spool"));
         let log_spool_dir = spool.as_ref().map_or_else(|| config.log_spool_dir.clone(), |d| d.path().to_path_buf());
         // Tests send faster than any person; the rate tests set their own.
         let fast = |value, default| {
-            if value == default { std::num::NonZeroU32::new(100_000).expect("non-zero") } else { value }
+            if value == default && limits == Limits::Fast {
+                std::num::NonZeroU32::new(100_000).expect("non-zero")
+            } else {
+                value
+            }
         };
-        let rate_limit = fast(config.rate_limit, Config::default().rate_limit);
-        let rate_burst = fast(config.rate_burst, Config::default().rate_burst);
-        let config =
-            Config { http_addr: loopback(), grpc_addr: loopback(), log_spool_dir, rate_limit, rate_burst, ..config };
+        let defaults = Config::default();
+        let rate_limit = fast(config.rate_limit, defaults.rate_limit);
+        let rate_burst = fast(config.rate_burst, defaults.rate_burst);
+        let address_rate_limit = fast(config.address_rate_limit, defaults.address_rate_limit);
+        let address_rate_burst = fast(config.address_rate_burst, defaults.address_rate_burst);
+        let config = Config {
+            http_addr: loopback(),
+            grpc_addr: loopback(),
+            log_spool_dir,
+            rate_limit,
+            rate_burst,
+            address_rate_limit,
+            address_rate_burst,
+            ..config
+        };
         let app = Application::build_with_resolvers(config, resolver, logging).await.expect("gateway starts");
         let (http, grpc, queue) = (app.http_addr().expect("http"), app.grpc_addr().expect("grpc"), app.log_queue());
         let running = Running::spawn(|stop| app.run_until_stopped(stop));
@@ -309,8 +337,18 @@ impl Stack {
         Self::with_inference(config, Backend::inference(loopback(), "only")).await
     }
 
+    /// The stack with exactly the rate limits of `config`, the shipped
+    /// defaults included.
+    pub async fn with_limits_as_given(config: Config) -> Self {
+        Self::build(config, Backend::inference(loopback(), "only"), Limits::AsGiven).await
+    }
+
     /// The stack over an inference server of the test's own.
     pub async fn with_inference(config: Config, inference: Backend) -> Self {
+        Self::build(config, inference, Limits::Fast).await
+    }
+
+    async fn build(config: Config, inference: Backend, limits: Limits) -> Self {
         let db = TestDatabase::new();
         let logging = Backend::logging(loopback(), db.url());
         let resolver = TestResolver::default();
@@ -326,7 +364,9 @@ impl Stack {
             },
             ..config
         };
-        let gateway = Gateway::start(config, resolver.clone()).await;
+        let logging_resolver =
+            digits_gateway::discovery::DnsResolver::from_url(&config.logging_url).expect("a logging URL");
+        let gateway = Gateway::launch(config, resolver.clone(), logging_resolver, limits).await;
         Self { db, inference, logging_addr: logging.addr, logging: Some(logging), gateway, http: visitor(), resolver }
     }
 

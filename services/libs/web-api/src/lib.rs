@@ -386,6 +386,28 @@ pub struct ModelInfo {
     pub versions: Vec<ServedVersion>,
 }
 
+/// The model a page runs for its caller: the version the server would
+/// answer this caller with (the current one, or the canary for its share of
+/// callers), where to fetch its file, and how to read its outputs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PageModel {
+    /// The version.
+    pub version: String,
+    /// SHA-256 of the ONNX file, hex: check it before running the file.
+    pub sha256: String,
+    /// Where the file is: a URL that never changes what it holds (cache it for good).
+    pub url: String,
+    /// The outputs: "0" to "9", then "not_a_digit" when the model can say so.
+    pub classes: Vec<String>,
+    /// A part is not a digit when its probability of "not_a_digit" is at least this; 0 without that class.
+    pub rejection_threshold: f32,
+    /// Each input value is pixel * scale + offset (pixel: a byte of the 28x28 image, ink high).
+    pub scale: f32,
+    /// See `scale`.
+    pub offset: f32,
+}
+
 /// One version of the model being served.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
