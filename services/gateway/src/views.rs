@@ -85,6 +85,18 @@ pub fn record(p: logging::StoredPrediction) -> Record {
         confidence: p.confidence,
         probabilities: p.probabilities,
         input: p.input,
+        parts: p
+            .parts
+            .into_iter()
+            .map(|part| Part {
+                bounds: Bounds { x: part.x, y: part.y, width: part.width, height: part.height },
+                digit: digit(part.digit),
+                confidence: part.confidence,
+                probabilities: part.probabilities,
+                input: part.input,
+                not_a_digit: part.not_a_digit,
+            })
+            .collect(),
         model_version: p.model_version,
         source,
         latency_ms: p.latency_us as f64 / 1000.0,

@@ -416,10 +416,33 @@ pub const MAX_PAGE: i64 = 500;
 /// # Errors
 /// [`StoreError::Invalid`] for a bad limit or digit, or a database error.
 pub fn list(conn: &mut DbConnection, filter: &ListFilter) -> Result<Vec<Prediction>, StoreError> {
-    use predictions::dsl;
-    if !(1..=MAX_PAGE).contains(&filter.limit) {
-        return Err(invalid("limit", format!("{} is outside 1-{MAX_PAGE}", filter.limit)));
+    check_limit(filter.limit)?;
+    rows(conn, filter, filter.limit)
+}
+
+/// Like [`list`], and whether rows older than the page exist: a page that
+/// is exactly full says so only when there are.
+///
+/// # Errors
+/// As [`list`].
+pub fn page(conn: &mut DbConnection, filter: &ListFilter) -> Result<(Vec<Prediction>, bool), StoreError> {
+    check_limit(filter.limit)?;
+    let mut rows = rows(conn, filter, filter.limit + 1)?;
+    let more = rows.len() as i64 > filter.limit;
+    rows.truncate(usize::try_from(filter.limit).unwrap_or(0));
+    Ok((rows, more))
+}
+
+fn check_limit(limit: i64) -> Result<(), StoreError> {
+    if (1..=MAX_PAGE).contains(&limit) {
+        Ok(())
+    } else {
+        Err(invalid("limit", format!("{limit} is outside 1-{MAX_PAGE}")))
     }
+}
+
+fn rows(conn: &mut DbConnection, filter: &ListFilter, fetch: i64) -> Result<Vec<Prediction>, StoreError> {
+    use predictions::dsl;
     let mut query = dsl::predictions.into_boxed();
     if let Some(owner) = &filter.owner {
         if !storable(owner, 128) {
@@ -447,7 +470,7 @@ pub fn list(conn: &mut DbConnection, filter: &ListFilter) -> Result<Vec<Predicti
     } else if let Some(has) = filter.has_feedback {
         query = if has { query.filter(dsl::true_label.is_not_null()) } else { query.filter(dsl::true_label.is_null()) };
     }
-    Ok(query.order(dsl::id.desc()).limit(filter.limit).select(Prediction::as_select()).load(conn)?)
+    Ok(query.order(dsl::id.desc()).limit(fetch).select(Prediction::as_select()).load(conn)?)
 }
 
 /// The classes of the confusion matrix: digits 0-9 and not a digit.

@@ -157,9 +157,9 @@ impl pb::logging_server::Logging for LoggingService {
             true_label: r.true_label.map(|d| checks::class("true_label", i64::from(d))).transpose()?,
             owner: r.owner,
         };
-        let limit = filter.limit;
-        let rows = self.with_conn(move |c| predictions::list(c, &filter)).await?;
-        let next_before = if rows.len() as i64 == limit { rows.last().map(|p| p.id) } else { None };
+        let (rows, more) = self.with_conn(move |c| predictions::page(c, &filter)).await?;
+        // A cursor only when older rows exist: no empty page behind "Older".
+        let next_before = if more { rows.last().map(|p| p.id) } else { None };
         Ok(Response::new(pb::ListPredictionsResponse {
             predictions: rows.into_iter().map(convert::stored).collect(),
             next_before,

@@ -307,6 +307,13 @@ async fn feedback_listing_stats_and_export_work_end_to_end() {
             .into_inner();
         assert_eq!(rest.predictions.len(), 7);
         assert_eq!(rest.next_before, None, "last page");
+        // A page exactly full of the last rows leads nowhere: no empty page after it.
+        let exact = client
+            .list_predictions(pb::ListPredictionsRequest { limit: 7, before: page.next_before, ..Default::default() })
+            .await
+            .expect("list")
+            .into_inner();
+        assert_eq!((exact.predictions.len(), exact.next_before), (7, None));
         let wrong = client
             .list_predictions(pb::ListPredictionsRequest { wrong_only: true, ..Default::default() })
             .await

@@ -235,6 +235,11 @@ pub struct Record {
     /// The deciding part's 28x28 input.
     #[cfg_attr(feature = "openapi", schema(min_items = 784, max_items = 784))]
     pub input: Vec<u8>,
+    /// Every part, left to right (so a number's drawing shows all its
+    /// digits); empty for predictions stored before parts were kept.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 8))]
+    pub parts: Vec<Part>,
     /// The model's version.
     pub model_version: String,
     /// Where it came from.
