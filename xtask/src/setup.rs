@@ -112,6 +112,29 @@ pub fn browser() -> anyhow::Result<()> {
 /// The axe-core version the browser test checks accessibility with.
 const AXE_CORE: &str = "4.14.1";
 
+/// The binaryen release whose `wasm-opt` the web app's build runs.
+const BINARYEN: &str = "132.0.0";
+
+/// `wasm-opt`, from npm's `binaryen` package (Debian's is too old for
+/// today's Rust wasm), in `~/.cache/digits/binaryen-VERSION`; `None` where
+/// npm cannot be had (the app is then built unoptimised, and says so).
+pub fn wasm_opt() -> Option<PathBuf> {
+    let dir = cache_dir().join(format!("binaryen-{BINARYEN}"));
+    let program = dir.join("node_modules/.bin/wasm-opt");
+    if program.is_file() {
+        return Some(program);
+    }
+    if on_path("npm").is_none() && !apt_install(&["npm"]).unwrap_or(false) {
+        return None;
+    }
+    std::fs::create_dir_all(&dir).ok()?;
+    let installed = run(Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
+        .arg(&dir)
+        .arg(format!("binaryen@{BINARYEN}")));
+    (installed.is_ok() && program.is_file()).then_some(program)
+}
+
 /// axe-core, the accessibility engine the browser test injects into each
 /// view (npm's package, in `~/.cache/digits/axe-core-VERSION`; Debian's
 /// `npm` installed as root when missing). Returns `axe.min.js`.

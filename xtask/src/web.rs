@@ -70,24 +70,17 @@ fn gzip(path: &Path) -> anyhow::Result<u64> {
     Ok(compressed.len() as u64)
 }
 
-/// Runs `wasm-opt -Oz` when a recent one is on PATH (npm's `binaryen`;
-/// Debian's is too old for current Rust output). Optional: the app works
-/// without it, only larger.
+/// Runs `wasm-opt -Oz` (npm's binaryen, installed once): about a third off
+/// the app. Where npm cannot be had, the app is left as it is, and works.
 fn optimise(wasm: &Path) -> anyhow::Result<()> {
-    let version = Command::new("wasm-opt").arg("--version").output();
-    let Ok(version) = version else {
-        eprintln!("wasm-opt not found: skipping it (npm install -g binaryen for a smaller app)");
+    let Some(wasm_opt) = setup::wasm_opt() else {
+        eprintln!("wasm-opt (npm's binaryen) is not available: the web app is not optimised");
         return Ok(());
     };
-    let text = String::from_utf8_lossy(&version.stdout);
-    let number: u32 = text.split_whitespace().nth(2).and_then(|v| v.parse().ok()).unwrap_or(0);
-    if number < 116 {
-        eprintln!("wasm-opt {} is too old for this wasm: skipping it", text.trim());
-        return Ok(());
-    }
     setup::run(
-        Command::new("wasm-opt")
+        Command::new(wasm_opt)
             .args(["-Oz", "--enable-bulk-memory", "--enable-nontrapping-float-to-int", "--enable-sign-ext"])
+            .args(["--enable-mutable-globals", "--enable-reference-types", "--enable-multivalue"])
             .arg(wasm)
             .arg("-o")
             .arg(wasm),
