@@ -1,7 +1,7 @@
 //! The gateway's JSON API, called with the browser's `fetch`.
 
 use digits_web_api::{ErrorBody, Feedback, MNIST_MEDIA_TYPE};
-pub use digits_web_api::{ListQuery, ModelInfo, Page, Prediction, Record, Stats, Verdict};
+pub use digits_web_api::{ListQuery, ModelInfo, Page, PageModel, Prediction, Record, Stats, Verdict};
 use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -30,19 +30,42 @@ impl From<JsValue> for ApiError {
     }
 }
 
-/// Sends a request; the body of a success is returned as text.
-async fn send(method: &str, url: &str, body: Option<(&str, &JsValue)>) -> Result<String, ApiError> {
+/// Sends a request, with `extra` headers; the answer as it came.
+async fn fetch(
+    method: &str,
+    url: &str,
+    body: Option<(&str, &JsValue)>,
+    extra: &[(&str, &str)],
+) -> Result<Response, ApiError> {
     let init = RequestInit::new();
     init.set_method(method);
+    let headers = web_sys::Headers::new()?;
+    for (name, value) in extra {
+        headers.set(name, value)?;
+    }
     if let Some((content_type, body)) = body {
-        let headers = web_sys::Headers::new()?;
         headers.set("content-type", content_type)?;
-        init.set_headers(&headers);
         init.set_body(body);
     }
+    init.set_headers(&headers);
     let request = Request::new_with_str_and_init(url, &init)?;
     let window = web_sys::window().ok_or_else(|| ApiError::said("no window"))?;
-    let response: Response = JsFuture::from(window.fetch_with_request(&request)).await?.dyn_into()?;
+    Ok(JsFuture::from(window.fetch_with_request(&request)).await?.dyn_into()?)
+}
+
+/// Sends a request; the body of a success is returned as text.
+async fn send(method: &str, url: &str, body: Option<(&str, &JsValue)>) -> Result<String, ApiError> {
+    send_with(method, url, body, &[]).await
+}
+
+/// [`send`] with extra headers.
+async fn send_with(
+    method: &str,
+    url: &str,
+    body: Option<(&str, &JsValue)>,
+    extra: &[(&str, &str)],
+) -> Result<String, ApiError> {
+    let response = fetch(method, url, body, extra).await?;
     let text = JsFuture::from(response.text()?).await?.as_string().unwrap_or_default();
     if response.ok() {
         Ok(text)
@@ -60,12 +83,21 @@ async fn call<T: DeserializeOwned>(method: &str, url: &str, body: Option<(&str, 
 }
 
 /// Reads the drawing's 28x28 inputs, one per digit (the local previews,
-/// sent as they are, so the answer is for exactly the images shown); `log`
-/// false for a draft that is not stored.
-pub async fn predict(input: &[u8], log: bool) -> Result<Prediction, ApiError> {
-    let url = if log { "/api/predictions" } else { "/api/predictions?log=false" };
+/// sent as they are, so the answer is for exactly the images shown), as a
+/// draft that is not stored.
+pub async fn draft(input: &[u8]) -> Result<Prediction, ApiError> {
     let body = js_sys::Uint8Array::from(input);
-    call("POST", url, Some((MNIST_MEDIA_TYPE, body.as_ref()))).await
+    call("POST", "/api/predictions?log=false", Some((MNIST_MEDIA_TYPE, body.as_ref()))).await
+}
+
+/// Stores a new drawing read from `input` as in [`draft`]. `key` names the
+/// drawing: sent again after a lost answer, it finds the same record.
+pub async fn store(input: &[u8], key: &str) -> Result<Prediction, ApiError> {
+    let body = js_sys::Uint8Array::from(input);
+    let text =
+        send_with("POST", "/api/predictions", Some((MNIST_MEDIA_TYPE, body.as_ref())), &[("idempotency-key", key)])
+            .await?;
+    serde_json::from_str(&text).map_err(|e| ApiError::said(format!("Unexpected answer from the server: {e}")))
 }
 
 /// Stores a changed drawing in place of its record `id`: revision
@@ -101,4 +133,28 @@ pub async fn stats() -> Result<Stats, ApiError> {
 /// The serving model.
 pub async fn model() -> Result<ModelInfo, ApiError> {
     call("GET", "/api/model", None).await
+}
+
+/// The model this visitor's drafts are read with in the page.
+pub async fn page_model() -> Result<PageModel, ApiError> {
+    call("GET", "/api/model/page", None).await
+}
+
+/// A file's bytes (the model's, from its immutable URL: the browser's cache
+/// answers after the first time).
+pub async fn bytes(url: &str) -> Result<Vec<u8>, ApiError> {
+    let response = fetch("GET", url, None, &[]).await?;
+    if !response.ok() {
+        return Err(ApiError {
+            status: Some(response.status()),
+            ..ApiError::said(format!("{url}: {}", response.status()))
+        });
+    }
+    let buffer = JsFuture::from(response.array_buffer()?).await?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+/// Whether the server answers at all (after the connection was lost).
+pub async fn reachable() -> bool {
+    fetch("GET", "/healthz", None, &[]).await.is_ok_and(|r| r.ok())
 }

@@ -15,6 +15,7 @@ use crate::hooks::controls::use_controls;
 use crate::hooks::pad::use_pad;
 use crate::hooks::paste::use_paste;
 use crate::hooks::recognition::use_recognition;
+use crate::hooks::reconnect::use_reconnect;
 
 /// The serving model, read once.
 #[hook]
@@ -49,10 +50,14 @@ pub fn App() -> Html {
     let controls = use_controls(&pad, &session);
     let model = use_model();
     use_paste(controls.file.clone());
+    use_reconnect(&session);
 
     let stored = session.stored_reading().cloned();
+    let shown = session.shown().cloned();
+    let answerable = session.answerable().map(|r| r.prediction.clone());
     // While a canary runs, this visitor may be answered by it rather than the current version.
     let answered_by = session.reading.as_ref().map(|r| r.prediction.model_version.clone());
+    let (reads, p50, p99) = crate::local_model::timings();
     let (can_undo, can_redo) = pad.can_undo_redo();
     html! {
         <>
@@ -69,13 +74,14 @@ pub fn App() -> Html {
                     on_clear={controls.clear.clone()} on_file={controls.file.clone()} />
             </section>
             <div class="side">
-                <AnswerPanel reading={session.reading.clone()} empty={session.empty} pending={session.pending()}
+                <AnswerPanel reading={shown.clone()} empty={session.empty} pending={session.pending()}
                     stored={stored.is_some()} problem={session.problem.clone()} on_retry={controls.retry.clone()}
-                    revision={format!("{}.{}", session.now.drawing, session.now.revision)} />
-                <FeedbackPanel answer={stored.map(|r| r.prediction)} drawn={!session.empty}
+                    revision={format!("{}.{}", session.now.drawing, session.now.revision)}
+                    local_said={session.local_said.as_ref().filter(|(r, _)| *r == session.now.revision).map(|(_, s)| AttrValue::from(s.clone()))} />
+                <FeedbackPanel answer={answerable} drawn={!session.empty} waiting={stored.is_none()}
                     label={AttrValue::from(session.label.clone())} state={session.feedback.clone()}
                     on_label={controls.typed.clone()} on_submit={controls.give.clone()} />
-                <DetailsPanel reading={session.reading.clone()} preview={session.preview_images()}
+                <DetailsPanel reading={shown} preview={session.preview_images()}
                     matches={session.preview_matches_server()} />
             </div>
         </main>
@@ -84,7 +90,11 @@ pub fn App() -> Html {
             <StatsPanel refresh={session.saves} />
             <History refresh={session.saves} on_changed={controls.history_changed.clone()} />
         </div>
-        <footer class="foot">{ model.map(|info| model_line(&info, answered_by.as_deref())).unwrap_or_default() }</footer>
+        <footer class="foot" id="footer" data-local={session.local.to_string()} data-reads={reads.to_string()}
+            data-read-p50-ms={format!("{p50:.3}")} data-read-p99-ms={format!("{p99:.3}")}>
+            { model.map(|info| model_line(&info, answered_by.as_deref())).unwrap_or_default() }
+            if session.local { {" · drafts read in your browser"} }
+        </footer>
         </>
     }
 }

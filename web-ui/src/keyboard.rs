@@ -1,7 +1,7 @@
-//! Keyboard shortcuts, on the whole page: digits 0-9 type the right answer,
-//! Enter confirms (the typed answer, or "correct"), Escape clears, Backspace
-//! or Ctrl+Z undoes the last stroke, and Ctrl+Y or Ctrl+Shift+Z redoes it.
-//! Enter never clears: on the drawing tools it confirms too.
+//! Keyboard shortcuts of the drawing (where they act: `hooks::shortcuts`):
+//! digits 0-9 type the right answer, Enter confirms (the typed answer, or
+//! "correct"), Escape closes an open panel or else clears, Backspace or
+//! Ctrl+Z undoes the last stroke, and Ctrl+Y or Ctrl+Shift+Z redoes it.
 
 /// A shortcut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,7 +33,8 @@ pub fn shortcut(key: &str, ctrl: bool, shift: bool) -> Option<Shortcut> {
 }
 
 /// The hint shown where a keyboard is likely.
-pub const HINT: &str = "Keys: 0–9 type the answer · Enter confirms · Esc clears · Backspace undoes · Ctrl+Y redoes";
+pub const HINT: &str =
+    "Keys: 0–9 type the answer · Enter confirms · Esc closes or clears · Backspace undoes · Ctrl+Y redoes";
 
 #[cfg(test)]
 mod tests {

@@ -7,6 +7,7 @@ mod components;
 mod drawing;
 mod hooks;
 mod keyboard;
+mod local_model;
 mod session;
 mod upload;
 

@@ -7,11 +7,23 @@
 //! (`PUT ?revision=`). Feedback makes the record final, and so does
 //! clearing or starting the next drawing.
 //!
+//! Drafts are read in the page once its model has loaded
+//! ([`Session::next_local`]), on every change, with no request; until then
+//! (or where the model cannot run) they are read by the server
+//! ([`Session::next_draft`]). A draft is shown only when it is worth
+//! showing ([`Session::shown`]): a sure digit or number, or anything once
+//! the pen has rested; before that the page says "Reading…", so a 7 does not
+//! flicker through "not a digit" and "0, not sure" on its way. An answer of
+//! an older revision is never shown as the drawing's.
+//!
 //! The asynchronous work (see `hooks::recognition`) starts from what this
-//! state says is due ([`Session::next_draft`], [`Session::next_store`],
-//! [`Session::next_feedback`]) and reports back with actions that name the
-//! drawing and revision they belong to, so a late answer for an older
-//! drawing never overwrites a newer one.
+//! state says is due ([`Session::next_local`], [`Session::next_draft`],
+//! [`Session::next_store`], [`Session::next_feedback`]) and reports back with
+//! actions that name the drawing and revision they belong to, so a late
+//! answer for an older drawing never overwrites a newer one. When the
+//! connection is lost, drawing and local drafts go on; the store and any
+//! feedback given meanwhile wait, and go through by themselves, once each,
+//! when it is back (`hooks::reconnect` dispatches [`Action::Retry`]).
 
 use std::rc::Rc;
 
@@ -45,6 +57,12 @@ pub struct Reading {
 }
 
 impl Reading {
+    /// A digit or a number read with confidence: a draft worth showing
+    /// while the pen still moves.
+    pub fn sure(&self) -> bool {
+        self.prediction.verdict != Verdict::NotADigit && self.prediction.confidence >= SURE
+    }
+
     /// Whether the model was unsure: a digit or a number's least sure digit
     /// below [`SURE`].
     pub fn unsure(&self) -> bool {
@@ -53,12 +71,16 @@ impl Reading {
 }
 
 /// The drawing's record, once stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Record {
     /// Its id.
     pub id: String,
     /// The revision it holds.
     pub revision: u32,
+    /// The images it was read from, and the server's reading of them: a
+    /// later revision that comes back to the same images (an undo and its
+    /// redo) is the record as it is, with no request.
+    pub held: Option<(Rc<Vec<u8>>, Rc<Prediction>)>,
 }
 
 /// Where the user's feedback stands.
@@ -130,6 +152,11 @@ pub struct Session {
     pub attempt: u32,
     /// Bumped whenever something was stored, for the history and figures.
     pub saves: u32,
+    /// The page's own model is loaded: drafts are read here.
+    pub local: bool,
+    /// What the page's model last said, and of which revision (kept when the
+    /// server's reading replaces it, to compare the two).
+    pub local_said: Option<(u32, String)>,
 }
 
 /// What happened.
@@ -171,6 +198,11 @@ pub enum Action {
     NewDrawing,
     /// Something outside the drawing was stored or deleted (history).
     Saved,
+    /// The page's model has loaded: drafts are read here from now on.
+    ModelReady,
+    /// A draft read in the page: the preview and the answer (`None` when
+    /// there is no ink, or the model failed on it).
+    LocalRead(Target, Option<Rc<Vec<u8>>>, Option<Rc<Prediction>>),
 }
 
 impl Session {
@@ -194,15 +226,33 @@ impl Session {
     /// server saw exactly the images computed here (`None`: not known).
     pub fn preview_matches_server(&self) -> Option<bool> {
         let ((preview_revision, preview), reading) = (self.preview.as_ref()?, self.reading.as_ref()?);
-        (*preview_revision == reading.revision).then(|| {
+        // A draft read in the page is no word from the server.
+        let from_server = reading.stored || !self.local;
+        (*preview_revision == reading.revision && from_server).then(|| {
             let server = reading.prediction.parts.iter().flat_map(|p| p.input.iter().copied());
             preview.iter().copied().eq(server)
         })
     }
 
-    /// Whether the answer shown is behind the drawing (a read is pending).
+    /// The answer to show for the drawing as it is: its stored reading, or a
+    /// draft worth showing (sure, or the pen has rested); never one of an
+    /// earlier revision.
+    pub fn shown(&self) -> Option<&Reading> {
+        let reading = self.reading.as_ref().filter(|r| r.revision == self.now.revision && !self.empty)?;
+        (reading.stored || reading.sure() || self.rested == Some(self.now.revision)).then_some(reading)
+    }
+
+    /// The answer feedback acts on: the stored reading, or, while the
+    /// connection is lost, the page's own reading of the rested drawing
+    /// (the feedback then waits for the store).
+    pub fn answerable(&self) -> Option<&Reading> {
+        let offline = self.problem.as_ref().is_some_and(|p| p.offline);
+        self.stored_reading().or_else(|| self.shown().filter(|_| offline && self.rested == Some(self.now.revision)))
+    }
+
+    /// Whether the page is waiting for an answer worth showing.
     pub fn pending(&self) -> bool {
-        !self.empty && self.reading.as_ref().is_none_or(|r| r.revision != self.now.revision)
+        !self.empty && self.shown().is_none()
     }
 
     /// Whether feedback made the drawing final.
@@ -214,9 +264,14 @@ impl Session {
         self.problem.is_some() || self.empty
     }
 
-    /// The revision a draft read is due for.
+    /// The revision a local draft read is due for (the page's model is loaded).
+    pub fn next_local(&self) -> Option<Target> {
+        (self.local && !self.empty && self.drafted != Some(self.now.revision)).then_some(self.now)
+    }
+
+    /// The revision a draft read by the server is due for (no model in the page yet).
     pub fn next_draft(&self) -> Option<Target> {
-        let due = !self.drafting && self.drafted != Some(self.now.revision) && self.storing.is_none();
+        let due = !self.local && !self.drafting && self.drafted != Some(self.now.revision) && self.storing.is_none();
         (due && !self.blocked() && self.reading.as_ref().is_none_or(|r| r.revision != self.now.revision))
             .then_some(self.now)
     }
@@ -231,7 +286,8 @@ impl Session {
     /// The revision due to be stored, with the record it replaces.
     pub fn next_store(&self) -> Option<(Target, Option<String>)> {
         let stored = self.record.as_ref().is_some_and(|r| r.revision >= self.now.revision);
-        let due = self.rested == Some(self.now.revision) && !stored && self.storing.is_none() && !self.is_final();
+        // Feedback given before the store (offline) does not stop it: it waits for it.
+        let due = self.rested == Some(self.now.revision) && !stored && self.storing.is_none();
         (due && !self.blocked()).then(|| (self.now, self.record.as_ref().map(|r| r.id.clone())))
     }
 
@@ -282,7 +338,9 @@ impl Reducible for Session {
             Action::Stored(t, prediction) if current(t) => {
                 next.storing = None;
                 if let Some(id) = prediction.id.clone() {
-                    next.record = Some(Record { id, revision: t.revision });
+                    let sent = self.preview.as_ref().filter(|(r, _)| *r == t.revision).map(|(_, p)| p.clone());
+                    let held = sent.map(|images| (images, prediction.clone()));
+                    next.record = Some(Record { id, revision: t.revision, held });
                 }
                 if next.reading.as_ref().is_none_or(|r| t.revision >= r.revision) {
                     next.reading = Some(Reading { prediction, revision: t.revision, stored: true });
@@ -310,7 +368,7 @@ impl Reducible for Session {
                 }
             }
             Action::Give(answer) => {
-                if self.stored_reading().is_some() && !matches!(self.feedback, Feedback::Saving(_)) {
+                if self.answerable().is_some() && !matches!(self.feedback, Feedback::Saving(_)) {
                     next.feedback = Feedback::Wanted(answer);
                 }
             }
@@ -335,15 +393,49 @@ impl Reducible for Session {
                     now: Target { drawing: self.now.drawing + 1, revision: 0 },
                     attempt: self.attempt,
                     saves: self.saves,
+                    local: self.local,
                     ..Session::new()
                 };
             }
             Action::Saved => next.saves += 1,
+            Action::ModelReady => next.local = true,
+            Action::LocalRead(t, preview, prediction) if t == self.now => {
+                next.drafted = Some(t.revision);
+                next.local_said = prediction.as_ref().map(|p| (t.revision, said(p)));
+                // Back to the images the record holds (an undo, then its redo):
+                // the record is the drawing as it is; nothing to send.
+                if let (Some(record), Some(images)) = (&mut next.record, &preview)
+                    && record.revision < t.revision
+                    && let Some((held, answer)) = record.held.clone().filter(|(held, _)| held == images)
+                    && !self.is_final()
+                {
+                    record.revision = t.revision;
+                    next.show_preview(t.revision, Some(held));
+                    next.reading = Some(Reading { prediction: answer, revision: t.revision, stored: true });
+                    return Rc::new(next);
+                }
+                next.show_preview(t.revision, preview);
+                // A stored reading of this revision stays: it is the server's.
+                let stored = next.reading.as_ref().is_some_and(|r| r.stored && r.revision == t.revision);
+                if let (Some(prediction), false) = (prediction, stored) {
+                    next.reading = Some(Reading { prediction, revision: t.revision, stored: false });
+                }
+            }
             // A late report about an earlier drawing or revision.
             _ => return self,
         }
         Rc::new(next)
     }
+}
+
+/// How a reading is said in the page's attributes: `digit:7`, `several_digits:42`, `not_a_digit:`.
+pub fn said(p: &Prediction) -> String {
+    let verdict = match p.verdict {
+        Verdict::Digit => "digit",
+        Verdict::SeveralDigits => "several_digits",
+        Verdict::NotADigit => "not_a_digit",
+    };
+    format!("{verdict}:{}", p.number)
 }
 
 impl Session {
@@ -403,7 +495,7 @@ mod tests {
         assert_eq!(s.next_store(), Some((t, None)), "the first store creates the record");
         let s =
             run(s, [Action::StoreStarted(t, Rc::new(vec![2; 784])), Action::Stored(t, prediction(Some("a"), 4, 0.97))]);
-        assert_eq!(s.record, Some(Record { id: "a".into(), revision: t.revision }));
+        assert_eq!(s.record.as_ref().map(|r| (r.id.as_str(), r.revision)), Some(("a", t.revision)));
         assert!(s.stored_reading().is_some());
         assert_eq!((s.next_store(), s.next_rest(), s.next_draft()), (None, None, None), "nothing more to do");
 
@@ -468,5 +560,101 @@ mod tests {
         let s = run(s, [Action::StoreStarted(t, Rc::new(vec![0; 784])), Action::Failed(t, busy), Action::Retry]);
         assert_eq!(s.storing, Some(t.revision));
         assert_eq!(s.next_store(), None, "no second store of the same drawing");
+    }
+
+    fn not_a_digit() -> Rc<Prediction> {
+        Rc::new(Prediction {
+            verdict: Verdict::NotADigit,
+            number: String::new(),
+            ..(*prediction(None, 0, 0.2)).clone()
+        })
+    }
+
+    #[test]
+    fn with_the_model_in_the_page_drafts_are_read_here_and_shown_only_when_worth_it() {
+        let s = run(Session::new(), [Action::ModelReady, Action::Changed { settled: false, empty: false }]);
+        let t = s.now;
+        assert_eq!((s.next_local(), s.next_draft()), (Some(t), None), "read here, no draft request");
+        // The first stroke of a 7 looks like nothing yet: not shown.
+        let s = run(s, [Action::LocalRead(t, Some(Rc::new(vec![1; 784])), Some(not_a_digit()))]);
+        assert_eq!(s.next_local(), None, "one read per revision");
+        assert!(s.shown().is_none() && s.pending(), "\"Reading…\" rather than a flicker of \"not a digit\"");
+        let s = run(s, [Action::Changed { settled: false, empty: false }]);
+        let t2 = s.now;
+        let s = run(s, [Action::LocalRead(t2, None, Some(prediction(None, 0, 0.5)))]);
+        assert!(s.shown().is_none(), "an unsure draft is not shown while the pen moves");
+        let s = run(s, [Action::Changed { settled: true, empty: false }]);
+        let t3 = s.now;
+        assert!(s.shown().is_none(), "the answer of an older revision is never shown");
+        let s = run(s, [Action::LocalRead(t3, None, Some(prediction(None, 7, 0.97)))]);
+        assert_eq!(s.shown().map(|r| r.prediction.digit), Some(7), "a sure digit is shown at once");
+        // The server's stored reading wins over the page's.
+        let s = run(
+            s,
+            [
+                Action::Rested(t3),
+                Action::StoreStarted(t3, Rc::new(vec![0; 784])),
+                Action::Stored(t3, prediction(Some("a"), 1, 0.9)),
+                Action::LocalRead(t3, None, Some(prediction(None, 7, 0.97))),
+            ],
+        );
+        assert_eq!(s.shown().map(|r| (r.stored, r.prediction.digit)), Some((true, 1)));
+    }
+
+    #[test]
+    fn offline_the_answer_given_waits_for_the_store_and_both_go_once_the_connection_is_back() {
+        let s = run(Session::new(), [Action::ModelReady, Action::Changed { settled: true, empty: false }]);
+        let t = s.now;
+        let offline = Problem { message: "offline".into(), offline: true };
+        let s = run(
+            s,
+            [
+                Action::LocalRead(t, None, Some(prediction(None, 4, 0.6))),
+                Action::Rested(t),
+                Action::StoreStarted(t, Rc::new(vec![0; 784])),
+                Action::StoreFailed(t, offline),
+            ],
+        );
+        assert_eq!(s.shown().map(|r| r.prediction.digit), Some(4), "the rested drawing's own reading is shown");
+        assert!(s.stored_reading().is_none());
+        let s = run(s, [Action::Give(Answer::digit(4))]);
+        assert_eq!(s.feedback, Feedback::Wanted(Answer::digit(4)), "the answer is kept");
+        assert_eq!((s.next_store(), s.next_feedback()), (None, None), "nothing is sent while offline");
+        // The connection is back: the store first, then the feedback, once each.
+        let s = run(s, [Action::Retry]);
+        assert_eq!(s.next_store(), Some((t, None)));
+        assert_eq!(s.next_feedback(), None, "the feedback waits for the record");
+        let s =
+            run(s, [Action::StoreStarted(t, Rc::new(vec![0; 784])), Action::Stored(t, prediction(Some("a"), 4, 0.9))]);
+        assert_eq!(s.next_store(), None, "stored once");
+        assert_eq!(s.next_feedback(), Some((t, "a".into(), Answer::digit(4))));
+    }
+
+    #[test]
+    fn an_undo_and_its_redo_come_back_to_the_stored_drawing_with_no_request() {
+        let s = run(Session::new(), [Action::ModelReady, Action::Changed { settled: true, empty: false }]);
+        let t = s.now;
+        let images = Rc::new(vec![9; 784]);
+        let s = run(
+            s,
+            [
+                Action::LocalRead(t, Some(images.clone()), Some(prediction(None, 4, 0.9))),
+                Action::Rested(t),
+                Action::StoreStarted(t, images.clone()),
+                Action::Stored(t, prediction(Some("a"), 4, 0.95)),
+                // An undo: other images.
+                Action::Changed { settled: true, empty: false },
+            ],
+        );
+        let undone = s.now;
+        let s = run(s, [Action::LocalRead(undone, Some(Rc::new(vec![1; 784])), Some(prediction(None, 1, 0.9)))]);
+        assert!(s.stored_reading().is_none());
+        // Its redo: the stored images again, before the pen rested.
+        let s = run(s, [Action::Changed { settled: true, empty: false }]);
+        let redone = s.now;
+        let s = run(s, [Action::LocalRead(redone, Some(images), Some(prediction(None, 4, 0.9)))]);
+        assert_eq!(s.stored_reading().map(|r| r.prediction.id.clone()), Some(Some("a".into())));
+        let s = run(s, [Action::Rested(redone)]);
+        assert_eq!(s.next_store(), None, "nothing to send: the record holds this drawing");
     }
 }

@@ -27,6 +27,10 @@ pub struct AnswerProps {
     /// Which drawing and revision, as `drawing.revision` (for tests and
     /// tools: it changes with every change).
     pub revision: AttrValue,
+    /// What the page's own model read for this revision (`digit:7`), for
+    /// tests and tools comparing it with the server's.
+    #[prop_or_default]
+    pub local_said: Option<AttrValue>,
 }
 
 fn percent(p: f32) -> String {
@@ -60,6 +64,7 @@ pub fn AnswerPanel(props: &AnswerProps) -> Html {
     let state = match (&props.reading, props.empty) {
         (_, true) => "empty",
         (_, false) if props.stored => "stored",
+        (_, false) if props.problem.as_ref().is_some_and(|p| p.offline) => "offline",
         (_, false) if props.problem.is_some() => "failed",
         (_, false) if props.pending => "pending",
         _ => "draft",
@@ -70,6 +75,7 @@ pub fn AnswerPanel(props: &AnswerProps) -> Html {
             html! { <span class="chip pending" id="answer-state"><span class="spinner" aria-hidden="true"></span>{"Reading…"}</span> }
         }
         "draft" => html! { <span class="chip draft" id="answer-state">{"Draft: saved when you pause"}</span> },
+        "offline" => html! { <span class="chip failed" id="answer-state">{"Offline: saved when back"}</span> },
         "failed" => html! { <span class="chip failed" id="answer-state">{"Not saved"}</span> },
         _ => html! {},
     };
@@ -110,16 +116,26 @@ pub fn AnswerPanel(props: &AnswerProps) -> Html {
         }
     };
     let problem = props.problem.as_ref().map(|problem| {
-        let title = if problem.offline { "Connection lost." } else { "That did not work." };
+        let (title, message, button) = if problem.offline {
+            (
+                "You are offline.",
+                "Drawing and the answers go on here; this drawing is saved by itself as soon as the connection is back."
+                    .to_owned(),
+                "Try now",
+            )
+        } else {
+            ("That did not work.", problem.message.clone(), "Retry")
+        };
         html! {
-            <div class="problem" id="problem" role="alert">
-                <p><strong>{title}</strong>{" "}{problem.message.clone()}</p>
-                <button id="retry" onclick={props.on_retry.reform(|_: MouseEvent| ())}>{"Retry"}</button>
+            <div class="problem" id="problem" role="alert" data-offline={problem.offline.to_string()}>
+                <p><strong>{title}</strong>{" "}{message}</p>
+                <button id="retry" onclick={props.on_retry.reform(|_: MouseEvent| ())}>{button}</button>
             </div>
         }
     });
     html! {
         <section class={classes!("card", "answer", format!("is-{state}"))} id="answer" data-state={state} data-revision={props.revision.clone()}
+            data-local-said={props.local_said.clone()}
             aria-label="Answer" aria-busy={(state == "pending").to_string()}>
             <div class="answer-top">{ body }{ chip }</div>
             { problem.unwrap_or_default() }

@@ -1,7 +1,9 @@
 //! Telling the model whether it was right: "Correct", "No, it is …" (a
 //! digit, or a number), one digit of a number fixed in place, or "Not a
-//! digit". The controls act only on a stored answer; once the user has
-//! answered, the panel says what they answered and lets them change it.
+//! digit". The controls act on a stored answer, or while the connection is
+//! lost on the page's own reading of the finished drawing (the answer then
+//! waits for the drawing to be saved); once the user has answered, the panel
+//! says what they answered and lets them change it.
 
 use std::rc::Rc;
 
@@ -16,9 +18,13 @@ use crate::session::Feedback;
 /// Props of [`FeedbackPanel`].
 #[derive(Properties, PartialEq)]
 pub struct FeedbackProps {
-    /// The stored answer for the drawing as it is; `None` while there is
-    /// none (the controls are shown, disabled).
+    /// The answer feedback acts on for the drawing as it is; `None` while
+    /// there is none (the controls are shown, disabled).
     pub answer: Option<Rc<Prediction>>,
+    /// The drawing is not saved yet (the connection is lost): an answer
+    /// given now is sent with it.
+    #[prop_or_default]
+    pub waiting: bool,
     /// Something is drawn.
     pub drawn: bool,
     /// What is typed in "No, it is …" (digits only).
@@ -54,11 +60,16 @@ pub fn number_of(digits: &[u8]) -> String {
     digits.iter().map(|&d| char::from(b'0' + d.min(9))).collect()
 }
 
+/// "a 7", "an 8": a digit with its article.
+pub fn a_digit(digit: u8) -> String {
+    format!("{} {digit}", if digit == 8 { "an" } else { "a" })
+}
+
 /// How an answer reads in a sentence.
 pub fn describe(answer: &Answer) -> String {
     match answer {
         Answer { not_a_digit: true, .. } => "not a digit".into(),
-        Answer { true_label: Some(d), .. } => format!("a {d}"),
+        Answer { true_label: Some(d), .. } => a_digit(*d),
         Answer { true_number: Some(n), .. } => n.clone(),
         _ => String::new(),
     }
@@ -67,7 +78,7 @@ pub fn describe(answer: &Answer) -> String {
 /// How the model's reading reads in a sentence.
 fn read_as(answer: &Prediction) -> String {
     match answer.verdict {
-        Verdict::Digit => format!("a {}", answer.digit),
+        Verdict::Digit => a_digit(answer.digit),
         Verdict::NotADigit => "not a digit".into(),
         Verdict::SeveralDigits => answer.number.clone(),
     }
@@ -148,6 +159,9 @@ pub fn FeedbackPanel(props: &FeedbackProps) -> Html {
         })
     };
     let status = match &props.state {
+        Feedback::Wanted(_) | Feedback::Failed(..) if props.waiting => {
+            html! { <p id="feedback-status" class="status">{"Your answer is kept: it is sent with the drawing when the connection is back."}</p> }
+        }
         Feedback::Wanted(_) | Feedback::Saving(_) => {
             html! { <p id="feedback-status" class="status">{"Saving…"}</p> }
         }
@@ -161,7 +175,7 @@ pub fn FeedbackPanel(props: &FeedbackProps) -> Html {
         Feedback::None | Feedback::Saved(_) => html! {},
     };
     let correct_text = match answer.as_deref() {
-        Some(a) if a.verdict == Verdict::Digit => format!("✓ Correct, it is a {}", a.digit),
+        Some(a) if a.verdict == Verdict::Digit => format!("✓ Correct, it is {}", a_digit(a.digit)),
         Some(a) if a.verdict == Verdict::NotADigit => "✓ Right, not a digit".to_owned(),
         Some(a) => format!("✓ Correct, it is {}", a.number),
         None => "✓ Correct".to_owned(),
@@ -244,6 +258,7 @@ mod tests {
             assert_eq!(typed(bad), None, "{bad:?}");
         }
         assert_eq!(describe(&Answer::not_a_digit()), "not a digit");
+        assert_eq!((describe(&Answer::digit(8)), describe(&Answer::digit(7))), ("an 8".into(), "a 7".into()));
         assert_eq!(describe(&Answer::number("42")), "42");
         assert_eq!(number_of(&[4, 3]), "43");
     }

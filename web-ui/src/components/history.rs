@@ -12,6 +12,32 @@ use crate::api::{self, ListQuery, Record, Verdict};
 use crate::components::feedback::typed;
 use crate::components::thumbnail::Thumbnail;
 
+/// A drawing as the model saw it: every part of a number side by side, or
+/// the one image (records from before parts were kept have only that).
+pub fn drawing(r: &Record, class: &'static str) -> Html {
+    let label = format!("Drawing read as {}", read_as(r));
+    if r.parts.len() > 1 {
+        html! {
+            <span class="drawing-parts" role="img" aria-label={label}>
+                { for r.parts.iter().map(|p| html! {
+                    <Thumbnail pixels={Rc::new(p.input.clone())} class={class} label="" />
+                }) }
+            </span>
+        }
+    } else {
+        html! { <Thumbnail pixels={Rc::new(r.input.clone())} class={class} {label} /> }
+    }
+}
+
+/// What "Correct" confirms for a record: what it was read as.
+fn confirmation(r: &Record) -> Answer {
+    match r.verdict {
+        Verdict::Digit => Answer::digit(r.digit),
+        Verdict::NotADigit => Answer::not_a_digit(),
+        Verdict::SeveralDigits => Answer::number(r.number.clone()),
+    }
+}
+
 /// Rows per page.
 const PAGE: u32 = 10;
 
@@ -122,6 +148,9 @@ pub fn History(props: &HistoryProps) -> Html {
         Some(Ok(p)) if p.predictions.is_empty() && paging.cursors.len() == 1 => {
             html! { <p class="hint">{"Nothing yet: your drawings appear here."}</p> }
         }
+        Some(Ok(p)) if p.predictions.is_empty() => {
+            html! { <p class="hint" id="history-end">{"No older drawings."}</p> }
+        }
         Some(Ok(p)) => records_table(&p.predictions, &on_open),
     };
     let has_older = matches!(&*page, Some(Ok(p)) if p.next_before.is_some());
@@ -160,7 +189,7 @@ pub fn records_table(records: &[Record], on_open: &Callback<Record>) -> Html {
                         data-true-label={r.true_label.map(|l| l.to_string())}>
                         <td>
                             <button class="open" {onclick} aria-label={format!("Open the drawing read as {}, {}", read_as(r), date_time(r.created_at_ms))}>
-                                <Thumbnail pixels={Rc::new(r.input.clone())} label={format!("Drawing read as {}", read_as(r))} />
+                                { drawing(r, "") }
                             </button>
                         </td>
                         <td class="num">{read_as(r)}</td>
@@ -253,11 +282,15 @@ pub fn RecordView(props: &RecordProps) -> Html {
         })
     };
     let not_a_digit = save.reform(|_: MouseEvent| Answer::not_a_digit());
+    let correct = {
+        let confirmed = confirmation(&record);
+        save.reform(move |_: MouseEvent| confirmed.clone())
+    };
     let r = &*record;
     html! {
         <div ref={view} class="record-view" id="record-view" role="region" aria-label="The drawing you opened" data-id={r.id.clone()}>
             <div class="record-head">
-                <Thumbnail pixels={Rc::new(r.input.clone())} class="large" label={format!("Drawing read as {}", read_as(r))} />
+                { drawing(r, "large") }
                 <div>
                     <p>{"Read as "}<strong>{read_as(r)}</strong>
                         if r.verdict != Verdict::NotADigit { {format!(", {:.0}% sure", r.confidence * 100.0)} }</p>
@@ -268,6 +301,9 @@ pub fn RecordView(props: &RecordProps) -> Html {
                     } }</p>
                 </div>
             </div>
+            <button id="record-correct" type="button" class="primary" onclick={correct}>
+                { if r.verdict == Verdict::NotADigit { "✓ Right, not a digit".to_owned() } else { format!("✓ Correct, it is {}", read_as(r)) } }
+            </button>
             <form class="correction" {onsubmit}>
                 <label for="record-label">{"It is"}</label>
                 <input id="record-label" type="text" inputmode="numeric" maxlength="8" pattern="[0-9]{1,8}"

@@ -72,13 +72,17 @@ pub fn StatsPanel(props: &StatsProps) -> Html {
         None => html! { <p class="hint">{"Loading…"}</p> },
         Some(Err(message)) => html! { <p class="error">{message.clone()}</p> },
         Some(Ok(stats)) => {
-            let accuracy = stats.accuracy.map_or_else(|| "—".to_owned(), |a| format!("{:.1}%", a * 100.0));
+            let accuracy = match stats.accuracy {
+                Some(a) => html! { <span id="accuracy" class="big">{format!("{:.1}%", a * 100.0)}</span> },
+                None => html! { <span id="accuracy" class="big placeholder">{"no feedback yet"}</span> },
+            };
+            let drawings = if stats.total == 1 { "1 drawing".to_owned() } else { format!("{} drawings", stats.total) };
             let percent = |v: Option<f64>| v.map_or_else(|| "—".to_owned(), |v| format!("{:.0}%", v * 100.0));
             html! {
                 <>
                 <p class="accuracy">
-                    <span id="accuracy" class="big">{accuracy}</span>
-                    <span id="accuracy-detail">{format!(" of your drawings read right: {} of {} with feedback · {} drawings in all", stats.correct, stats.labeled, stats.total)}</span>
+                    { accuracy }
+                    <span id="accuracy-detail">{format!(" of your drawings read right: {} of {} with feedback · {drawings} in all", stats.correct, stats.labeled)}</span>
                 </p>
                 <p class="muted" id="accuracy-more">
                     {format!("Numbers read right: {} of {} with feedback · \"Not a digit\" answers right: {}",

@@ -12,7 +12,8 @@ use crate::drawing;
 pub struct ThumbnailProps {
     /// 784 grey values, ink high.
     pub pixels: Rc<Vec<u8>>,
-    /// Text for screen readers.
+    /// Text for screen readers; empty for a part of a larger image that
+    /// carries the label (it is then hidden from them).
     pub label: AttrValue,
     /// Extra CSS classes.
     #[prop_or_default]
@@ -34,9 +35,11 @@ pub fn Thumbnail(props: &ThumbnailProps) -> Html {
             }
         });
     }
+    let part = props.label.is_empty();
     html! {
-        <canvas ref={canvas} id={props.id.clone()} width="28" height="28" role="img"
-            aria-label={props.label.clone()}
+        <canvas ref={canvas} id={props.id.clone()} width="28" height="28"
+            role={(!part).then_some("img")} aria-label={(!part).then(|| props.label.clone())}
+            aria-hidden={part.then_some("true")}
             class={classes!("mnist", props.class.clone())} />
     }
 }

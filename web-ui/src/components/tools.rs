@@ -1,6 +1,6 @@
 //! The drawing tools: undo, redo, clear, the brush, and an image file to
-//! start from. The buttons carry `data-tool`, so Enter on them confirms the
-//! answer instead of pressing them (see `hooks::shortcuts`).
+//! start from. The buttons carry `data-tool`, so Enter on them does nothing:
+//! Enter never clears a drawing (see `hooks::shortcuts`).
 
 use web_sys::{Blob, HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;

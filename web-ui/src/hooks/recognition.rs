@@ -1,8 +1,9 @@
 //! Recognising and storing the drawing. Each step starts when the
-//! [`Session`] says it is due and reports back to it: at most one draft read
-//! at a time while the user draws (never stored), a store when the pen has
-//! rested (the first creates the drawing's record, later ones replace its
-//! reading), and the feedback once the record holds the drawing as it is.
+//! [`Session`] says it is due and reports back to it: a draft read in the
+//! page on every change once its model has loaded (before that, at most one
+//! draft read by the server at a time; never stored), a store when the pen
+//! has rested (the first creates the drawing's record, later ones replace
+//! its reading), and the feedback once the record holds the drawing as it is.
 
 use std::rc::Rc;
 use std::time::Duration;
@@ -16,6 +17,7 @@ use yew::prelude::*;
 
 use crate::api::{self, ApiError};
 use crate::drawing::{self, SIDE};
+use crate::local_model::LocalModel;
 use crate::session::{Action, Problem, Session, Target};
 
 /// How long the pen must rest before the drawing is stored.
@@ -26,13 +28,39 @@ const DRAFT_GAP: Duration = Duration::from_millis(60);
 type Dispatch = UseReducerDispatcher<Session>;
 
 /// The drawing's digits, split and put into 28x28 form here exactly as the
-/// server would: 784 bytes per digit, left to right; `None` without ink.
-fn local_preview(canvas: &NodeRef) -> Option<Vec<u8>> {
+/// server would; `None` without ink.
+fn local_parts(canvas: &NodeRef) -> Option<Vec<digits_preprocess::Part>> {
     let ctx = drawing::context(&canvas.cast::<HtmlCanvasElement>()?)?;
     let rgba = drawing::pixels(&ctx)?;
     let view = ImageView::new(SIDE, SIDE, PixelFormat::Rgba8, &rgba).ok()?;
-    let parts = digits_preprocess::to_parts(&view, &Limits::default()).ok()?;
-    Some(parts.iter().flat_map(|p| p.image.pixels().iter().copied()).collect())
+    digits_preprocess::to_parts(&view, &Limits::default()).ok()
+}
+
+/// The parts' images: 784 bytes per digit, left to right.
+fn images(parts: &[digits_preprocess::Part]) -> Vec<u8> {
+    parts.iter().flat_map(|p| p.image.pixels().iter().copied()).collect()
+}
+
+/// [`local_parts`]' images.
+fn local_preview(canvas: &NodeRef) -> Option<Vec<u8>> {
+    local_parts(canvas).map(|parts| images(&parts))
+}
+
+/// The key that names drawing `drawing` of this page load to the server,
+/// so that a store sent again after a lost answer finds the same record.
+fn drawing_key(drawing: u32) -> String {
+    thread_local! {
+        static PAGE: String = format!("{:016x}", (js_sys::Math::random() * 2f64.powi(53)) as u64);
+    }
+    PAGE.with(|page| format!("{page}-{drawing}"))
+}
+
+/// Reads the drawing in the page, at once.
+fn read_local(canvas: &NodeRef, model: &LocalModel, t: Target, dispatch: &Dispatch) {
+    let parts = local_parts(canvas);
+    let preview = parts.as_ref().map(|p| Rc::new(images(p)));
+    let prediction = parts.and_then(|parts| model.read(parts)).map(Rc::new);
+    dispatch.dispatch(Action::LocalRead(t, preview, prediction));
 }
 
 fn problem(error: ApiError) -> Problem {
@@ -43,7 +71,7 @@ async fn read_draft(canvas: NodeRef, t: Target, dispatch: Dispatch) {
     let preview = local_preview(&canvas).map(Rc::new);
     dispatch.dispatch(Action::DraftStarted(t, preview.clone()));
     if let Some(input) = preview {
-        match api::predict(&input, false).await {
+        match api::draft(&input).await {
             Ok(prediction) => dispatch.dispatch(Action::DraftAnswered(t, Rc::new(prediction))),
             Err(e) => dispatch.dispatch(Action::Failed(t, problem(e))),
         }
@@ -59,12 +87,13 @@ async fn store(canvas: NodeRef, t: Target, record: Option<String>, dispatch: Dis
         return;
     };
     dispatch.dispatch(Action::StoreStarted(t, input.clone()));
+    let key = drawing_key(t.drawing);
     let stored = match record {
-        None => api::predict(&input, true).await,
+        None => api::store(&input, &key).await,
         Some(id) => match api::revise(&id, t.revision, &input).await {
             // The record was deleted, or made final, elsewhere (the history,
             // another tab): the drawing goes on as a new record.
-            Err(ApiError { status: Some(404 | 409), .. }) => api::predict(&input, true).await,
+            Err(ApiError { status: Some(404 | 409), .. }) => api::store(&input, &format!("{key}-{}", t.revision)).await,
             revised => revised,
         },
     };
@@ -78,7 +107,13 @@ async fn save_feedback(t: Target, id: String, answer: Answer, dispatch: Dispatch
     dispatch.dispatch(Action::FeedbackSaving(t));
     match api::feedback(&id, &answer).await {
         Ok(_) => dispatch.dispatch(Action::FeedbackSaved(t, answer)),
-        Err(e) => dispatch.dispatch(Action::FeedbackFailed(t, answer, e.message)),
+        Err(e) => {
+            if e.offline {
+                // Sent again by itself when the connection is back.
+                dispatch.dispatch(Action::Failed(t, problem(e.clone())));
+            }
+            dispatch.dispatch(Action::FeedbackFailed(t, answer, e.message));
+        }
     }
 }
 
@@ -87,6 +122,31 @@ async fn save_feedback(t: Target, id: String, answer: Answer, dispatch: Dispatch
 pub fn use_recognition(canvas: NodeRef) -> UseReducerHandle<Session> {
     let session = use_reducer(Session::new);
     let attempt = session.attempt;
+    let model = use_state(|| None::<Rc<LocalModel>>);
+    {
+        // After the first paint: the page is usable at once, and reads drafts
+        // on the server until its own model is there.
+        let (model, dispatch) = (model.clone(), session.dispatcher());
+        use_effect_with((), move |()| {
+            spawn_local(async move {
+                match LocalModel::load().await {
+                    Ok(loaded) => {
+                        model.set(Some(Rc::new(loaded)));
+                        dispatch.dispatch(Action::ModelReady);
+                    }
+                    Err(reason) => web_sys::console::warn_1(&format!("drafts are read by the server: {reason}").into()),
+                }
+            });
+        });
+    }
+    {
+        let (canvas, dispatch, model) = (canvas.clone(), session.dispatcher(), (*model).clone());
+        use_effect_with(session.next_local(), move |due| {
+            if let (Some(t), Some(model)) = (*due, model) {
+                read_local(&canvas, &model, t, &dispatch);
+            }
+        });
+    }
     {
         let (canvas, dispatch) = (canvas.clone(), session.dispatcher());
         use_effect_with((session.next_draft(), attempt), move |(due, _)| {
