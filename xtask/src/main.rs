@@ -88,9 +88,17 @@ enum Task {
         /// How long, in seconds
         #[arg(default_value_t = 60)]
         seconds: u64,
-        /// Requests in flight at once
+        /// Requests in flight at once; with `--people`, the people drawing
         #[arg(default_value_t = 64)]
         concurrency: usize,
+        /// People at a person's pace (a drawing every 5 s, drafts read in the
+        /// page) instead of requests as fast as they are answered
+        #[arg(long)]
+        people: bool,
+        /// With `--people`: drafts read by the server, as before the model
+        /// ran in the page (a draft about every 90 ms while the pen moves)
+        #[arg(long, requires = "people")]
+        server_drafts: bool,
     },
     /// Decoding and preprocessing under libFuzzer for a fixed time (nightly toolchain)
     Fuzz {
@@ -118,7 +126,14 @@ fn main() -> ExitCode {
         Task::Traces => traces::traces_test(),
         Task::Lifecycle => lifecycle::lifecycle_test(),
         Task::Recognition { model } => recognition::recognition(model.as_deref()),
-        Task::Soak { seconds, concurrency } => soak::soak(seconds, concurrency),
+        Task::Soak { seconds, concurrency, people, server_drafts } => {
+            let pace = match (people, server_drafts) {
+                (false, _) => None,
+                (true, false) => Some("people"),
+                (true, true) => Some("people-drafting"),
+            };
+            soak::soak(seconds, concurrency, pace)
+        }
         Task::Fuzz { seconds } => fuzz::fuzz(seconds),
     };
     match outcome {
@@ -140,7 +155,7 @@ mod tests {
     fn the_command_line_is_well_formed_and_parses_each_task() {
         Cli::command().debug_assert();
         let soak = Cli::try_parse_from(["xtask", "soak", "5"]).expect("soak");
-        assert!(matches!(soak.command, Task::Soak { seconds: 5, concurrency: 64 }));
+        assert!(matches!(soak.command, Task::Soak { seconds: 5, concurrency: 64, people: false, .. }));
         assert!(Cli::try_parse_from(["xtask", "soak", "five"]).is_err());
         assert!(matches!(
             Cli::try_parse_from(["xtask", "test", "--skip-python"]).expect("test").command,

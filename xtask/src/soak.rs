@@ -2,6 +2,12 @@
 //! concurrency 64 by default, against a local stack of the release
 //! binaries, sampling each service's resident memory every 5 s. Prints the
 //! load generator's tally and the memory at the start and the end.
+//!
+//! `--people` makes the visitors people at a person's pace, and
+//! `--server-drafts` has them send the drafts the web app sent before it
+//! read them itself: `cargo xtask soak 60 2000 --people` against
+//! `cargo xtask soak 60 300 --people --server-drafts` shows how many people
+//! drawing at once the machine carries, either way.
 
 use std::process::Command;
 use std::time::Duration;
@@ -11,7 +17,7 @@ use anyhow::Context;
 use crate::local_stack::{LocalStack, UNLIMITED};
 use crate::{deploy, setup};
 
-pub fn soak(seconds: u64, concurrency: usize) -> anyhow::Result<()> {
+pub fn soak(seconds: u64, concurrency: usize, pace: Option<&str>) -> anyhow::Result<()> {
     deploy::release_builds()?;
     setup::run(Command::new("cargo").args(["build", "--release", "-p", "digits-loadgen", "--bin", "soak"]))?;
     // One machine sends everything: the per-client rate would stop it.
@@ -19,6 +25,7 @@ pub fn soak(seconds: u64, concurrency: usize) -> anyhow::Result<()> {
     let start = stack.rss_mib();
     let mut load = Command::new(setup::root().join("target/release/soak"))
         .args([stack.url.as_str(), &concurrency.to_string(), &seconds.to_string()])
+        .args(pace)
         .spawn()
         .context("starting the load")?;
     let mut samples = vec![start.clone()];
