@@ -1,7 +1,9 @@
 //! `cargo xtask bench`: every performance figure of the product from one
 //! run, then a summary against the targets. In order: the inference path in
 //! process (decoding, preprocessing, tract) and the same model in
-//! onnxruntime and PyTorch; the whole stack (release binaries on loopback,
+//! onnxruntime and PyTorch; the model in the page, in headless Chromium
+//! (what the browser downloads, one reading's time, requests per drawing);
+//! the whole stack (release binaries on loopback,
 //! SQLite) under one client and under 32; the statistics and history pages
 //! at a million rows on PostgreSQL and SQLite. Everything is built before
 //! anything is timed. Run it on an idle machine.
@@ -13,6 +15,7 @@ use std::process::Command;
 
 pub mod capacity;
 pub mod load;
+pub mod page;
 
 use crate::local_stack::{LocalStack, UNLIMITED};
 use crate::{deploy, setup};
@@ -49,6 +52,16 @@ pub fn bench() -> anyhow::Result<()> {
     with_figures(&mut cmd);
     eprintln!("$ (cd training && python bench.py)");
     anyhow::ensure!(cmd.status()?.success(), "training/bench.py failed");
+
+    heading("the model in the page, in headless Chromium (the browser test)");
+    {
+        let mut figures = Vec::new();
+        page::page(&mnist, &mut figures)?;
+        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&figures_file)?;
+        for (name, value) in figures {
+            writeln!(file, "{name} {value}")?;
+        }
+    }
 
     heading("the whole stack: release binaries on loopback, logging to SQLite, wrk on the same cores");
     {
@@ -128,6 +141,19 @@ fn summary(f: &BTreeMap<String, f64>) {
         verdict(mnist_logged <= 800.0)
     );
     println!("  a PNG request, logged: {logged:.0} µs  (target p50 <= 800 µs: {})", verdict(logged <= 800.0));
+
+    let (download, read_p50, read_p99) = (get("page_download_bytes"), get("page_read_p50_ms"), get("page_read_p99_ms"));
+    println!("\nthe model in the page (headless Chromium)");
+    println!(
+        "  app + model on the wire: {:.0} KB (app {:.0} KB gzip)  (target <= 1 MB: {})",
+        download / 1000.0,
+        get("page_wasm_gzip_bytes") / 1000.0,
+        verdict(download <= 1_000_000.0)
+    );
+    println!(
+        "  one reading in the page: p50 {read_p50:.1} ms, p99 {read_p99:.1} ms  (target p50 <= 5 ms: {})",
+        verdict(read_p50 <= 5.0)
+    );
 
     println!("\n32 clients, every request logged vs drafts (?log=false)");
     for (kind, name) in [("png", "PNG"), ("mnist", "28x28 input")] {
