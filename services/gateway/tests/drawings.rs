@@ -128,10 +128,18 @@ async fn a_prediction_sent_again_with_its_idempotency_key_is_one_record() {
     stack.drained().await;
     assert_eq!(stack.rows(), 2, "stored once each");
 
-    for bad in ["", &"k".repeat(129), "two words"] {
+    for bad in [&"k".repeat(129), "two words", "tab\there"] {
         let response = post(&alice, bad).await.expect("sent");
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad:?}");
         let body: Value = response.json().await.expect("json");
         assert_eq!(body["code"], "invalid_idempotency_key");
     }
+    // An empty header is no key: a new record each time.
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let response = post(&alice, "").await.expect("sent");
+        assert_eq!(response.status(), StatusCode::CREATED);
+        ids.push(response.json::<Value>().await.expect("json")["id"].clone());
+    }
+    assert_ne!(ids[0], ids[1]);
 }

@@ -59,8 +59,10 @@ fn default_log() -> bool {
     params(
         ("log" = Option<bool>, Query,
             description = "false for a draft (e.g. a live preview while drawing): answered, not logged, id is null. Default true."),
-        ("Idempotency-Key" = Option<String>, Header, max_length = 128,
-            description = "A key of the caller's (1-128 visible characters, e.g. a random one per drawing) that makes                 the request safe to send again after a lost answer: the same key from the same caller always gets                 the same id, and the prediction is stored once."),
+        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 128, pattern = "^[!-~]{1,128}$",
+            description = "A key of the caller's (1-128 visible ASCII characters, e.g. a random one per drawing) that \
+                           makes the request safe to send again after a lost answer: the same key from the same caller \
+                           always gets the same id, and the prediction is stored once."),
     ),
     request_body(content((PixelImage = "application/json"))),
     responses(
@@ -287,9 +289,10 @@ pub async fn delete(
     }
 }
 
-/// The `Idempotency-Key` header, if sent.
+/// The `Idempotency-Key` header, if sent (an empty one is no key, as
+/// proxies and clients often send it for an unset value).
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
-    let Some(value) = headers.get(IDEMPOTENCY_KEY) else { return Ok(None) };
+    let Some(value) = headers.get(IDEMPOTENCY_KEY).filter(|v| !v.is_empty()) else { return Ok(None) };
     let key = value
         .to_str()
         .ok()
