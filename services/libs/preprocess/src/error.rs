@@ -49,4 +49,14 @@ pub enum PreprocessError {
         /// The fewest needed.
         required: usize,
     },
+    /// A photo holds marks, but none tall enough to be a digit written on it.
+    #[error(
+        "no mark in the photo is tall enough to be a digit: the tallest is {tallest} px, at least {required} px needed"
+    )]
+    NoDigit {
+        /// The tallest mark, in pixels of the photo as processed.
+        tallest: u32,
+        /// The shortest digit taken ([`crate::MIN_DIGIT_HEIGHT`] of the shorter side).
+        required: u32,
+    },
 }

@@ -61,6 +61,12 @@ impl<'a> ImageView<'a> {
         Ok(Self { width, height, format, pixels })
     }
 
+    /// Wraps pixels whose length the caller built to match.
+    pub(crate) fn sized(width: u32, height: u32, format: PixelFormat, pixels: &'a [u8]) -> Self {
+        debug_assert_eq!(pixels.len(), width as usize * height as usize * format.bytes_per_pixel());
+        Self { width, height, format, pixels }
+    }
+
     /// Width in pixels.
     pub fn width(&self) -> u32 {
         self.width

@@ -112,7 +112,7 @@ fn scan<const STRIDE: usize>(row: &[u8], is_ink: impl Fn(&[u8; STRIDE]) -> bool 
 }
 
 /// Gray level in `[0, 1]` of an RGBA pixel composited over white.
-fn rgba_gray(px: &[u8]) -> f32 {
+pub(crate) fn rgba_gray(px: &[u8]) -> f32 {
     let luma = (299 * u32::from(px[0]) + 587 * u32::from(px[1]) + 114 * u32::from(px[2])) as f32 / 255_000.0;
     let alpha = f32::from(px[3]) / 255.0;
     alpha * luma + (1.0 - alpha)
@@ -126,7 +126,7 @@ fn contrast(gray: f32, background: f32, dark_ink: bool) -> f32 {
 }
 
 /// Indices of the pixels on the image's border, each once.
-fn border(width: usize, height: usize) -> impl Iterator<Item = usize> {
+pub(crate) fn border(width: usize, height: usize) -> impl Iterator<Item = usize> {
     let top = 0..width;
     let bottom = (height > 1).then(|| (height - 1) * width..height * width).into_iter().flatten();
     let sides = (1..height.saturating_sub(1)).flat_map(move |y| {

@@ -4,6 +4,10 @@
 //! any of the usual colour schemes, into the 28x28 form MNIST itself was made
 //! in, so a model trained on MNIST sees what it expects:
 //!
+//! 0. **Photos.** A picture whose background is not one flat colour (a
+//!    photo of paper: uneven light, shadows, grain) has its background
+//!    estimated everywhere and removed first (the `photo` module), which
+//!    leaves ink high on 0 for the steps below.
 //! 1. **Ink.** The background is found from the border pixels: light
 //!    backgrounds (black ink on white), dark ones (white ink on black) and
 //!    transparent ones (a canvas's RGBA, where only alpha carries the ink) are
@@ -31,6 +35,7 @@ mod error;
 mod image;
 mod ink;
 mod mnist;
+mod photo;
 mod resample;
 mod segment;
 mod stroke;
@@ -38,7 +43,13 @@ mod stroke;
 pub use error::PreprocessError;
 pub use image::{ImageView, Limits, PixelFormat};
 pub use mnist::{MnistImage, Normalisation};
-pub use segment::{FRAGMENT_GAP, FRAGMENT_HEIGHT, MAX_PARTS, OVERLAP_SHARE, Part, Rect, STRAY_SHARE, to_parts};
+pub use photo::{
+    BLOCKS, CLOSING_RADIUS, FLAT_LEVELS, FLAT_SHARE, MIN_DIGIT_HEIGHT, MIN_THRESHOLD, NOISE_MADS, PAPER_PERCENTILE,
+    WORK_SIDE,
+};
+pub use segment::{
+    FRAGMENT_GAP, FRAGMENT_HEIGHT, MAX_PARTS, OVERLAP_SHARE, Part, Rect, SPECK_SHARE, SPECK_SIDE, STRAY_SHARE, to_parts,
+};
 pub use stroke::{STROKE_INK, STROKE_WIDTH};
 
 /// Side of the MNIST field, in pixels.
@@ -62,6 +73,9 @@ pub const MIN_INK_PIXELS: usize = 4;
 /// [`PreprocessError::Empty`] when it holds too little ink to be a digit.
 pub fn to_mnist(image: &ImageView<'_>, limits: &Limits) -> Result<MnistImage, PreprocessError> {
     limits.check(image.width(), image.height())?;
+    let flat = photo::is_photo(image).then(|| photo::flatten(image));
+    let image = flat.as_ref().map_or(*image, photo::Flattened::view);
+    let image = &image;
     let ink = ink::Ink::detect(image);
     let bounds = ink.bounds(min_ink_pixels(image))?;
     let fitted = resample::fit_box(&ink, bounds);

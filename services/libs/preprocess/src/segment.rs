@@ -3,18 +3,21 @@
 //! 1. **Strokes.** The pixels with ink above [`INK_THRESHOLD`] are grouped
 //!    into connected pieces (8-neighbourhood), row run by row run with a
 //!    union-find, so the cost follows the ink, not the image's area.
-//! 2. **Digits.** Pieces whose columns overlap by at least half of the
+//! 2. **Specks.** Pieces no larger than [`SPECK_SIDE`] stroke widths, with
+//!    little ink, away from every larger piece (dust, a dot, JPEG noise),
+//!    are dropped.
+//! 3. **Digits.** Pieces whose columns overlap by at least half of the
 //!    narrower one's width are one digit: the two strokes of a 4 or a 7.
 //!    Pieces separated by a gap of empty columns, or that overlap only a
 //!    little (a slanted neighbour), are different digits.
-//! 3. **Fragments.** A piece less than half as tall as the tallest digit
+//! 4. **Fragments.** A piece less than half as tall as the tallest digit
 //!    (the lifted top bar of a 5, a bit of a broken stroke) joins the digit
 //!    whose columns it overlaps most; one that overlaps none joins the digit
 //!    just left of it, when the gap is under a quarter of the tallest digit's
 //!    height (a 5's bar drawn off to the right of its stem).
-//! 4. **Stray marks.** A digit with under [`STRAY_SHARE`] of the ink of the
+//! 5. **Stray marks.** A digit with under [`STRAY_SHARE`] of the ink of the
 //!    largest one is a speck of dust or a slip of the pen, and is dropped.
-//! 5. Each digit goes through the MNIST procedure on its own ink alone: the
+//! 6. Each digit goes through the MNIST procedure on its own ink alone: the
 //!    ink of the other digits inside its box is left out.
 //!
 //! Digits that touch each other form one piece and are read as one (most
@@ -22,12 +25,18 @@
 //! single piece too.
 
 use crate::ink::{Bounds, Ink};
-use crate::{INK_THRESHOLD, ImageView, Limits, MnistImage, PreprocessError, min_ink_pixels, mnist, resample};
+use crate::{INK_THRESHOLD, ImageView, Limits, MnistImage, PreprocessError, min_ink_pixels, mnist, photo, resample};
 
 /// The most digits one drawing is split into.
 pub const MAX_PARTS: usize = 8;
 /// A digit with less than this share of the largest digit's ink pixels is a stray mark.
 pub const STRAY_SHARE: f32 = 0.03;
+/// A piece no larger than this many stroke widths either way is a speck...
+pub const SPECK_SIDE: f32 = 2.0;
+/// ...when it also has less than this share of the largest piece's ink, and
+/// lies outside every larger piece's box (widened by a stroke width). Specks
+/// are dropped before pieces become digits.
+pub const SPECK_SHARE: f32 = 0.1;
 /// Pieces whose column ranges overlap by at least this share of the narrower
 /// one's width belong to one digit.
 pub const OVERLAP_SHARE: f32 = 0.5;
@@ -49,6 +58,14 @@ pub struct Rect {
     pub width: u32,
     /// Height in pixels.
     pub height: u32,
+}
+
+impl Rect {
+    /// This rectangle in an image `factor` times larger, kept inside its `width x height`.
+    fn scaled(self, factor: u32, width: u32, height: u32) -> Self {
+        let (x, y) = ((self.x * factor).min(width - 1), (self.y * factor).min(height - 1));
+        Self { x, y, width: (self.width * factor).min(width - x), height: (self.height * factor).min(height - y) }
+    }
 }
 
 impl From<Bounds> for Rect {
@@ -117,6 +134,27 @@ impl Group {
 /// [`PreprocessError::Empty`] when it holds too little ink to be a digit.
 pub fn to_parts(image: &ImageView<'_>, limits: &Limits) -> Result<Vec<Part>, PreprocessError> {
     limits.check(image.width(), image.height())?;
+    if photo::is_photo(image) {
+        let flat = photo::flatten(image);
+        let mut parts = parts_of(&flat.view())?;
+        // A photo's digit fills a fair share of the frame; the few pixels
+        // left where a shadow's edge meets the border do not.
+        let least = (photo::MIN_DIGIT_HEIGHT * flat.width.min(flat.height) as f32).ceil() as u32;
+        let tallest = parts.iter().map(|p| p.bounds.height).max().unwrap_or(0);
+        parts.retain(|p| p.bounds.height >= least);
+        if parts.is_empty() {
+            return Err(PreprocessError::NoDigit { tallest, required: least });
+        }
+        for part in &mut parts {
+            part.bounds = part.bounds.scaled(flat.factor, image.width(), image.height());
+        }
+        return Ok(parts);
+    }
+    parts_of(image)
+}
+
+/// The parts of a drawing (ink on a flat background).
+fn parts_of(image: &ImageView<'_>) -> Result<Vec<Part>, PreprocessError> {
     let ink = Ink::detect(image);
     // The same emptiness rule as one digit, over the whole drawing.
     let all = ink.bounds(min_ink_pixels(image))?;
@@ -126,7 +164,7 @@ pub fn to_parts(image: &ImageView<'_>, limits: &Limits) -> Result<Vec<Part>, Pre
         ink.row(y, all.x0, row);
     }
     let runs = runs(&crop, all);
-    let mut groups = digits(pieces(&runs));
+    let mut groups = digits(without_specks(pieces(&runs), stroke_width(&runs)));
     if groups.len() > MAX_PARTS {
         let mut one = groups.remove(0);
         for g in groups.drain(..) {
@@ -233,6 +271,35 @@ fn pieces(runs: &[Run]) -> Vec<Group> {
         }
     }
     by_root.into_values().collect()
+}
+
+/// The drawing's stroke width: the median length of its runs of ink. Most
+/// runs cross a stroke; the long ones along a horizontal bar are fewer.
+fn stroke_width(runs: &[Run]) -> usize {
+    let mut lengths: Vec<usize> = runs.iter().map(|r| r.x1 - r.x0 + 1).collect();
+    if lengths.is_empty() {
+        return 1;
+    }
+    let middle = lengths.len() / 2;
+    *lengths.select_nth_unstable(middle).1
+}
+
+/// Drops specks: dust, a dot, JPEG noise (see [`SPECK_SIDE`] and
+/// [`SPECK_SHARE`]). A small piece inside or touching a larger piece's box
+/// (the dot-like end of a broken stroke) stays, to join its digit.
+fn without_specks(pieces: Vec<Group>, stroke: usize) -> Vec<Group> {
+    let largest = pieces.iter().map(|g| g.pixels).max().unwrap_or(0);
+    let side = (SPECK_SIDE * stroke as f32).max(1.0) as usize;
+    let is_speck =
+        |g: &Group| g.bounds.width().max(g.bounds.height()) <= side && (g.pixels as f32) < SPECK_SHARE * largest as f32;
+    let (specks, mut kept): (Vec<Group>, Vec<Group>) = pieces.into_iter().partition(is_speck);
+    let near = |speck: &Group, g: &Group| {
+        let (s, b) = (speck.bounds, g.bounds);
+        s.x1 + stroke >= b.x0 && s.x0 <= b.x1 + stroke && s.y1 + stroke >= b.y0 && s.y0 <= b.y1 + stroke
+    };
+    let joined: Vec<Group> = specks.into_iter().filter(|s| kept.iter().any(|g| near(s, g))).collect();
+    kept.extend(joined);
+    kept
 }
 
 /// Merges pieces into digits, drops stray marks, and orders them left to right.

@@ -242,3 +242,77 @@ proptest! {
         }
     }
 }
+
+impl Canvas {
+    /// A filled disc of full ink, `diameter` pixels across, its box's corner at `(x, y)`.
+    fn dot(&mut self, x: usize, y: usize, diameter: usize) {
+        let r = diameter as f64 / 2.0;
+        for dy in 0..diameter {
+            for dx in 0..diameter {
+                let (fx, fy) = (dx as f64 + 0.5 - r, dy as f64 + 0.5 - r);
+                if fx * fx + fy * fy <= r * r && x + dx < self.width && y + dy < self.height {
+                    self.pixels[(y + dy) * self.width + x + dx] = 255;
+                }
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// Dust, a dot or a fleck of noise away from a number changes nothing:
+    /// no extra digit ("8" read as "82"), and the same images.
+    #[test]
+    fn a_speck_away_from_a_number_changes_nothing(
+        pick in 0usize..40, diameter in 1usize..=10, right in any::<bool>(), along in 0.0f64..1.0, away in 0.0f64..1.0,
+    ) {
+        let digits = whole_digits(80);
+        let picked: Vec<&[u8]> = digits[pick * 2..pick * 2 + 2].iter().map(Vec::as_slice).collect();
+        // Scale 4: MNIST's strokes are about 10 pixels wide here.
+        let clean = number(&picked, 4, 16, 20, 20, 600, 300);
+        let base = clean.parts();
+        prop_assume!(base.len() == 2);
+        let x0 = base[0].bounds.x as usize;
+        let x1 = (base[1].bounds.x + base[1].bounds.width) as usize;
+        let y1 = base.iter().map(|p| (p.bounds.y + p.bounds.height) as usize).max().unwrap_or(0);
+        let mut specked = Canvas { width: clean.width, height: clean.height, pixels: clean.pixels.clone() };
+        // At least two stroke widths from the number's box: to its right, or below it.
+        let (x, y) = if right {
+            (x1 + 20 + (away * (560 - x1) as f64) as usize, (along * 280.0) as usize)
+        } else {
+            (x0 + (along * (x1 - x0) as f64) as usize, y1 + 20 + (away * (280 - y1).saturating_sub(20) as f64) as usize)
+        };
+        specked.dot(x, y.min(290), diameter);
+        let parts = specked.parts();
+        prop_assert_eq!(parts.len(), 2, "speck of {} px at ({}, {})", diameter, x, y);
+        for (a, b) in base.iter().zip(&parts) {
+            prop_assert_eq!(&a.image, &b.image);
+        }
+    }
+
+    /// The strokes of a 7 or a 4 drawn apart, and a short stub left by a
+    /// broken stroke, stay one digit, at any size.
+    #[test]
+    fn separate_strokes_and_stubs_of_one_digit_stay_joined(t in 3usize..14, gap in 1usize..6, stub in 1usize..=2) {
+        let gap = gap.min(t);
+        let h = 10 * t;
+        // A 7: its bar, and the stem drawn apart from it.
+        let mut seven = Canvas::new(12 * t, 14 * t);
+        seven.block(t, t, 6 * t, t);
+        seven.block(6 * t, 2 * t + gap, t, h - t);
+        prop_assert_eq!(seven.parts().len(), 1);
+        // A 4: the left stroke and bar, and the long stroke lifted where it crosses the bar.
+        let mut four = Canvas::new(12 * t, 14 * t);
+        four.block(t, t, t, 5 * t);
+        four.block(t, 6 * t, 6 * t, t);
+        four.block(5 * t, t, t, 5 * t - gap);
+        four.block(5 * t, 7 * t + gap, t, 4 * t - gap);
+        prop_assert_eq!(four.parts().len(), 1);
+        // A 1 with a stub of its broken foot just beside it.
+        let mut one = Canvas::new(12 * t, 14 * t);
+        one.block(5 * t, t, t, h);
+        one.block(6 * t + gap, h, stub * t, t);
+        prop_assert_eq!(one.parts().len(), 1);
+    }
+}
