@@ -1,12 +1,14 @@
 //! Turns a request's image (encoded file, raw pixels or ready MNIST bytes)
 //! into its digits in MNIST form, enforcing the size limits before any
-//! large allocation.
+//! large allocation. Encoded files are turned upright by their EXIF
+//! orientation, as a photo viewer shows them.
 
 use std::io::Cursor;
 
 use digits_preprocess::{ImageView, Limits, MAX_PARTS, MnistImage, PIXELS, Part, PixelFormat, Rect, SIZE};
 use digits_proto::inference::v1 as pb;
-use image::{ImageFormat, ImageReader};
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
 
 use crate::error::InferError;
 
@@ -89,7 +91,12 @@ fn decode_file(bytes: &[u8], limits: &Limits) -> Result<Vec<Part>, InferError> {
     // Room for the largest image at 16-bit RGBA, plus the decoder's own buffers.
     decode_limits.max_alloc = Some(limits.max_pixels.saturating_mul(8).saturating_add(64 << 20));
     reader.limits(decode_limits);
-    let decoded = reader.decode().map_err(undecodable)?;
+    let mut decoder = reader.into_decoder().map_err(undecodable)?;
+    // Phones store photos as the sensor saw them and say in EXIF how to turn
+    // them upright; a tag that cannot be read leaves the picture as stored.
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let mut decoded = DynamicImage::from_decoder(decoder).map_err(undecodable)?;
+    decoded.apply_orientation(orientation);
 
     let parts = if decoded.color().has_alpha() {
         let rgba = decoded.into_rgba8();

@@ -65,7 +65,9 @@ impl InferError {
     /// The kind of error, as clients see it.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Self::Preprocess(PreprocessError::Empty { .. }) => ErrorKind::EmptyDrawing,
+            Self::Preprocess(PreprocessError::Empty { .. } | PreprocessError::NoDigit { .. }) => {
+                ErrorKind::EmptyDrawing
+            }
             Self::Preprocess(PreprocessError::ZeroSize { .. }) => ErrorKind::EmptyImage,
             Self::TooLarge(_) | Self::Preprocess(PreprocessError::TooLarge { .. }) => ErrorKind::ImageTooLarge,
             Self::InvalidImage { error, .. } => error.kind(),
