@@ -149,7 +149,9 @@ pub fn repaint(ctx: &CanvasRenderingContext2d, strokes: &Strokes) {
     }
 }
 
-/// Paints `bitmap` centred on the canvas, scaled to fit (never cropped).
+/// Paints `bitmap` centred on the canvas, scaled to fit (never cropped), and
+/// stretches its edge rows or columns over the bands left beside it: a band
+/// of blank paper next to a photo's darker paper would read as a stroke.
 fn paint_picture(ctx: &CanvasRenderingContext2d, bitmap: &web_sys::ImageBitmap) {
     let (w, h) = (f64::from(bitmap.width()), f64::from(bitmap.height()));
     if w < 1.0 || h < 1.0 {
@@ -158,7 +160,21 @@ fn paint_picture(ctx: &CanvasRenderingContext2d, bitmap: &web_sys::ImageBitmap) 
     let side = f64::from(SIDE);
     let scale = (side / w).min(side / h);
     let (dw, dh) = (w * scale, h * scale);
-    let _ = ctx.draw_image_with_image_bitmap_and_dw_and_dh(bitmap, (side - dw) / 2.0, (side - dh) / 2.0, dw, dh);
+    let (x0, y0) = ((side - dw) / 2.0, (side - dh) / 2.0);
+    let _ = ctx.draw_image_with_image_bitmap_and_dw_and_dh(bitmap, x0, y0, dw, dh);
+    // (source x, y, width, height) -> (destination x, y, width, height)
+    let bands = if x0 > 0.5 {
+        [((0.0, 0.0, 1.0, h), (0.0, y0, x0, dh)), ((w - 1.0, 0.0, 1.0, h), (x0 + dw, y0, side - x0 - dw, dh))]
+    } else if y0 > 0.5 {
+        [((0.0, 0.0, w, 1.0), (x0, 0.0, dw, y0)), ((0.0, h - 1.0, w, 1.0), (x0, y0 + dh, dw, side - y0 - dh))]
+    } else {
+        return;
+    };
+    for ((sx, sy, sw, sh), (dx, dy, dw, dh)) in bands {
+        let _ = ctx.draw_image_with_image_bitmap_and_sw_and_sh_and_dx_and_dy_and_dw_and_dh(
+            bitmap, sx, sy, sw, sh, dx, dy, dw, dh,
+        );
+    }
 }
 
 /// Paints a whole stroke as one smooth path: quadratic curves through the

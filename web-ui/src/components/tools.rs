@@ -65,7 +65,12 @@ pub fn Tools(props: &ToolsProps) -> Html {
             </select>
             <label class="button upload" title="Start from a photo or image file">
                 {"Image"}
-                <input id="upload" class="sr-only" type="file" accept="image/*" onchange={onchange_file} />
+                <input id="upload" class="sr-only" type="file" accept="image/*" onchange={onchange_file.clone()} />
+            </label>
+            // Phones: straight to the back camera (shown on touch screens only).
+            <label class="button upload camera" title="Take a photo of a digit on paper">
+                {"Camera"}
+                <input id="camera" class="sr-only" type="file" accept="image/*" capture="environment" onchange={onchange_file} />
             </label>
         </div>
     }
