@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use anyhow::bail;
 
-use crate::{containers, contract, deploy, lifecycle, oip, prometheus, setup, traces, web};
+use crate::{containers, contract, deploy, lifecycle, oip, prometheus, recognition, setup, traces, web};
 
 /// A named step of the test run.
 type Step<'a> = (&'static str, Box<dyn Fn() -> anyhow::Result<()> + 'a>);
@@ -100,6 +100,10 @@ pub fn test(skip_python: bool) -> anyhow::Result<()> {
     ));
     if !skip_python {
         steps.push(("model lifecycle (retrain, canary)", Box::new(lifecycle::lifecycle_test)));
+        steps.push((
+            "photos of paper (generated, read as a request and in the page)",
+            Box::new(recognition::photos_test),
+        ));
         steps.push((
             "training tests",
             Box::new(|| {
