@@ -34,9 +34,12 @@ pub const STRAY_SHARE: f32 = 0.03;
 /// A piece no larger than this many stroke widths either way is a speck...
 pub const SPECK_SIDE: f32 = 2.0;
 /// ...when it also has less than this share of the largest piece's ink, and
-/// lies outside every larger piece's box (widened by a stroke width). Specks
-/// are dropped before pieces become digits.
+/// lies outside every larger piece's box widened by [`SPECK_REACH`] stroke
+/// widths. Specks are dropped before pieces become digits.
 pub const SPECK_SHARE: f32 = 0.1;
+/// How many stroke widths beyond a piece's box a small piece still belongs
+/// to it (a bit of a broken stroke).
+pub const SPECK_REACH: usize = 3;
 /// Pieces whose column ranges overlap by at least this share of the narrower
 /// one's width belong to one digit.
 pub const OVERLAP_SHARE: f32 = 0.5;
@@ -285,7 +288,7 @@ fn stroke_width(runs: &[Run]) -> usize {
 }
 
 /// Drops specks: dust, a dot, JPEG noise (see [`SPECK_SIDE`] and
-/// [`SPECK_SHARE`]). A small piece inside or touching a larger piece's box
+/// [`SPECK_SHARE`]). A small piece inside or near a larger piece's box
 /// (the dot-like end of a broken stroke) stays, to join its digit.
 fn without_specks(pieces: Vec<Group>, stroke: usize) -> Vec<Group> {
     let largest = pieces.iter().map(|g| g.pixels).max().unwrap_or(0);
@@ -293,9 +296,10 @@ fn without_specks(pieces: Vec<Group>, stroke: usize) -> Vec<Group> {
     let is_speck =
         |g: &Group| g.bounds.width().max(g.bounds.height()) <= side && (g.pixels as f32) < SPECK_SHARE * largest as f32;
     let (specks, mut kept): (Vec<Group>, Vec<Group>) = pieces.into_iter().partition(is_speck);
+    let reach = SPECK_REACH * stroke;
     let near = |speck: &Group, g: &Group| {
         let (s, b) = (speck.bounds, g.bounds);
-        s.x1 + stroke >= b.x0 && s.x0 <= b.x1 + stroke && s.y1 + stroke >= b.y0 && s.y0 <= b.y1 + stroke
+        s.x1 + reach >= b.x0 && s.x0 <= b.x1 + reach && s.y1 + reach >= b.y0 && s.y0 <= b.y1 + reach
     };
     let joined: Vec<Group> = specks.into_iter().filter(|s| kept.iter().any(|g| near(s, g))).collect();
     kept.extend(joined);
