@@ -35,7 +35,8 @@ pub const STRAY_SHARE: f32 = 0.03;
 pub const SPECK_SIDE: f32 = 2.0;
 /// ...when it also has less than this share of the largest piece's ink, and
 /// lies outside every larger piece's box widened by [`SPECK_REACH`] stroke
-/// widths. Specks are dropped before pieces become digits.
+/// widths (at most half that piece's larger side). Specks are dropped before
+/// pieces become digits.
 pub const SPECK_SHARE: f32 = 0.1;
 /// How many stroke widths beyond a piece's box a small piece still belongs
 /// to it (a bit of a broken stroke).
@@ -296,9 +297,10 @@ fn without_specks(pieces: Vec<Group>, stroke: usize) -> Vec<Group> {
     let is_speck =
         |g: &Group| g.bounds.width().max(g.bounds.height()) <= side && (g.pixels as f32) < SPECK_SHARE * largest as f32;
     let (specks, mut kept): (Vec<Group>, Vec<Group>) = pieces.into_iter().partition(is_speck);
-    let reach = SPECK_REACH * stroke;
     let near = |speck: &Group, g: &Group| {
         let (s, b) = (speck.bounds, g.bounds);
+        // Thick strokes on a small digit would reach far past it: at most half its size.
+        let reach = (SPECK_REACH * stroke).min(b.width().max(b.height()) / 2);
         s.x1 + reach >= b.x0 && s.x0 <= b.x1 + reach && s.y1 + reach >= b.y0 && s.y0 <= b.y1 + reach
     };
     let joined: Vec<Group> = specks.into_iter().filter(|s| kept.iter().any(|g| near(s, g))).collect();

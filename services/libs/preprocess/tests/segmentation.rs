@@ -277,11 +277,12 @@ proptest! {
         let x1 = (base[1].bounds.x + base[1].bounds.width) as usize;
         let y1 = base.iter().map(|p| (p.bounds.y + p.bounds.height) as usize).max().unwrap_or(0);
         let mut specked = Canvas { width: clean.width, height: clean.height, pixels: clean.pixels.clone() };
-        // At least four stroke widths from the number's box: to its right, or below it.
+        // Beyond a speck's reach from the number's box, to its right or below it:
+        // the digits here are at most 112 pixels tall, so it reaches at most 56.
         let (x, y) = if right {
-            (x1 + 40 + (away * (560 - x1) as f64) as usize, (along * 280.0) as usize)
+            (x1 + 64 + (away * (526 - x1) as f64) as usize, (along * 280.0) as usize)
         } else {
-            (x0 + (along * (x1 - x0) as f64) as usize, y1 + 40 + (away * (280 - y1).saturating_sub(40) as f64) as usize)
+            (x0 + (along * (x1 - x0) as f64) as usize, y1 + 64 + (away * (280 - y1).saturating_sub(64) as f64) as usize)
         };
         specked.dot(x, y.min(290), diameter);
         let parts = specked.parts();
