@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use digits_gateway::config::Config;
 use digits_test_support::TempDir;
+use digits_test_support::photo::{self, Page};
 use digits_test_support::process::ChildGuard;
 use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction, TouchActions};
 use fantoccini::elements::Element;
@@ -757,7 +758,7 @@ async fn on_a_phone_the_answer_and_feedback_fit_one_screen_and_images_can_be_upl
 
     // An image file, chosen, pasted or dropped, goes through the same
     // pipeline and preview as a drawing.
-    let digits = support::test_digits(3);
+    let digits = support::test_digits(4);
     let dir = TempDir::new("e2e-upload");
     let (image, label) = &digits[0];
     let path = dir.join("digit.png");
@@ -787,6 +788,22 @@ async fn on_a_phone_the_answer_and_feedback_fit_one_screen_and_images_can_be_upl
         assert_eq!(digit, Some(*label), "the {how}d {label}");
         assert_ne!(id, uploaded, "a picture starts a new drawing");
     }
+
+    // A phone's photo of the digit written on paper: a JPEG of tinted paper
+    // lit from one side, a shadow across the digit, grain, a blue pen, tilted.
+    // The camera input takes the same files as the picker.
+    let camera = client.find(Locator::Css("#camera")).await.expect("the camera input");
+    assert_eq!(camera.attr("capture").await.expect("attribute").as_deref(), Some("environment"));
+    let (image, label) = &digits[3];
+    let page = Page { width: 1200, height: 900 };
+    let photo = page.photo(&page.ink(image, (420, 250), 14, 7.0), 5, 900.0);
+    let path = dir.join("photo.jpg");
+    std::fs::write(&path, photo::jpeg(page, &photo, 80)).expect("jpeg written");
+    let before = answer_state(&client).await.expect("state").1;
+    upload.send_keys(&path.display().to_string()).await.expect("photo chosen");
+    let (_, _, digit) = stored_after(&client, &before).await;
+    assert_eq!(digit, Some(*label), "the photographed {label}");
+    screenshot(&client, "phone-photo").await;
     client.close().await.expect("session closes");
 }
 

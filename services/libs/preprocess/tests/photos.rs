@@ -2,51 +2,22 @@
 //! grainy paper, half in a soft shadow, come out as they do from a clean drawing.
 
 use digits_preprocess::{ImageView, Limits, MnistImage, PixelFormat, to_mnist, to_parts};
+use digits_test_support::photo::Page;
 
 const W: usize = 400;
 const H: usize = 300;
 const SCALE: usize = 6;
 
-/// A small deterministic generator (xorshift), so the grain is the same every run.
-struct Grain(u64);
+const PAGE: Page = Page { width: W, height: H };
 
-impl Grain {
-    fn next(&mut self) -> f32 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-    }
-}
-
-/// The digit's ink (0-1) at each pixel of the page, enlarged `SCALE` times with its corner at `(x, y)`.
+/// The digit's ink on the page, enlarged `SCALE` times with its corner at `(x, y)`.
 fn ink(digit: &[u8], x: usize, y: usize) -> Vec<f32> {
-    let mut out = vec![0f32; W * H];
-    for py in y..(y + 28 * SCALE).min(H) {
-        for px in x..(x + 28 * SCALE).min(W) {
-            out[py * W + px] = f32::from(digit[(py - y) / SCALE * 28 + (px - x) / SCALE]) / 255.0;
-        }
-    }
-    out
+    PAGE.ink(digit, (x, y), SCALE, 0.0)
 }
 
 /// RGBA photo: tinted paper lit from one side, a soft shadow, grain, and a blue pen.
 fn photo(ink: &[f32], seed: u64, shadow_at: f32) -> Vec<u8> {
-    let mut grain = Grain(seed);
-    let (paper, pen) = ([236.0f32, 228.0, 205.0], [30.0f32, 50.0, 140.0]);
-    let mut out = Vec::with_capacity(W * H * 4);
-    for (i, &a) in ink.iter().enumerate() {
-        let (x, y) = ((i % W) as f32, (i / W) as f32);
-        let light = (1.0 - 0.35 * x / W as f32 - 0.1 * y / H as f32)
-            * (1.0 - 0.4 / (1.0 + (-(x + 0.5 * y - shadow_at) / 15.0).exp()));
-        let noise = 6.0 * grain.next();
-        for c in 0..3 {
-            let surface = paper[c] * (1.0 - a) + pen[c] * a;
-            out.push((surface * light + noise).clamp(0.0, 255.0) as u8);
-        }
-        out.push(255);
-    }
-    out
+    PAGE.photo(ink, seed, shadow_at)
 }
 
 fn clean(digit: &[u8]) -> MnistImage {

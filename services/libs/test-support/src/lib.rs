@@ -6,12 +6,14 @@
 //!   for a condition with a deadline;
 //! - [`TempDir`], [`free_port`], [`loopback`];
 //! - [`png`]: images encoded as the files clients send;
+//! - [`photo`]: photo-like pictures of a digit on paper, and JPEG files;
 //! - [`drawing`]: pen strokes on a canvas (doodles that are not digits);
 //! - [`init_test_log`]: `TEST_LOG=1 cargo test` shows the services' logs
 //!   (in the output of the tests that fail; `-- --nocapture` for all);
 //! - [`bench_figure`]: a benchmark's figure for `cargo xtask bench`'s summary.
 
 pub mod drawing;
+pub mod photo;
 pub mod png;
 pub mod process;
 pub mod server;
