@@ -6,7 +6,8 @@
 //! ```
 //!
 //! Prints, per kind of drawing, how many were read exactly (digits and
-//! numbers) or rejected (non-digits), then the same at other thresholds.
+//! numbers) or rejected (non-digits), what the single digits read wrongly
+//! were taken for, then the same at other thresholds.
 //! `DIGITS_MODEL_DIR` measures another model than the embedded one.
 
 use std::collections::BTreeMap;
@@ -92,6 +93,19 @@ fn main() -> anyhow::Result<()> {
     println!("{:<44} {:>9} {:>7}  split wrongly", "kind", "right", "share");
     for (kind, (right, total, split)) in &kinds {
         println!("{kind:<44} {right:>4}/{total:<4} {:>6.2}%  {split}", 100.0 * *right as f64 / *total as f64);
+    }
+
+    // What the single digits read wrongly were taken for, by the digit drawn.
+    let mut confused: BTreeMap<&str, BTreeMap<String, usize>> = BTreeMap::new();
+    for s in scored.iter().filter(|s| s.kind.starts_with("digit") && !s.right(threshold)) {
+        let reading = Reading::new(s.parts.clone(), threshold);
+        let read = if reading.verdict == Verdict::NotADigit { "not a digit".to_owned() } else { reading.number() };
+        *confused.entry(s.expected.as_str()).or_default().entry(read).or_default() += 1;
+    }
+    println!("\nsingle digits read wrongly, by the digit drawn:");
+    for (digit, reads) in &confused {
+        let reads: Vec<String> = reads.iter().map(|(read, n)| format!("\"{read}\" x{n}")).collect();
+        println!("  {digit}: {}", reads.join(", "));
     }
 
     let share = |pick: &dyn Fn(&Scored) -> bool, test: &dyn Fn(&Scored) -> bool| {
