@@ -280,6 +280,13 @@ pub fn peers_venv() -> anyhow::Result<PathBuf> {
     Ok(python.parent().context("venv python has a folder")?.to_path_buf())
 }
 
+/// MLServer and onnxruntime (`deploy/peers/mlserver/requirements.txt`), the
+/// bench's peer, in `~/.cache/digits/mlserver`; returns its `bin` folder.
+pub fn mlserver_venv() -> anyhow::Result<PathBuf> {
+    let python = venv(&cache_dir().join("mlserver"), "deploy/peers/mlserver/requirements.txt")?;
+    Ok(python.parent().context("venv python has a folder")?.to_path_buf())
+}
+
 /// The Python venv of the training pipeline: `DIGITS_VENV`, or
 /// `~/.cache/digits/venv`, outside the repository so it survives clean
 /// clones.

@@ -1,0 +1,146 @@
+//! The peer: MLServer (`deploy/peers/mlserver/`) serving the same
+//! `model.onnx` in onnxruntime, one thread, `parallel_workers: 0`, against
+//! Digits' gateway on the same OIP REST request (`POST
+//! /v2/models/mnist/infer`, one FP32 `[1, 1, 28, 28]` tensor as JSON; Digits
+//! logs every call durably, MLServer logs nothing). One client, then 32,
+//! the two servers taking turns, [`ROUNDS`] runs each; the medians are kept.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+use super::load::{self, Run};
+use crate::local_stack::free_port;
+use crate::setup;
+
+/// Runs per server and per load, alternating.
+pub const ROUNDS: usize = 3;
+
+/// MLServer on a free loopback port, stopped when dropped.
+struct MlServer {
+    child: Child,
+    url: String,
+    dir: PathBuf,
+}
+
+impl MlServer {
+    /// Writes the model folder and settings into `dir`, starts MLServer and
+    /// waits until the model is ready.
+    fn start(dir: &Path) -> anyhow::Result<Self> {
+        let bin = setup::mlserver_venv()?;
+        let model = dir.join("mnist");
+        std::fs::create_dir_all(&model)?;
+        let root = setup::root();
+        std::fs::copy(root.join("deploy/peers/mlserver/runtime.py"), model.join("runtime.py"))?;
+        std::fs::copy(root.join("services/inference/models/mnist/1.3.0/model.onnx"), model.join("model.onnx"))?;
+        std::fs::write(
+            model.join("model-settings.json"),
+            r#"{"name": "mnist", "implementation": "runtime.OnnxModel", "parameters": {"uri": "./model.onnx"}}"#,
+        )?;
+        let (http, grpc, metrics) = (free_port()?, free_port()?, free_port()?);
+        std::fs::write(
+            dir.join("settings.json"),
+            serde_json::json!({
+                "debug": false, "parallel_workers": 0, "host": "127.0.0.1",
+                "http_port": http, "grpc_port": grpc, "metrics_port": metrics,
+            })
+            .to_string(),
+        )?;
+        let log = std::fs::File::create(dir.join("mlserver.log"))?;
+        let child = Command::new(bin.join("mlserver"))
+            .args(["start", "."])
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .context("starting MLServer")?;
+        let server = Self { child, url: format!("http://127.0.0.1:{http}"), dir: dir.to_path_buf() };
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(120) {
+            if ready(http) {
+                return Ok(server);
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        bail!("MLServer was not ready within 120 s; its log: {}", server.dir.join("mlserver.log").display())
+    }
+}
+
+impl Drop for MlServer {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+    }
+}
+
+/// Whether MLServer on `port` says the model is ready.
+fn ready(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let request = format!("GET /v2/models/mnist/ready HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nconnection: close\r\n\r\n");
+    let mut answer = String::new();
+    stream.write_all(request.as_bytes()).is_ok()
+        && stream.read_to_string(&mut answer).is_ok()
+        && answer.starts_with("HTTP/1.1 200")
+}
+
+/// The OIP REST request body: the 28x28 input `stack_bench` wrote (bytes,
+/// ink high) as an FP32 tensor of 0.0 to 1.0.
+fn request_body(input: &Path) -> anyhow::Result<String> {
+    let pixels = std::fs::read(input)?;
+    anyhow::ensure!(pixels.len() == 784, "{} is a 28x28 input", input.display());
+    let data: Vec<f32> = pixels.iter().map(|&p| f32::from(p) / 255.0).collect();
+    Ok(serde_json::json!({ "inputs": [{ "name": "image", "shape": [1, 1, 28, 28], "datatype": "FP32", "data": data }] })
+        .to_string())
+}
+
+/// Digits (`digits`, the gateway's base URL) against MLServer on the same
+/// request, with the bodies in `dir`; prints a table and adds the figures.
+pub fn compare(digits: &str, dir: &Path, figures: &mut Vec<(String, f64)>) -> anyhow::Result<()> {
+    let wrk = setup::wrk()?;
+    let script = dir.join("post.lua");
+    std::fs::write(&script, load::SCRIPT)?;
+    let body = dir.join("oip.json");
+    std::fs::write(&body, request_body(&dir.join("input.bin"))?)?;
+    let peer_dir = dir.join("mlserver");
+    let peer = MlServer::start(&peer_dir)?;
+    let servers = [("digits", "Digits (logged)", digits), ("mlserver", "MLServer 1.7.1", peer.url.as_str())];
+    for (clients, threads, seconds) in [(1, 1, 5), (32, 2, 10)] {
+        let mut runs: Vec<Vec<Run>> = vec![Vec::new(), Vec::new()];
+        for _ in 0..ROUNDS {
+            for (i, (_, _, base)) in servers.iter().enumerate() {
+                let url = format!("{base}/v2/models/mnist/infer");
+                let run = load::wrk_run(&wrk, &script, &url, &body, "application/json", (clients, threads, seconds))?;
+                anyhow::ensure!(run.failed == 0, "{url}: {} answers were not 2xx", run.failed);
+                runs[i].push(run);
+                // Let Digits' log writer catch up before the next run.
+                std::thread::sleep(Duration::from_secs(2));
+            }
+        }
+        println!(
+            "\n{:<50} {:>11} {:>11} {:>9}",
+            format!("OIP REST, {clients} connection(s), median of {ROUNDS} x {seconds} s"),
+            "p50",
+            "p99",
+            "req/s"
+        );
+        for ((key, name, _), runs) in servers.iter().zip(&runs) {
+            let median = |pick: fn(&Run) -> f64| {
+                let mut v: Vec<f64> = runs.iter().map(pick).collect();
+                v.sort_by(f64::total_cmp);
+                v[v.len() / 2]
+            };
+            let (p50, p99, rate) = (median(|r| r.p50_us), median(|r| r.p99_us), median(|r| r.rate));
+            println!("{name:<50} {p50:>8.0} µs {p99:>8.0} µs {rate:>9.0}");
+            figures.push((format!("oip_c{clients}_{key}_p50_us"), p50));
+            figures.push((format!("oip_c{clients}_{key}_p99_us"), p99));
+            figures.push((format!("oip_c{clients}_{key}_rps"), rate));
+        }
+    }
+    drop(peer);
+    let _ = std::fs::remove_dir_all(&peer_dir);
+    Ok(())
+}
