@@ -19,9 +19,12 @@ pub fn mnist_dir() -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
-/// Runs a command in the repository root, echoing it; fails on a non-zero exit.
+/// Runs a command (in the repository root unless it names another folder),
+/// echoing it; fails on a non-zero exit.
 pub fn run(cmd: &mut Command) -> anyhow::Result<()> {
-    cmd.current_dir(root());
+    if cmd.get_current_dir().is_none() {
+        cmd.current_dir(root());
+    }
     eprintln!("$ {}", describe(cmd));
     let status = cmd.status().with_context(|| format!("starting {}", describe(cmd)))?;
     if !status.success() {

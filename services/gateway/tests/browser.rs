@@ -648,6 +648,7 @@ async fn drawn_digits_are_recognised_and_feedback_reaches_history_stats_and_the_
         (texts.len() == 10).then_some(texts)
     })
     .await;
+    let newest = attr(&client, "table.history tbody tr", "data-id").await.expect("the newest drawing's id");
     older.click().await.expect("older");
     // The page label may change before the rows do: wait for other rows.
     let second_page = wait_until("the second page", || async {
@@ -660,9 +661,10 @@ async fn drawn_digits_are_recognised_and_feedback_reaches_history_stats_and_the_
     client.find(Locator::Css("#history-newer")).await.expect("newer").click().await.expect("click");
 
     // A row opens its drawing, which can be deleted.
-    let newest = wait_until("page 1 again", || async {
+    // Again, the label may change before the rows do: wait for the newest row.
+    wait_until("page 1 again", || async {
         (text(&client, "#history-page").await? == "Page 1").then_some(())?;
-        attr(&client, "table.history tbody tr", "data-id").await
+        (attr(&client, "table.history tbody tr", "data-id").await? == newest).then_some(())
     })
     .await;
     client.find(Locator::Css("table.history tbody tr button.open")).await.expect("a row").click().await.expect("open");
