@@ -9,10 +9,16 @@
 //! [`InferError::Busy`] at once instead of piling up. A job whose caller has
 //! gone, or whose deadline has passed, is dropped before it runs
 //! ([`InferError::Expired`]), so an overload does not turn into work for
-//! nobody. The async runtime's threads only pass messages.
+//! nobody.
+//!
+//! A call of one image while a core is free (fewer computations running than
+//! there are workers) runs on the task that received it instead: no queue,
+//! no hand-off to a worker and no wake-up of the caller afterwards, which is
+//! most of what a lone request pays beyond the model. Otherwise the async
+//! runtime's threads only pass messages.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -53,6 +59,50 @@ pub struct Engine {
     workers: Vec<JoinHandle<()>>,
     queue: usize,
     expired: Arc<AtomicU64>,
+    busy: Arc<AtomicUsize>,
+    limits: Limits,
+    in_place: InPlace,
+    ran_in_place: AtomicU64,
+}
+
+/// One computation counted as running while it lives.
+struct Running<'a>(&'a AtomicUsize);
+
+impl<'a> Running<'a> {
+    fn start(busy: &'a AtomicUsize) -> Self {
+        busy.fetch_add(1, Ordering::AcqRel);
+        Self(busy)
+    }
+
+    /// Counts one more unless `cores` are already busy.
+    fn start_if_free(busy: &'a AtomicUsize, cores: usize) -> Option<Self> {
+        busy.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < cores).then_some(n + 1))
+            .ok()
+            .map(|_| Self(busy))
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The states (and input buffers) of calls run in place, lent out one per
+/// call; at most one per core is ever made. (Not thread-locals: tract's
+/// states use thread-locals of their own, which may be gone by the time a
+/// runtime thread's would be dropped.)
+#[derive(Default)]
+struct InPlace(std::sync::Mutex<Vec<(Sessions, Vec<f32>)>>);
+
+impl InPlace {
+    fn take(&self) -> (Sessions, Vec<f32>) {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop().unwrap_or_default()
+    }
+
+    fn give_back(&self, states: (Sessions, Vec<f32>)) {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(states);
+    }
 }
 
 impl Engine {
@@ -63,22 +113,36 @@ impl Engine {
     pub fn start(workers: usize, queue: usize, limits: Limits) -> std::io::Result<Self> {
         let (sender, receiver) = crossbeam_channel::bounded(queue);
         let expired = Arc::new(AtomicU64::new(0));
+        let busy = Arc::new(AtomicUsize::new(0));
         let workers = (0..workers)
             .map(|i| {
-                let receiver = receiver.clone();
-                let expired = expired.clone();
+                let (receiver, expired, busy) = (receiver.clone(), expired.clone(), busy.clone());
                 std::thread::Builder::new()
                     .name(format!("inference-{i}"))
-                    .spawn(move || work(&limits, &receiver, &expired))
+                    .spawn(move || work(&limits, &receiver, &expired, &busy))
             })
             .collect::<Result<_, _>>()?;
-        Ok(Self { sender: Some(sender), workers, queue, expired })
+        Ok(Self {
+            sender: Some(sender),
+            workers,
+            queue,
+            expired,
+            busy,
+            limits,
+            in_place: InPlace::default(),
+            ran_in_place: AtomicU64::new(0),
+        })
     }
 
     /// Jobs dropped unrun since start, because their caller had gone or
     /// their deadline had passed.
     pub fn expired(&self) -> u64 {
         self.expired.load(Ordering::Relaxed)
+    }
+
+    /// Calls run in place, on the task that received them, since start.
+    pub fn ran_in_place(&self) -> u64 {
+        self.ran_in_place.load(Ordering::Relaxed)
     }
 
     /// Number of worker threads.
@@ -101,6 +165,24 @@ impl Engine {
         let started = Instant::now();
         let sender = self.sender.as_ref().ok_or_else(|| InferError::Internal("the engine is stopped".into()))?;
         metrics::histogram!("digits_inference_images_per_call").record(images.len() as f64);
+        if images.len() == 1
+            && let Some(_running) = Running::start_if_free(&self.busy, self.workers.len())
+        {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                self.expired.fetch_add(1, Ordering::Relaxed);
+                metrics::counter!("digits_inference_jobs_expired_total").increment(1);
+                return Err(InferError::Expired);
+            }
+            self.ran_in_place.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("digits_inference_calls_run_in_place_total").increment(1);
+            // This runtime thread may not have run a model before.
+            crate::vector_registers::clear_upper_halves();
+            let (mut sessions, mut input) = self.in_place.take();
+            let result = run(&mut sessions, &mut input, &self.limits, model, &images, 0);
+            self.in_place.give_back((sessions, input));
+            let (readings, preprocess) = result?;
+            return Ok(Outcome { readings, preprocess, inference: started.elapsed().saturating_sub(preprocess) });
+        }
         let chunk = images.len().div_ceil(self.workers.len()).max(1);
         let mut pending = Vec::new();
         let mut images = images.into_iter();
@@ -168,12 +250,13 @@ impl Sessions {
     }
 }
 
-fn work(limits: &Limits, jobs: &Receiver<Job>, expired: &AtomicU64) {
+fn work(limits: &Limits, jobs: &Receiver<Job>, expired: &AtomicU64, busy: &AtomicUsize) {
     // A new thread inherits the registers of the one that loaded the model.
     crate::vector_registers::clear_upper_halves();
     let mut sessions = Sessions::default();
     let mut input = Vec::new();
     while let Ok(job) = jobs.recv() {
+        let _running = Running::start(busy);
         metrics::gauge!("digits_inference_queue_depth").set(jobs.len() as f64);
         metrics::histogram!("digits_inference_queue_wait_seconds").record(job.queued_at.elapsed().as_secs_f64());
         if job.reply.is_closed() || job.deadline.is_some_and(|d| Instant::now() >= d) {
@@ -182,28 +265,40 @@ fn work(limits: &Limits, jobs: &Receiver<Job>, expired: &AtomicU64) {
             let _ = job.reply.send(Err(InferError::Expired));
             continue;
         }
-        let result = catch_unwind(AssertUnwindSafe(|| {
-            let started = Instant::now();
-            let images = job
-                .images
-                .iter()
-                .enumerate()
-                .map(|(i, image)| decode::to_parts(image, limits).map_err(|e| e.at_index(job.first_index + i)))
-                .collect::<Result<Vec<_>, _>>()?;
-            let preprocess = started.elapsed();
-            metrics::histogram!("digits_inference_preprocess_seconds").record(preprocess.as_secs_f64());
-            let session = sessions.for_model(&job.model)?;
-            let computing = Instant::now();
-            let readings = job.model.read(session, images, &mut input)?;
-            metrics::histogram!("digits_inference_compute_seconds").record(computing.elapsed().as_secs_f64());
-            Ok((readings, preprocess))
-        }));
-        let result = result.unwrap_or_else(|_| {
-            // Start from clean states after a panic.
-            sessions = Sessions::default();
-            Err(InferError::Internal("the worker panicked on this request".into()))
-        });
+        let result = run(&mut sessions, &mut input, limits, &job.model, &job.images, job.first_index);
         // The caller may have gone away (cancelled call); nothing to do then.
         let _ = job.reply.send(result);
     }
+}
+
+/// Decodes, splits, preprocesses and reads `images` (the call's from
+/// `first_index` on) with `model`, in this thread's `sessions`.
+fn run(
+    sessions: &mut Sessions,
+    input: &mut Vec<f32>,
+    limits: &Limits,
+    model: &Model,
+    images: &[pb::Image],
+    first_index: usize,
+) -> Result<(Vec<Reading>, Duration), InferError> {
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let started = Instant::now();
+        let images = images
+            .iter()
+            .enumerate()
+            .map(|(i, image)| decode::to_parts(image, limits).map_err(|e| e.at_index(first_index + i)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let preprocess = started.elapsed();
+        metrics::histogram!("digits_inference_preprocess_seconds").record(preprocess.as_secs_f64());
+        let session = sessions.for_model(model)?;
+        let computing = Instant::now();
+        let readings = model.read(session, images, input)?;
+        metrics::histogram!("digits_inference_compute_seconds").record(computing.elapsed().as_secs_f64());
+        Ok((readings, preprocess))
+    }));
+    result.unwrap_or_else(|_| {
+        // Start from clean states after a panic.
+        *sessions = Sessions::default();
+        Err(InferError::Internal("the worker panicked on this request".into()))
+    })
 }

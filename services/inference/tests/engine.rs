@@ -55,7 +55,8 @@ async fn jobs_past_their_deadline_or_abandoned_are_dropped_unrun() {
         caller.abort();
     }
     busy.await.expect("task").expect("the large job runs");
-    engine.score(&model, vec![image()], None).await.expect("still serving");
+    // Two images: queued behind the abandoned jobs (a lone one would run in place).
+    engine.score(&model, vec![image(); 2], None).await.expect("still serving");
     // (A caller scheduled late may not have queued its job before it gave up.)
     assert!(engine.expired() >= 16, "abandoned jobs dropped: {} of 20", engine.expired() - 1);
 }
