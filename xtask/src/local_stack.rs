@@ -37,6 +37,10 @@ pub const UNLIMITED: [(&str, &str); 4] = [
     ("DIGITS_ADDRESS_RATE_BURST", "1000000"),
 ];
 
+/// The inference service's allocator setting, as its container image sets
+/// it (`deploy/Dockerfile`): mimalloc commits memory as it is used.
+pub const INFERENCE_ALLOCATOR: (&str, &str) = ("MIMALLOC_ARENA_EAGER_COMMIT", "0");
+
 /// A port free on loopback now.
 pub fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
@@ -81,6 +85,7 @@ impl LocalStack {
         stack.services.push(spawn(
             "inference",
             Command::new(bin.join("digits-inference"))
+                .env(INFERENCE_ALLOCATOR.0, INFERENCE_ALLOCATOR.1)
                 .env("DIGITS_INFERENCE_ADDR", &inference)
                 .env("DIGITS_METRICS_ADDR", &inference_metrics),
         )?);

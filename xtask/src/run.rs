@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 
+use crate::local_stack::INFERENCE_ALLOCATOR;
 use crate::{deploy, setup, web};
 
 /// One service process.
@@ -36,7 +37,12 @@ pub fn run() -> anyhow::Result<()> {
         Ok(Service { name, child: cmd.spawn().with_context(|| format!("starting {name}"))? })
     };
     let services = vec![
-        spawn("inference", Command::new(bin.join("digits-inference")).env("DIGITS_INFERENCE_ADDR", &inference))?,
+        spawn(
+            "inference",
+            Command::new(bin.join("digits-inference"))
+                .env(INFERENCE_ALLOCATOR.0, INFERENCE_ALLOCATOR.1)
+                .env("DIGITS_INFERENCE_ADDR", &inference),
+        )?,
         spawn(
             "logging",
             Command::new(bin.join("digits-logging"))
