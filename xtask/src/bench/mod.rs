@@ -143,7 +143,7 @@ fn summary(f: &BTreeMap<String, f64>) {
     println!("\none request, one client, p50: where a logged PNG prediction's time goes");
     let rows = [
         ("gateway: HTTP, identity, rate limit, JSON answer, gRPC hop to inference", draft - grpc_png),
-        ("inference service: gRPC, queue, hand-off to a worker and back", grpc_mnist - tract),
+        ("inference service: gRPC and running the call (in place while a core is free)", grpc_mnist - tract),
         ("PNG decode and preprocessing, in the service", grpc_png - grpc_mnist),
         ("model (tract)", tract),
         ("log entry: queued, and on disk in the spool, before the answer", logged - draft),
