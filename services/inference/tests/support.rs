@@ -97,3 +97,18 @@ pub fn draw_number(digits: &[&[u8; 784]], scale: f32, gap: f32, height: usize) -
     }
     (canvas, width)
 }
+
+/// A 28x28 input with a vertical stroke: a "1".
+pub fn stroke() -> pb::Image {
+    let mut pixels = vec![0u8; 784];
+    for y in 6..22 {
+        pixels[y * 28 + 14] = 255;
+    }
+    raw(28, 28, pb::PixelFormat::Gray8, pixels)
+}
+
+/// A 2048x2048 gray picture with a dark band down it: slow to preprocess.
+pub fn large_band() -> pb::Image {
+    let pixels = (0..2048 * 2048).map(|i| if (900..1150).contains(&(i % 2048)) { 0 } else { 255 }).collect();
+    raw(2048, 2048, pb::PixelFormat::Gray8, pixels)
+}
