@@ -80,10 +80,11 @@ impl DatabaseUrl {
             Self::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(path).map_err(unavailable)?;
                 // Wait for a writer instead of failing at once; WAL lets readers run beside it.
-                conn.batch_execute(
-                    "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
-                )
-                .map_err(StoreError::Database)?;
+                // FULL syncs the WAL at each commit: a stored row survives a power cut, as it
+                // must once the gateway has dropped the entry from its spool (NORMAL may lose
+                // the last commits then).
+                conn.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")
+                    .map_err(StoreError::Database)?;
                 Ok(DbConnection::Sqlite(conn))
             }
         }
