@@ -175,6 +175,8 @@ impl Engine {
             }
             self.ran_in_place.fetch_add(1, Ordering::Relaxed);
             metrics::counter!("digits_inference_calls_run_in_place_total").increment(1);
+            // It waited for no worker: the queue-wait histogram counts it at zero.
+            metrics::histogram!("digits_inference_queue_wait_seconds").record(0.0);
             // This runtime thread may not have run a model before.
             crate::vector_registers::clear_upper_halves();
             let (mut sessions, mut input) = self.in_place.take();
