@@ -153,10 +153,15 @@ fn readyz_ok(host: &str) -> bool {
 
 /// The answer of `GET /readyz` on `host` (headers and body) when it is 200.
 pub fn readyz(host: &str) -> Option<String> {
+    get_ok(host, "/readyz")
+}
+
+/// The answer of `GET path` on `host` (headers and body) when it is 200.
+pub fn get_ok(host: &str, path: &str) -> Option<String> {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(host).ok()?;
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    let request = format!("GET /readyz HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n\r\n");
+    let request = format!("GET {path} HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n\r\n");
     let mut answer = String::new();
     stream.write_all(request.as_bytes()).ok()?;
     stream.read_to_string(&mut answer).ok()?;

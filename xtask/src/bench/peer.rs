@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 use super::load::{self, Run};
-use crate::local_stack::free_port;
+use crate::local_stack::{free_port, get_ok};
 use crate::setup;
 
 /// Runs per server and per load, alternating.
@@ -77,14 +77,7 @@ impl Drop for MlServer {
 
 /// Whether MLServer on `port` says the model is ready.
 fn ready(port: u16) -> bool {
-    use std::io::{Read, Write};
-    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return false };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    let request = format!("GET /v2/models/mnist/ready HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nconnection: close\r\n\r\n");
-    let mut answer = String::new();
-    stream.write_all(request.as_bytes()).is_ok()
-        && stream.read_to_string(&mut answer).is_ok()
-        && answer.starts_with("HTTP/1.1 200")
+    get_ok(&format!("127.0.0.1:{port}"), "/v2/models/mnist/ready").is_some()
 }
 
 /// The OIP REST request body: the 28x28 input `stack_bench` wrote (bytes,
