@@ -153,6 +153,10 @@ fn summary(f: &BTreeMap<String, f64>) {
     }
     println!("  {:<72} {logged:>7.0} µs", "total, measured end to end");
     println!(
+        "  (the floor of the inference hop, a gRPC health Check on the same port and connection: {:.0} µs)",
+        get("grpc_floor_p50_us")
+    );
+    println!(
         "  (decode and preprocessing alone, in a hot loop: {decode_pre:.0} µs, of which preprocessing {pre:.0} µs)"
     );
     let mnist_logged = get("http_mnist_logged_p50_us");
@@ -179,11 +183,21 @@ fn summary(f: &BTreeMap<String, f64>) {
         get("oip_c1_digits_p99_us"),
         get("oip_c1_mlserver_p99_us")
     );
+    println!(
+        "  one client, p50 / p99, MLServer with 2 parallel workers: {:.0} / {:.0} µs",
+        get("oip_c1_mlserver_workers_p50_us"),
+        get("oip_c1_mlserver_workers_p99_us")
+    );
     let (digits_rps, peer_rps) = (get("oip_c32_digits_rps"), get("oip_c32_mlserver_rps"));
     println!(
         "  32 clients: Digits (logged) {digits_rps:.0} req/s, MLServer {peer_rps:.0} req/s, {:.1}x  (target >= 4,500: {})",
         digits_rps / peer_rps,
         verdict(digits_rps >= 4500.0)
+    );
+    let workers_rps = get("oip_c32_mlserver_workers_rps");
+    println!(
+        "  32 clients, MLServer with 2 parallel workers: {workers_rps:.0} req/s; Digits {:.1}x",
+        digits_rps / workers_rps
     );
     println!(
         "  32 clients, p50 / p99: Digits {:.0} / {:.0} µs, MLServer {:.0} / {:.0} µs",

@@ -1,9 +1,11 @@
 //! The peer: MLServer (`deploy/peers/mlserver/`) serving the same
-//! `model.onnx` in onnxruntime, one thread, `parallel_workers: 0`, against
-//! Digits' gateway on the same OIP REST request (`POST
-//! /v2/models/mnist/infer`, one FP32 `[1, 1, 28, 28]` tensor as JSON; Digits
-//! logs every call durably, MLServer logs nothing). One client, then 32,
-//! the two servers taking turns, [`ROUNDS`] runs each; the medians are kept.
+//! `model.onnx` in onnxruntime, one thread per process, against Digits'
+//! gateway on the same OIP REST request (`POST /v2/models/mnist/infer`, one
+//! FP32 `[1, 1, 28, 28]` tensor as JSON; Digits logs every call durably,
+//! MLServer logs nothing). MLServer runs twice: inference in its main process
+//! (`parallel_workers: 0`), and with two worker processes, one per core. One
+//! client, then 32, the servers taking turns, [`ROUNDS`] runs each; the
+//! medians are kept.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -26,9 +28,10 @@ struct MlServer {
 }
 
 impl MlServer {
-    /// Writes the model folder and settings into `dir`, starts MLServer and
+    /// Writes the model folder and settings into `dir`, starts MLServer with
+    /// `workers` inference processes (0: inference in its main process) and
     /// waits until the model is ready.
-    fn start(dir: &Path) -> anyhow::Result<Self> {
+    fn start(dir: &Path, workers: u32) -> anyhow::Result<Self> {
         let bin = setup::mlserver_venv()?;
         let model = dir.join("mnist");
         std::fs::create_dir_all(&model)?;
@@ -43,7 +46,7 @@ impl MlServer {
         std::fs::write(
             dir.join("settings.json"),
             serde_json::json!({
-                "debug": false, "parallel_workers": 0, "host": "127.0.0.1",
+                "debug": false, "parallel_workers": workers, "host": "127.0.0.1",
                 "http_port": http, "grpc_port": grpc, "metrics_port": metrics,
             })
             .to_string(),
@@ -98,11 +101,16 @@ pub fn compare(digits: &str, dir: &Path, figures: &mut Vec<(String, f64)>) -> an
     std::fs::write(&script, load::SCRIPT)?;
     let body = dir.join("oip.json");
     std::fs::write(&body, request_body(&dir.join("input.bin"))?)?;
-    let peer_dir = dir.join("mlserver");
-    let peer = MlServer::start(&peer_dir)?;
-    let servers = [("digits", "Digits (logged)", digits), ("mlserver", "MLServer 1.7.1", peer.url.as_str())];
+    let (single_dir, parallel_dir) = (dir.join("mlserver"), dir.join("mlserver-workers"));
+    let single = MlServer::start(&single_dir, 0)?;
+    let parallel = MlServer::start(&parallel_dir, 2)?;
+    let servers = [
+        ("digits", "Digits (logged)", digits),
+        ("mlserver", "MLServer 1.7.1", single.url.as_str()),
+        ("mlserver_workers", "MLServer 1.7.1, 2 parallel workers", parallel.url.as_str()),
+    ];
     for (clients, threads, seconds) in [(1, 1, 5), (32, 2, 10)] {
-        let mut runs: Vec<Vec<Run>> = vec![Vec::new(), Vec::new()];
+        let mut runs: Vec<Vec<Run>> = servers.iter().map(|_| Vec::new()).collect();
         for _ in 0..ROUNDS {
             for (i, (_, _, base)) in servers.iter().enumerate() {
                 let url = format!("{base}/v2/models/mnist/infer");
@@ -133,7 +141,8 @@ pub fn compare(digits: &str, dir: &Path, figures: &mut Vec<(String, f64)>) -> an
             figures.push((format!("oip_c{clients}_{key}_rps"), rate));
         }
     }
-    drop(peer);
-    let _ = std::fs::remove_dir_all(&peer_dir);
+    drop((single, parallel));
+    let _ = std::fs::remove_dir_all(&single_dir);
+    let _ = std::fs::remove_dir_all(&parallel_dir);
     Ok(())
 }

@@ -3,7 +3,9 @@
 //! as API users send it) and its 28x28 input (`input.bin`, as the web app
 //! sends it: the server's own preprocessing of that canvas) into DIR, then
 //! times `Predict` from one client straight on the inference port with each,
-//! so the gateway's share of a request can be told apart. (xtask then loads
+//! so the gateway's share of a request can be told apart, beside the
+//! standard health `Check` on that port: the same server and connection with
+//! no work behind the call, the floor of a tonic unary call here. (xtask then loads
 //! the gateway with wrk.)
 //!
 //! ```text
@@ -51,22 +53,47 @@ impl Run {
     }
 }
 
-async fn grpc(channel: tonic::transport::Channel, image: pb::Image, time: Duration) -> Run {
+/// One client calling `call` back to back for `time`; `call` answers whether it succeeded.
+async fn one_client<F, Fut>(time: Duration, mut call: F) -> Run
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     tasks.spawn(async move {
-        let mut client = pb::inference_client::InferenceClient::new(channel);
         let (mut latencies, mut errors) = (Vec::new(), 0);
         while started.elapsed() < time {
             let t = Instant::now();
-            match client.predict(pb::PredictRequest { image: Some(image.clone()), ..Default::default() }).await {
-                Ok(_) => latencies.push(t.elapsed()),
-                Err(_) => errors += 1,
+            if call().await {
+                latencies.push(t.elapsed());
+            } else {
+                errors += 1;
             }
         }
         (latencies, errors)
     });
     collect(tasks, started).await
+}
+
+async fn predict(channel: tonic::transport::Channel, image: pb::Image, time: Duration) -> Run {
+    let client = pb::inference_client::InferenceClient::new(channel);
+    one_client(time, move || {
+        let (mut client, image) = (client.clone(), image.clone());
+        async move { client.predict(pb::PredictRequest { image: Some(image), ..Default::default() }).await.is_ok() }
+    })
+    .await
+}
+
+/// The floor of a unary call: the standard health `Check` on the same port,
+/// through the same server and connection, with no work behind it.
+async fn health(channel: tonic::transport::Channel, time: Duration) -> Run {
+    let client = tonic_health::pb::health_client::HealthClient::new(channel);
+    one_client(time, move || {
+        let mut client = client.clone();
+        async move { client.check(tonic_health::pb::HealthCheckRequest::default()).await.is_ok() }
+    })
+    .await
 }
 
 async fn collect(mut tasks: tokio::task::JoinSet<(Vec<Duration>, usize)>, started: Instant) -> Run {
@@ -127,11 +154,16 @@ async fn main() -> anyhow::Result<()> {
     );
     let mnist = pb::Image { source: Some(pb::image::Source::Mnist(input)) };
     let encoded = pb::Image { source: Some(pb::image::Source::Encoded(png)) };
-    for (name, key, image) in [
-        ("gRPC Predict on the inference port, 28x28 input", "grpc_mnist", mnist),
-        ("gRPC Predict on the inference port, PNG", "grpc_png", encoded),
-    ] {
-        let run = grpc(channel.clone(), image, ONE_CLIENT).await;
+    let runs = [
+        ("gRPC health Check (a unary call's floor)", "grpc_floor", health(channel.clone(), ONE_CLIENT).await),
+        (
+            "gRPC Predict on the inference port, 28x28 input",
+            "grpc_mnist",
+            predict(channel.clone(), mnist, ONE_CLIENT).await,
+        ),
+        ("gRPC Predict on the inference port, PNG", "grpc_png", predict(channel.clone(), encoded, ONE_CLIENT).await),
+    ];
+    for (name, key, run) in runs {
         println!(
             "{name:<50} {:>8.0} µs {:>8.0} µs {:>9.0}{}",
             us(run.p(0.5)),
