@@ -77,3 +77,7 @@ def test_candidates_have_the_documented_costs():
     assert models.count_macs(models.build("small")) == 2_126_272
     assert models.count_macs(models.build("strided")) == 2_581_472
     assert models.count_parameters(models.build("strided")) == 87_155
+    unpadded = models.build("unpadded")
+    assert (models.count_macs(unpadded), models.count_parameters(unpadded)) == (1_715_840, 78_707)
+    # No convolution pads: tract would run each padding as a copy of its own.
+    assert all(m.padding == (0, 0) for m in unpadded.modules() if isinstance(m, torch.nn.Conv2d))
