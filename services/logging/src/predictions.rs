@@ -7,8 +7,10 @@
 //! owner's prediction is [`StoreError::NotFound`], exactly like a missing one.
 
 use chrono::{NaiveDateTime, Utc};
+use diesel::dsl::case_when;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::sql_types::SmallInt;
 
 use crate::checks::{self, invalid, storable};
 use crate::db::DbConnection;
@@ -462,11 +464,16 @@ fn rows(conn: &mut DbConnection, filter: &ListFilter, fetch: i64) -> Result<Vec<
         query = query.filter(dsl::true_label.eq(checks::class("true_label", i64::from(label))?));
     }
     if filter.wrong_only {
-        // Wrong: a label other than the class read.
-        let wrong_digit = dsl::verdict.eq(Verdict::Digit).and(dsl::true_label.ne(dsl::predicted_digit.nullable()));
-        let wrong_rejection = dsl::verdict.eq(Verdict::NotADigit).and(dsl::true_label.ne(NOT_A_DIGIT));
-        let wrong_number = dsl::verdict.eq(Verdict::SeveralDigits).and(dsl::true_label.ne(NUMBER_RIGHT));
-        query = query.filter(dsl::true_label.is_not_null().and(wrong_digit.or(wrong_rejection).or(wrong_number)));
+        // Wrong: a label other than the class read (the digit, not a digit
+        // or a number, as the counts' triggers name it). One CASE rather than
+        // an OR of the three verdicts: SQLite answers such an OR from the
+        // (verdict, true_label, id) index and sorts every labelled row (0.6 s
+        // at a million rows), where this reads the labelled ids newest first
+        // and stops at a page.
+        let class_read = case_when::<_, _, SmallInt>(dsl::verdict.eq(Verdict::Digit), dsl::predicted_digit)
+            .when(dsl::verdict.eq(Verdict::NotADigit), NOT_A_DIGIT)
+            .otherwise(NUMBER_RIGHT);
+        query = query.filter(dsl::true_label.is_not_null().and(dsl::true_label.ne(class_read.nullable())));
     } else if let Some(has) = filter.has_feedback {
         query = if has { query.filter(dsl::true_label.is_not_null()) } else { query.filter(dsl::true_label.is_null()) };
     }
