@@ -310,6 +310,42 @@ fn list_filters_by_digit_feedback_and_wrongness() {
 }
 
 #[test]
+fn wrong_only_lists_every_kind_of_wrong_reading() {
+    for backend in Backend::all() {
+        let pool = backend.pool();
+        let mut conn = pool.get().expect("connection");
+        let rejected = |id: &str| NewPrediction { verdict: Verdict::NotADigit, number: String::new(), ..sample(id, 0) };
+        let number = |id: &str| NewPrediction { verdict: Verdict::SeveralDigits, number: "42".into(), ..sample(id, 4) };
+        let cases = [
+            (sample("a 4 that was no digit", 4), Some(Label::NotADigit), true),
+            (rejected("rightly rejected"), Some(Label::NotADigit), false),
+            (rejected("a rejected 3"), Some(Label::Digit(3)), true),
+            (number("42 read right"), Some(Label::Number("42".into())), false),
+            (number("47 read as 42"), Some(Label::Number("47".into())), true),
+            (sample("a 5 read right", 5), Some(Label::Digit(5)), false),
+            (sample("unlabelled", 6), None, false),
+        ];
+        let mut wrong = Vec::new();
+        for (row, label, is_wrong) in cases {
+            let id = predictions::log(&mut conn, &row).expect("log").0.id;
+            if let Some(label) = label {
+                predictions::record_feedback(&mut conn, id, None, label).expect("feedback");
+            }
+            if is_wrong {
+                wrong.insert(0, id);
+            }
+        }
+        let listed: Vec<i64> =
+            predictions::list(&mut conn, &ListFilter { wrong_only: true, limit: 100, ..Default::default() })
+                .expect("list")
+                .iter()
+                .map(|p| p.id)
+                .collect();
+        assert_eq!(listed, wrong, "{}", backend.url());
+    }
+}
+
+#[test]
 fn stats_match_a_hand_computed_confusion_matrix() {
     for backend in Backend::all() {
         let pool = backend.pool();
