@@ -5,8 +5,8 @@
 //! times `Predict` from one client straight on the inference port with each,
 //! so the gateway's share of a request can be told apart, beside the
 //! standard health `Check` on that port: the same server and connection with
-//! no work behind the call, the floor of a tonic unary call here. (xtask then loads
-//! the gateway with wrk.)
+//! no work behind the call, the floor of a tonic unary call here. (xtask
+//! then loads the gateway with wrk.)
 //!
 //! ```text
 //! cargo run --release -p digits-loadgen --bin stack_bench -- http://127.0.0.1:8080 http://127.0.0.1:50051 DIR
