@@ -27,6 +27,8 @@ pub mod inference {
         pub enum ErrorKind {
             /// The drawing has (almost) no ink.
             EmptyDrawing,
+            /// The drawing is a tap or a dot: no larger than its own stroke.
+            TooSmall,
             /// The image has no pixels (0 wide or high).
             EmptyImage,
             /// The image is beyond the size limits.
@@ -44,8 +46,9 @@ pub mod inference {
         }
 
         impl ErrorKind {
-            const ALL: [Self; 8] = [
+            const ALL: [Self; 9] = [
                 Self::EmptyDrawing,
+                Self::TooSmall,
                 Self::EmptyImage,
                 Self::ImageTooLarge,
                 Self::InvalidImage,
@@ -59,6 +62,7 @@ pub mod inference {
             pub const fn as_str(self) -> &'static str {
                 match self {
                     Self::EmptyDrawing => "empty_drawing",
+                    Self::TooSmall => "too_small",
                     Self::EmptyImage => "empty_image",
                     Self::ImageTooLarge => "image_too_large",
                     Self::InvalidImage => "invalid_image",

@@ -4,7 +4,9 @@ This mirrors the Rust crate ``digits-preprocess`` step for step (the Rust crate 
 what serving and the web UI run; this copy lets training and the robustness
 evaluation use the same procedure). The steps, as MNIST itself was made:
 
-1. find the bounding box of the ink (pixels above ``INK_THRESHOLD``);
+1. find the bounding box of the ink (pixels above ``INK_THRESHOLD``); a
+   drawing whose box is no larger than ``TAP_SIDE`` brush widths either way
+   is a tap or a dot, too small to read (``TooSmall``);
 2. thicken thin strokes: when the crop's mean stroke width (twice the area
    of the ink above ``STROKE_INK`` over the length of its outline) is below
    ``STROKE_WIDTH`` of its longer side, dilate it with a square max filter
@@ -34,13 +36,49 @@ MIN_INK_PIXELS = 4
 # and the ink that counts as stroke when the width is measured.
 STROKE_WIDTH = 0.10
 STROKE_INK = 0.5
+# A drawing no larger than this many brush widths either way is a tap: too
+# small to read. The brush width is the smaller of the median lengths of the
+# ink's horizontal and vertical runs.
+TAP_SIDE = 1.5
 # Names the procedure's settings, so that anything cached in MNIST form is
 # made again when they change.
-FINGERPRINT = f"box {BOX} in {SIZE}, ink {INK_THRESHOLD}, stroke {STROKE_WIDTH} at {STROKE_INK}"
+FINGERPRINT = f"box {BOX} in {SIZE}, ink {INK_THRESHOLD}, stroke {STROKE_WIDTH} at {STROKE_INK}, tap {TAP_SIDE}"
 
 
 class EmptyDrawing(ValueError):
     """There is no (or too little) ink to call the image a digit."""
+
+
+class TooSmall(EmptyDrawing):
+    """The drawing is no larger than the brush that made it (a tap or a dot)."""
+
+
+def _median_run(mask: np.ndarray) -> int:
+    """The median length of the runs of ``True`` along each row of ``mask``
+    (the upper median, as the Rust crate picks it); 0 without runs."""
+    padded = np.pad(mask, ((0, 0), (1, 1))).astype(np.int8)
+    change = np.diff(padded, axis=1)
+    starts = np.flatnonzero(change.ravel() == 1)
+    ends = np.flatnonzero(change.ravel() == -1)
+    if len(starts) == 0:
+        return 0
+    lengths = np.sort(ends - starts)
+    return int(lengths[len(lengths) // 2])
+
+
+def brush_width(mask: np.ndarray) -> int:
+    """The width of the brush that drew ``mask`` (a crop's ink above ``INK_THRESHOLD``):
+    the smaller of its horizontal and vertical median run lengths."""
+    return min(_median_run(mask), _median_run(mask.T))
+
+
+def is_tap(mask: np.ndarray) -> bool:
+    """Whether the crop ``mask`` is no larger than ``TAP_SIDE`` brush widths either way."""
+    side = max(mask.shape)
+    # The brush is never wider than the crop's shorter side: only a near-square crop can be a tap.
+    if side > TAP_SIDE * min(mask.shape):
+        return False
+    return side <= TAP_SIDE * brush_width(mask)
 
 
 def _axis_weights(src: int, dst: int) -> np.ndarray:
@@ -103,7 +141,11 @@ def fit_box(ink: np.ndarray) -> np.ndarray:
         raise EmptyDrawing(f"the drawing has {int(mask.sum())} pixels with ink, at least {required} needed")
     rows = np.flatnonzero(mask.any(axis=1))
     cols = np.flatnonzero(mask.any(axis=0))
-    crop = thicken(ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
+    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    if is_tap(mask[box]):
+        h, w = mask[box].shape
+        raise TooSmall(f"the drawing is {w}x{h} pixels, about the brush's width ({brush_width(mask[box])} px)")
+    crop = thicken(ink[box])
     h, w = crop.shape
     scale = BOX / max(h, w)
     new_h = max(1, min(BOX, int(np.floor(h * scale + 0.5))))

@@ -32,6 +32,33 @@ def test_an_empty_drawing_is_rejected():
         preprocess.to_mnist(speck)
 
 
+def _disc(side: int, diameter: float) -> np.ndarray:
+    ys, xs = np.indices((side, side)) + 0.5 - side / 2
+    return (np.hypot(xs, ys) <= diameter / 2).astype(float)
+
+
+def _on_canvas(mark: np.ndarray) -> np.ndarray:
+    canvas_ = np.zeros((280, 280))
+    h, w = mark.shape
+    canvas_[100 : 100 + h, 100 : 100 + w] = mark
+    return canvas_
+
+
+def test_a_tap_is_too_small_to_read_as_the_rust_crate_decides():
+    # The same shapes and answers as services/libs/preprocess/src/tap.rs's tests.
+    with pytest.raises(preprocess.TooSmall):
+        preprocess.to_mnist(_on_canvas(_disc(16, 16)))
+    assert 32 <= preprocess.brush_width(_disc(40, 40) > 0) <= 40
+    assert preprocess.brush_width(np.ones((6, 30), bool)) == 6
+    assert preprocess.brush_width(np.ones((30, 6), bool)) == 6
+    for h, w, tap in [(24, 12, False), (6, 30, False), (10, 14, True), (10, 16, False)]:
+        assert preprocess.is_tap(np.ones((h, w), bool)) == tap, (h, w)
+        if not tap:
+            preprocess.to_mnist(_on_canvas(np.ones((h, w))))
+    ring = _disc(36, 36) - _disc(36, 24)
+    assert preprocess.brush_width(ring > 0) < 12 and not preprocess.is_tap(ring > 0)
+
+
 def test_area_weights_sum_to_one():
     for src, dst in [(100, 20), (20, 20), (5, 20), (1, 7)]:
         assert np.allclose(preprocess._axis_weights(src, dst).sum(1), 1.0)

@@ -74,7 +74,7 @@ pub fn App() -> Html {
                     on_clear={controls.clear.clone()} on_file={controls.file.clone()} />
             </section>
             <div class="side">
-                <AnswerPanel reading={shown.clone()} empty={session.empty} pending={session.pending()}
+                <AnswerPanel reading={shown.clone()} empty={session.empty} pending={session.pending()} too_small={session.is_too_small()}
                     stored={stored.is_some()} problem={session.problem.clone()} on_retry={controls.retry.clone()}
                     revision={format!("{}.{}", session.now.drawing, session.now.revision)}
                     local_said={session.local_said.as_ref().filter(|(r, _)| *r == session.now.revision).map(|(_, s)| AttrValue::from(s.clone()))} />

@@ -157,6 +157,9 @@ pub struct Session {
     /// What the page's model last said, and of which revision (kept when the
     /// server's reading replaces it, to compare the two).
     pub local_said: Option<(u32, String)>,
+    /// The last revision that was a tap or a dot, too small to read
+    /// (`digits_preprocess::TAP_SIDE`): nothing is shown or stored for it.
+    pub too_small: Option<u32>,
 }
 
 /// What happened.
@@ -203,6 +206,8 @@ pub enum Action {
     /// A draft read in the page: the preview and the answer (`None` when
     /// there is no ink, or the model failed on it).
     LocalRead(Target, Option<Rc<Vec<u8>>>, Option<Rc<Prediction>>),
+    /// The drawing is a tap or a dot: too small to read, and not stored.
+    TooSmall(Target),
 }
 
 impl Session {
@@ -252,7 +257,12 @@ impl Session {
 
     /// Whether the page is waiting for an answer worth showing.
     pub fn pending(&self) -> bool {
-        !self.empty && self.shown().is_none()
+        !self.empty && !self.is_too_small() && self.shown().is_none()
+    }
+
+    /// Whether the drawing as it is is a tap or a dot, too small to read.
+    pub fn is_too_small(&self) -> bool {
+        !self.empty && self.too_small == Some(self.now.revision)
     }
 
     /// Whether feedback made the drawing final.
@@ -280,7 +290,7 @@ impl Session {
     /// and it is not stored.
     pub fn next_rest(&self) -> Option<Target> {
         let stored = self.record.as_ref().is_some_and(|r| r.revision == self.now.revision);
-        (!self.pen_down && !self.empty && !stored && !self.is_final()).then_some(self.now)
+        (!self.pen_down && !self.empty && !stored && !self.is_final() && !self.is_too_small()).then_some(self.now)
     }
 
     /// The revision due to be stored, with the record it replaces.
@@ -288,7 +298,7 @@ impl Session {
         let stored = self.record.as_ref().is_some_and(|r| r.revision >= self.now.revision);
         // Feedback given before the store (offline) does not stop it: it waits for it.
         let due = self.rested == Some(self.now.revision) && !stored && self.storing.is_none();
-        (due && !self.blocked()).then(|| (self.now, self.record.as_ref().map(|r| r.id.clone())))
+        (due && !self.blocked() && !self.is_too_small()).then(|| (self.now, self.record.as_ref().map(|r| r.id.clone())))
     }
 
     /// The feedback due to be sent, with the record it is on.
@@ -420,6 +430,12 @@ impl Reducible for Session {
                 if let (Some(prediction), false) = (prediction, stored) {
                     next.reading = Some(Reading { prediction, revision: t.revision, stored: false });
                 }
+            }
+            Action::TooSmall(t) if t == self.now => {
+                next.too_small = Some(t.revision);
+                next.drafted = Some(t.revision);
+                next.preview = None;
+                next.local_said = None;
             }
             // A late report about an earlier drawing or revision.
             _ => return self,
@@ -560,6 +576,29 @@ mod tests {
         let s = run(s, [Action::StoreStarted(t, Rc::new(vec![0; 784])), Action::Failed(t, busy), Action::Retry]);
         assert_eq!(s.storing, Some(t.revision));
         assert_eq!(s.next_store(), None, "no second store of the same drawing");
+    }
+
+    #[test]
+    fn a_tap_is_too_small_to_read_and_never_stored() {
+        let s = run(Session::new(), [Action::ModelReady, Action::Changed { settled: true, empty: false }]);
+        let t = s.now;
+        let s = run(s, [Action::TooSmall(t)]);
+        assert!(s.is_too_small());
+        assert_eq!(s.next_local(), None, "read once");
+        assert!(!s.pending() && s.shown().is_none(), "no answer, and no \"Reading…\"");
+        assert_eq!(s.next_rest(), None, "nothing waits to be stored");
+        let s = run(s, [Action::Rested(t)]);
+        assert_eq!(s.next_store(), None, "nothing is stored");
+        // The pen goes on: a drawing again, read and stored as usual.
+        let s = run(s, [Action::Changed { settled: true, empty: false }]);
+        let t2 = s.now;
+        assert!(!s.is_too_small());
+        assert_eq!((s.next_local(), s.next_rest()), (Some(t2), Some(t2)));
+        let s = run(s, [Action::LocalRead(t2, None, Some(prediction(None, 7, 0.97))), Action::Rested(t2)]);
+        assert_eq!(s.next_store(), Some((t2, None)));
+        // A late verdict about the tap changes nothing.
+        let s = run(s, [Action::TooSmall(t)]);
+        assert!(!s.is_too_small());
     }
 
     fn not_a_digit() -> Rc<Prediction> {

@@ -73,6 +73,7 @@ impl ApiError {
             (Code::InvalidArgument, Some(ErrorKind::EmptyDrawing)) => {
                 Self::unprocessable("empty_drawing", status.message())
             }
+            (Code::InvalidArgument, Some(ErrorKind::TooSmall)) => Self::unprocessable("too_small", status.message()),
             (Code::InvalidArgument, Some(ErrorKind::EmptyImage)) => {
                 Self::unprocessable("empty_image", status.message())
             }

@@ -8,6 +8,7 @@ mod support;
 use std::io::Write;
 
 use digits_proto::inference::v1 as pb;
+use digits_test_support::drawing;
 use serde_json::{Value, json};
 use support::{Stack, canvas_png, grpc_client, predict_png, test_digits};
 use tonic::Code;
@@ -168,6 +169,14 @@ async fn the_bad_input_corpus_gets_4xx_json_errors_and_never_a_5xx_and_memory_st
             reqwest::Method::POST,
             predict.into(),
             json_bytes(json!({"width": 280, "height": 280, "pixels": vec![255; 280 * 280]})),
+            422,
+        ),
+        (
+            // A dot no larger than its pen: too small to read, and nothing is stored.
+            "a tap",
+            reqwest::Method::POST,
+            predict.into(),
+            json_bytes(json!({"width": 280, "height": 280, "pixels": drawing::tap(280, 18)})),
             422,
         ),
         (
@@ -398,6 +407,9 @@ async fn the_bad_input_corpus_gets_4xx_json_errors_and_never_a_5xx_and_memory_st
         assert_eq!(status, expected, "{case}: {error}");
         assert!(error["error"].as_str().is_some_and(|e| !e.is_empty()), "{case}: {error}");
         assert!(error["code"].as_str().is_some(), "{case}: {error}");
+        if case == "a tap" {
+            assert_eq!(error["code"], "too_small", "{error}");
+        }
     }
     let grpc_cases = grpc_corpus(&stack).await;
     let rss_after = rss_mib();

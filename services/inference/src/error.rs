@@ -68,6 +68,7 @@ impl InferError {
             Self::Preprocess(PreprocessError::Empty { .. } | PreprocessError::NoDigit { .. }) => {
                 ErrorKind::EmptyDrawing
             }
+            Self::Preprocess(PreprocessError::TooSmall { .. }) => ErrorKind::TooSmall,
             Self::Preprocess(PreprocessError::ZeroSize { .. }) => ErrorKind::EmptyImage,
             Self::TooLarge(_) | Self::Preprocess(PreprocessError::TooLarge { .. }) => ErrorKind::ImageTooLarge,
             Self::InvalidImage { error, .. } => error.kind(),

@@ -8,7 +8,7 @@ use std::time::Duration;
 use digits_inference::model::{EMBEDDED_CARD, Model};
 use digits_proto::inference::metadata;
 use digits_proto::inference::v1 as pb;
-use digits_test_support::png;
+use digits_test_support::{drawing, png};
 use serde::Deserialize;
 use support::{TestServer, draw_on_canvas, encoded, mnist_image, raw};
 use tonic::Code;
@@ -207,6 +207,7 @@ fn bad_requests() -> Vec<(&'static str, pb::Image, &'static str)> {
         ("mnist too many images", mnist_image(&[0; 9 * 784]), "up to 8"),
         ("blank canvas", raw(280, 280, pb::PixelFormat::Gray8, vec![255; 280 * 280]), "empty"),
         ("transparent canvas", raw(50, 50, pb::PixelFormat::Rgba8, vec![0; 50 * 50 * 4]), "empty"),
+        ("a tap", raw(280, 280, pb::PixelFormat::Gray8, drawing::tap(280, 16)), "too small to read"),
     ]
 }
 
@@ -225,6 +226,7 @@ async fn bad_input_is_invalid_argument_with_a_clear_message() {
         let code = status.metadata().get(metadata::ERROR_CODE).and_then(|v| v.to_str().ok());
         let expected = match case {
             "blank canvas" | "transparent canvas" => "empty_drawing",
+            "a tap" => "too_small",
             "raw zero width" => "empty_image",
             "raw huge" | "decompression bomb" => "image_too_large",
             _ => "invalid_image",

@@ -18,6 +18,9 @@ pub struct AnswerProps {
     pub empty: bool,
     /// The answer shown is behind the drawing.
     pub pending: bool,
+    /// The drawing is a tap or a dot, too small to read.
+    #[prop_or_default]
+    pub too_small: bool,
     /// The answer shown is the stored one for the drawing as it is.
     pub stored: bool,
     /// The last request failed.
@@ -63,6 +66,7 @@ fn reading_announcement(reading: &Reading) -> String {
 pub fn AnswerPanel(props: &AnswerProps) -> Html {
     let state = match (&props.reading, props.empty) {
         (_, true) => "empty",
+        (_, false) if props.too_small => "too_small",
         (_, false) if props.stored => "stored",
         (_, false) if props.problem.as_ref().is_some_and(|p| p.offline) => "offline",
         (_, false) if props.problem.is_some() => "failed",
@@ -80,6 +84,9 @@ pub fn AnswerPanel(props: &AnswerProps) -> Html {
         _ => html! {},
     };
     let body = match (&props.reading, props.empty) {
+        (_, false) if props.too_small => {
+            html! { <p class="hint" id="too-small">{"Too small to read. Draw a bigger digit."}</p> }
+        }
         (_, true) => {
             html! { <p class="hint">{"Draw a digit, or a number with a little gap between its digits. The answer appears as you draw."}</p> }
         }

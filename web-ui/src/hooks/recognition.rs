@@ -8,7 +8,7 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use digits_preprocess::{ImageView, Limits, PixelFormat};
+use digits_preprocess::{ImageView, Limits, PixelFormat, PreprocessError};
 use digits_web_api::Feedback as Answer;
 use web_sys::HtmlCanvasElement;
 use yew::platform::spawn_local;
@@ -27,13 +27,25 @@ const DRAFT_GAP: Duration = Duration::from_millis(60);
 
 type Dispatch = UseReducerDispatcher<Session>;
 
+/// Why the drawing has no digits to read.
+#[derive(Debug, PartialEq)]
+enum Unread {
+    /// A tap or a dot, no larger than the pen: too small to read.
+    TooSmall,
+    /// No ink, or no canvas to read it from.
+    Nothing,
+}
+
 /// The drawing's digits, split and put into 28x28 form here exactly as the
-/// server would; `None` without ink.
-fn local_parts(canvas: &NodeRef) -> Option<Vec<digits_preprocess::Part>> {
-    let ctx = drawing::context(&canvas.cast::<HtmlCanvasElement>()?)?;
-    let rgba = drawing::pixels(&ctx)?;
-    let view = ImageView::new(SIDE, SIDE, PixelFormat::Rgba8, &rgba).ok()?;
-    digits_preprocess::to_parts(&view, &Limits::default()).ok()
+/// server would.
+fn local_parts(canvas: &NodeRef) -> Result<Vec<digits_preprocess::Part>, Unread> {
+    let ctx = canvas.cast::<HtmlCanvasElement>().and_then(|c| drawing::context(&c)).ok_or(Unread::Nothing)?;
+    let rgba = drawing::pixels(&ctx).ok_or(Unread::Nothing)?;
+    let view = ImageView::new(SIDE, SIDE, PixelFormat::Rgba8, &rgba).map_err(|_| Unread::Nothing)?;
+    digits_preprocess::to_parts(&view, &Limits::default()).map_err(|e| match e {
+        PreprocessError::TooSmall { .. } => Unread::TooSmall,
+        _ => Unread::Nothing,
+    })
 }
 
 /// The parts' images: 784 bytes per digit, left to right.
@@ -42,7 +54,7 @@ fn images(parts: &[digits_preprocess::Part]) -> Vec<u8> {
 }
 
 /// [`local_parts`]' images.
-fn local_preview(canvas: &NodeRef) -> Option<Vec<u8>> {
+fn local_preview(canvas: &NodeRef) -> Result<Vec<u8>, Unread> {
     local_parts(canvas).map(|parts| images(&parts))
 }
 
@@ -57,7 +69,10 @@ fn drawing_key(drawing: u32) -> String {
 
 /// Reads the drawing in the page, at once.
 fn read_local(canvas: &NodeRef, model: &LocalModel, t: Target, dispatch: &Dispatch) {
-    let parts = local_parts(canvas);
+    let parts = match local_parts(canvas) {
+        Err(Unread::TooSmall) => return dispatch.dispatch(Action::TooSmall(t)),
+        parts => parts.ok(),
+    };
     let preview = parts.as_ref().map(|p| Rc::new(images(p)));
     let prediction = parts.and_then(|parts| model.read(parts)).map(Rc::new);
     dispatch.dispatch(Action::LocalRead(t, preview, prediction));
@@ -68,7 +83,13 @@ fn problem(error: ApiError) -> Problem {
 }
 
 async fn read_draft(canvas: NodeRef, t: Target, dispatch: Dispatch) {
-    let preview = local_preview(&canvas).map(Rc::new);
+    let preview = match local_preview(&canvas) {
+        Err(Unread::TooSmall) => {
+            dispatch.dispatch(Action::TooSmall(t));
+            None
+        }
+        preview => preview.ok().map(Rc::new),
+    };
     dispatch.dispatch(Action::DraftStarted(t, preview.clone()));
     if let Some(input) = preview {
         match api::draft(&input).await {
@@ -81,10 +102,14 @@ async fn read_draft(canvas: NodeRef, t: Target, dispatch: Dispatch) {
 }
 
 async fn store(canvas: NodeRef, t: Target, record: Option<String>, dispatch: Dispatch) {
-    let Some(input) = local_preview(&canvas).map(Rc::new) else {
-        let nothing = Problem { message: "Draw a digit first.".into(), offline: false };
-        dispatch.dispatch(Action::StoreFailed(t, nothing));
-        return;
+    let input = match local_preview(&canvas) {
+        Ok(input) => Rc::new(input),
+        // Nothing to store; the page says why.
+        Err(Unread::TooSmall) => return dispatch.dispatch(Action::TooSmall(t)),
+        Err(Unread::Nothing) => {
+            let nothing = Problem { message: "Draw a digit first.".into(), offline: false };
+            return dispatch.dispatch(Action::StoreFailed(t, nothing));
+        }
     };
     dispatch.dispatch(Action::StoreStarted(t, input.clone()));
     let key = drawing_key(t.drawing);

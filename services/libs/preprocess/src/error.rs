@@ -49,6 +49,19 @@ pub enum PreprocessError {
         /// The fewest needed.
         required: usize,
     },
+    /// The only mark is no larger than the brush that made it: a tap, a dot
+    /// or the first touch of a pen ([`crate::TAP_SIDE`]).
+    #[error(
+        "the drawing is too small to read: {width}x{height} pixels, about the width of its stroke ({brush} px); draw a bigger digit"
+    )]
+    TooSmall {
+        /// Width of the ink's box, in pixels.
+        width: u32,
+        /// Height of the ink's box, in pixels.
+        height: u32,
+        /// The measured width of the brush, in pixels.
+        brush: u32,
+    },
     /// A photo holds marks, but none tall enough to be a digit written on it.
     #[error(
         "no mark in the photo is tall enough to be a digit: the tallest is {tallest} px, at least {required} px needed"

@@ -13,7 +13,8 @@
 //!    transparent ones (a canvas's RGBA, where only alpha carries the ink) are
 //!    all turned into ink values in `[0, 1]`, ink high.
 //! 2. **Crop** to the bounding box of the pixels with ink above
-//!    [`INK_THRESHOLD`].
+//!    [`INK_THRESHOLD`]. A crop no larger than [`TAP_SIDE`] brush widths
+//!    either way is a tap or a dot: too small to read (the `tap` module).
 //! 3. **Thicken** thin strokes: when the crop's mean stroke width is below
 //!    [`STROKE_WIDTH`] of its longer side, dilate the ink to that width
 //!    (MNIST's strokes are about that wide; a fine pen on a big canvas is not).
@@ -39,6 +40,7 @@ mod photo;
 mod resample;
 mod segment;
 mod stroke;
+mod tap;
 
 pub use error::PreprocessError;
 pub use image::{ImageView, Limits, PixelFormat};
@@ -52,6 +54,7 @@ pub use segment::{
     STRAY_SHARE, to_parts,
 };
 pub use stroke::{STROKE_INK, STROKE_WIDTH};
+pub use tap::TAP_SIDE;
 
 /// Side of the MNIST field, in pixels.
 pub const SIZE: usize = 28;
@@ -70,8 +73,9 @@ pub const MIN_INK_PIXELS: usize = 4;
 /// Turns `image` into MNIST form.
 ///
 /// # Errors
-/// [`PreprocessError::TooLarge`] when `image` exceeds `limits`, and
-/// [`PreprocessError::Empty`] when it holds too little ink to be a digit.
+/// [`PreprocessError::TooLarge`] when `image` exceeds `limits`,
+/// [`PreprocessError::Empty`] when it holds too little ink to be a digit, and
+/// [`PreprocessError::TooSmall`] when its ink is a tap or a dot.
 pub fn to_mnist(image: &ImageView<'_>, limits: &Limits) -> Result<MnistImage, PreprocessError> {
     limits.check(image.width(), image.height())?;
     let flat = photo::is_photo(image).then(|| photo::flatten(image));
@@ -79,7 +83,7 @@ pub fn to_mnist(image: &ImageView<'_>, limits: &Limits) -> Result<MnistImage, Pr
     let image = &image;
     let ink = ink::Ink::detect(image);
     let bounds = ink.bounds(min_ink_pixels(image))?;
-    let fitted = resample::fit_box(&ink, bounds);
+    let fitted = resample::fit_box(&ink, bounds)?;
     Ok(mnist::centre(&fitted))
 }
 

@@ -5,9 +5,9 @@
 //! mean of the source area it covers, which is the anti-aliasing MNIST's
 //! makers used; enlarging (a tiny drawing) interpolates bilinearly.
 
-use crate::BOX;
 use crate::ink::{Bounds, Ink};
 use crate::stroke::{self, StrokeMeter};
+use crate::{BOX, PreprocessError, tap};
 
 /// The digit scaled into the box: `width x height` values, row-major, both at most [`BOX`].
 pub(crate) struct Fitted {
@@ -66,14 +66,27 @@ pub(crate) fn round_half_up(x: f64) -> i64 {
 }
 
 /// Crops `ink` to `bounds` and scales the longer side to [`BOX`], keeping the aspect ratio.
-pub(crate) fn fit_box(ink: &Ink<'_>, bounds: Bounds) -> Fitted {
-    fit_box_with(bounds, |y, x0, row| ink.row(y, x0, row))
+///
+/// # Errors
+/// [`PreprocessError::TooSmall`] when the crop is a tap ([`crate::tap`]).
+pub(crate) fn fit_box(ink: &Ink<'_>, bounds: Bounds) -> Result<Fitted, PreprocessError> {
+    let (w, h) = (bounds.width(), bounds.height());
+    let (crop, meter) = read_crop(bounds, |y, x0, row| ink.row(y, x0, row));
+    tap::refuse_taps(&crop, w, h)?;
+    Ok(fit_crop(w, h, &crop, &meter))
 }
 
 /// [`fit_box`] over ink read by `read_row(y, x0, out)`, which fills `out`
-/// with the ink of row `y` from column `x0` on. The crop is read once; thin
-/// strokes are thickened before it is fitted (see [`crate::stroke`]).
-pub(crate) fn fit_box_with(bounds: Bounds, mut read_row: impl FnMut(usize, usize, &mut [f32])) -> Fitted {
+/// with the ink of row `y` from column `x0` on, for a part of a drawing
+/// (whose whole was checked for taps). The crop is read once; thin strokes
+/// are thickened before it is fitted (see [`crate::stroke`]).
+pub(crate) fn fit_box_with(bounds: Bounds, read_row: impl FnMut(usize, usize, &mut [f32])) -> Fitted {
+    let (crop, meter) = read_crop(bounds, read_row);
+    fit_crop(bounds.width(), bounds.height(), &crop, &meter)
+}
+
+/// The ink inside `bounds`, row-major, with its stroke width measured.
+fn read_crop(bounds: Bounds, mut read_row: impl FnMut(usize, usize, &mut [f32])) -> (Vec<f32>, StrokeMeter) {
     let (w, h) = (bounds.width(), bounds.height());
     let mut crop = vec![0f32; w * h];
     let mut meter = StrokeMeter::new(w);
@@ -81,10 +94,15 @@ pub(crate) fn fit_box_with(bounds: Bounds, mut read_row: impl FnMut(usize, usize
         read_row(bounds.y0 + y, bounds.x0, row);
         meter.add_row(row);
     }
+    (crop, meter)
+}
+
+/// Thickens a `w x h` crop's thin strokes and fits it into the box.
+fn fit_crop(w: usize, h: usize, crop: &[f32], meter: &StrokeMeter) -> Fitted {
     match meter.radius(w.max(h)) {
-        0 => fit(w, h, &crop),
+        0 => fit(w, h, crop),
         radius => {
-            let (thick, tw, th) = stroke::dilate(&crop, w, h, radius);
+            let (thick, tw, th) = stroke::dilate(crop, w, h, radius);
             fit(tw, th, &thick)
         }
     }

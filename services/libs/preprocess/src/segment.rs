@@ -25,7 +25,9 @@
 //! single piece too.
 
 use crate::ink::{Bounds, Ink};
-use crate::{INK_THRESHOLD, ImageView, Limits, MnistImage, PreprocessError, min_ink_pixels, mnist, photo, resample};
+use crate::{
+    INK_THRESHOLD, ImageView, Limits, MnistImage, PreprocessError, min_ink_pixels, mnist, photo, resample, tap,
+};
 
 /// The most digits one drawing is split into.
 pub const MAX_PARTS: usize = 8;
@@ -134,8 +136,9 @@ impl Group {
 /// [`crate::to_mnist`] gives, unless stray marks were dropped.
 ///
 /// # Errors
-/// [`PreprocessError::TooLarge`] when `image` exceeds `limits`, and
-/// [`PreprocessError::Empty`] when it holds too little ink to be a digit.
+/// [`PreprocessError::TooLarge`] when `image` exceeds `limits`,
+/// [`PreprocessError::Empty`] when it holds too little ink to be a digit, and
+/// [`PreprocessError::TooSmall`] when its ink is a tap or a dot.
 pub fn to_parts(image: &ImageView<'_>, limits: &Limits) -> Result<Vec<Part>, PreprocessError> {
     limits.check(image.width(), image.height())?;
     if photo::is_photo(image) {
@@ -167,6 +170,7 @@ fn parts_of(image: &ImageView<'_>) -> Result<Vec<Part>, PreprocessError> {
     for (y, row) in (all.y0..).zip(crop.chunks_mut(all.width())) {
         ink.row(y, all.x0, row);
     }
+    tap::refuse_taps(&crop, all.width(), all.height())?;
     let runs = runs(&crop, all);
     let mut groups = digits(without_specks(pieces(&runs), stroke_width(&runs)));
     if groups.len() > MAX_PARTS {

@@ -29,6 +29,13 @@ pub fn draw_strokes(width: usize, height: usize, strokes: &[Stroke], pen: f32) -
     canvas
 }
 
+/// A white `side x side` gray canvas with one black dot of `diameter`
+/// pixels in the middle: a tap, too small to read.
+pub fn tap(side: usize, diameter: usize) -> Vec<u8> {
+    let (c, r) = (side as f32 / 2.0, diameter as f32 / 2.0);
+    (0..side * side).map(|i| if ((i % side) as f32 - c).hypot((i / side) as f32 - c) <= r { 0 } else { 255 }).collect()
+}
+
 /// Points on an ellipse arc from angle `a0` to `a1` (radians).
 pub fn arc(cx: f32, cy: f32, rx: f32, ry: f32, a0: f32, a1: f32) -> Stroke {
     (0..=32).map(|i| a0 + (a1 - a0) * i as f32 / 32.0).map(|a| (cx + rx * a.cos(), cy + ry * a.sin())).collect()
