@@ -4,7 +4,8 @@ Every step runs on whole batches with torch ops, so augmentation costs about
 as much as a forward pass. The pipeline works at twice the MNIST resolution
 (56x56) so that stroke-width changes and warps stay smooth:
 
-1. stroke width: dilate or erode by half or one MNIST pixel;
+1. stroke width: dilate by half, one or (a thick marker) one and a half
+   MNIST pixels, or erode by half a pixel;
 2. geometry: rotation, shear and aspect change, plus an elastic warp;
 3. re-normalisation to MNIST form, as serving does: fit the longer side of the
    ink's bounding box to 20 px and move the centre of mass to the centre, with
@@ -36,6 +37,8 @@ class AugmentConfig:
     elastic: float = 0.08
     dilate_p: float = 0.25
     erode_p: float = 0.2
+    # A thick marker: dilate by one and a half MNIST pixels (0 leaves it out).
+    marker_p: float = 0.0
     jitter_px: float = 1.0
     jitter_scale: tuple[float, float] = (0.9, 1.05)
 
@@ -54,6 +57,9 @@ def _stroke(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> torch.
     # Erosion must not wipe out a thin digit.
     keeps_ink = erode3.flatten(1).amax(1) > 0.5
     out = torch.where((is_erode & keeps_ink).view(b, 1, 1, 1), erode3, out)
+    if cfg.marker_p:
+        marker = torch.rand(b, generator=gen, device=x.device) < cfg.marker_p
+        out = torch.where(marker.view(b, 1, 1, 1), F.max_pool2d(x, 7, 1, 3), out)
     return out
 
 

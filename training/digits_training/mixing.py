@@ -6,6 +6,9 @@
   form by the serving procedure. An epoch takes each digit in its MNIST form
   or one of its drawn forms, so the model sees the thin, thick and
   re-centred digits that people draw.
+- **Writing habits.** Digits MNIST has few of (flagged 1s, crossed 7s,
+  open 4s, straight-tailed 9s, thick-marker 1s), drawn by ``habits``; each
+  epoch adds a random share of them.
 - **Not a digit.** A pool of drawings from ``nondigits``'s training family,
   labelled ``models.NOT_A_DIGIT``; each epoch adds a random share of them.
 
@@ -20,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import canvas, nondigits, preprocess
+from . import canvas, habits, nondigits, preprocess
 
 
 def _cached(cache: Path | None, key: str, make) -> np.ndarray:
@@ -63,3 +66,19 @@ def not_digits(count: int, seed: int, cache: Path | None) -> np.ndarray:
     settings = preprocess.FINGERPRINT + ",".join(sorted(nondigits.family("train")))
     digest = hashlib.sha256(settings.encode()).hexdigest()[:8]
     return _cached(cache, f"nondigits-train-{count}-{seed}-{digest}", lambda: nondigits.make("train", count, seed)[0])
+
+
+def habit_digits(count: int, seed: int, cache: Path | None) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` digits drawn with writing habits (``habits``), in MNIST form, and their labels."""
+    if not count:
+        return np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.uint8)
+    settings = preprocess.FINGERPRINT + ",".join(sorted(habits.HABITS))
+    digest = hashlib.sha256(settings.encode()).hexdigest()[:8]
+
+    def make() -> np.ndarray:
+        images, labels, _ = habits.make(count, seed)
+        # Each row: the 784 pixels, then the label, so that one file holds both.
+        return np.concatenate([images.reshape(count, -1), labels[:, None]], 1)
+
+    both = _cached(cache, f"habits-{count}-{seed}-{digest}", make)
+    return both[:, :-1].reshape(count, 28, 28), both[:, -1]

@@ -10,7 +10,9 @@ Two families, with nothing in common but the stroke renderer:
 
 - ``TRAIN``: letters of the fonts in ``TRAIN_FONTS`` (thickened or thinned),
   random open strokes, polygons and crosses, shapes with marks inside, waves
-  and zigzags, arrows, clouds and flowers.
+  and zigzags, arrows, clouds and flowers; blots, dashes and commas just
+  larger than the pen; the first stroke of a 4, 5 or 7 drawn alone;
+  hatching and dense scratches.
 - ``HELD_OUT``: letters of other fonts (``HELD_OUT_FONTS``), smileys,
   back-and-forth scribbles, spirals, stars, hearts, houses, hash signs,
   stick figures.
@@ -256,6 +258,72 @@ def cloud(rng: np.random.Generator) -> np.ndarray:
     return _draw(strokes, rng)
 
 
+def small_mark(rng: np.random.Generator) -> np.ndarray:
+    """A blot, a short dash far from vertical or a comma: a mark just larger than
+    the pen (smaller ones are taps, which the preprocessing refuses)."""
+    c = CANVAS / 2
+    w = rng.uniform(6, 16)
+    kind = rng.integers(3)
+    if kind == 0:  # a blot: a dot moved a little
+        pts = _jitter([(c, c)] + [(c + rng.uniform(-0.5, 0.5) * w, c + rng.uniform(-0.5, 0.5) * w) for _ in range(3)], rng, 1)
+    elif kind == 1:  # a dash
+        a = rng.uniform(math.radians(-55), math.radians(55))
+        r = rng.uniform(0.9, 1.8) * w
+        pts = [(c - r * math.cos(a), c - r * math.sin(a)), (c + r * math.cos(a), c + r * math.sin(a))]
+    else:  # a comma or a tick
+        pts = [(c, c), (c + rng.uniform(-1, 1) * w * 0.6, c + w * rng.uniform(0.8, 1.6))]
+        pts.insert(1, (c + rng.uniform(-0.5, 0.5) * w, c + w * 0.5))
+    return _draw([pts], rng, width=w)
+
+
+def first_stroke(rng: np.random.Generator) -> np.ndarray:
+    """The first stroke of a 4, 5 or 7, before the rest is drawn: a 4's
+    corner, a 5's or a 7's top bar, a 7's bar with the start of its stem."""
+    c = CANVAS / 2
+    h = rng.uniform(50, 80)
+    w = rng.uniform(0.45, 0.7) * h
+    kind = rng.integers(4)
+    if kind == 0:  # a 4's first stroke: down (or down-left), then across
+        top = (c - w / 2 + rng.uniform(0, 0.5) * w, c - h / 2)
+        corner = (c - w / 2, c + rng.uniform(0.05, 0.25) * h)
+        pts = [top, corner, (c + w / 2, corner[1])]
+    elif kind == 1:  # a 7's top bar, with at most a third of its stem
+        t = rng.uniform(0, 0.3)
+        right = (c + w / 2, c - h / 2)
+        pts = [(c - w / 2, c - h / 2), right, (right[0] - t * w * 0.6, right[1] + t * h)]
+    elif kind == 2:  # a 5's top bar
+        pts = [(c - w / 4, c - h / 2), (c + w / 2, c - h / 2 + rng.uniform(-3, 3))]
+    else:  # a 5's bar and the start of its stem
+        t = rng.uniform(0.1, 0.3)
+        pts = [(c + w / 2, c - h / 2), (c - w / 4, c - h / 2), (c - w / 4 - rng.uniform(0, 4), c - h / 2 + t * h)]
+    return _draw([_jitter(pts, rng, 1)], rng, width=rng.uniform(0.04, 0.2) * h)
+
+
+def hatching(rng: np.random.Generator) -> np.ndarray:
+    """3-7 separate parallel strokes (shading), at least 25 degrees from vertical,
+    or a dense back-and-forth scratch with uneven turns."""
+    c = CANVAS / 2
+    angle = rng.uniform(math.radians(-65), math.radians(65))
+    if rng.random() < 0.5:
+        n = int(rng.integers(3, 8))
+        gap = rng.uniform(5, 10)
+        strokes = []
+        for k in range(n):
+            across = (k - (n - 1) / 2) * gap
+            half = rng.uniform(18, 36)
+            shift = rng.uniform(-6, 6)
+            pts = [(-half + shift, across), (half + shift, across + rng.uniform(-2, 2))]
+            strokes.append([(c + x * math.cos(angle) - y * math.sin(angle), c + x * math.sin(angle) + y * math.cos(angle)) for x, y in pts])
+        return _draw(strokes, rng, width=rng.uniform(2, 6))
+    n = int(rng.integers(6, 16))
+    pts = []
+    for k in range(n):
+        along = rng.uniform(10, 38) * (1 if k % 2 else -1)
+        across = rng.uniform(-22, 22) if rng.random() < 0.3 else -20 + 40 * k / (n - 1)
+        pts.append((c + along * math.cos(angle) - across * math.sin(angle), c + along * math.sin(angle) + across * math.cos(angle)))
+    return _draw([pts], rng)
+
+
 # --- the held-out family --------------------------------------------------------------------------
 
 
@@ -358,6 +426,9 @@ def family(name: str) -> dict[str, GeneratorFn]:
             "waves and zigzags": wave,
             "arrows": arrow,
             "clouds and flowers": cloud,
+            "blots, dashes and commas": small_mark,
+            "first strokes of 4, 5 and 7": first_stroke,
+            "hatching and scratches": hatching,
         }
     if name == "held_out":
         gens: dict[str, GeneratorFn] = {

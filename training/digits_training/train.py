@@ -3,7 +3,9 @@
     python -m digits_training.train --data ../../shared/data/mnist --arch small --out runs/small
 
 Writes into ``--out``: ``model.onnx``, ``model.json`` (the model card),
-``golden.json`` (parity fixture for the Rust side) and ``model.pt``.
+``golden.json`` (parity fixture for the Rust side) and ``model.pt``; and,
+after every epoch, ``checkpoint.pt``, from which ``--resume`` goes on where a
+run stopped (see ``checkpoint``).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import canvas, export, idx, mixing, models, nondigits, preprocess, rejection
+from . import calibration, canvas, checkpoint, export, habits, idx, mixing, models, nondigits, preprocess, rejection
 from .augment import AugmentConfig, augment
 
 
@@ -54,6 +56,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--reject-target", type=float, default=0.004, help="most calibration digits the threshold may reject")
     p.add_argument("--held-out-nondigits", type=int, default=4500, help="held-out non-digit drawings measured (0: skip)")
     p.add_argument("--cache", type=Path, default=None, help="folder for the prepared pools (default: <out>/../cache)")
+    p.add_argument("--habits", type=int, default=20000, help="digits drawn with writing habits in the training pool (0: none)")
+    p.add_argument("--habit-share", type=float, default=0.08, help="habit digits added per epoch, as a share of the digits")
+    p.add_argument("--calibration-nondigits", type=int, default=2000, help="non-digits never trained on, for the temperature")
+    p.add_argument("--no-temperature", action="store_true", help="release the logits as trained (no temperature scaling)")
+    p.add_argument("--marker", type=float, default=0.08, help="share of augmented digits thickened like a marker's")
+    p.add_argument("--resume", action="store_true", help="go on from <out>/checkpoint.pt when it is there")
+    p.add_argument("--stop-after", type=int, default=0, help="stop after this many epochs of this invocation (0: run to the end)")
     return p.parse_args(argv)
 
 
@@ -167,20 +176,22 @@ def main(argv: list[str] | None = None) -> None:
     prepared = time.perf_counter()
     drawn_x = [mixing.canvas_digits(train_x, args.seed + 1000 * form, cache) for form in range(args.canvas_forms)]
     other_x = mixing.not_digits(args.nondigits, args.seed, cache) if args.nondigits else np.zeros((0, 28, 28), np.uint8)
+    habit_x, habit_y = mixing.habit_digits(args.habits, args.seed + 4, cache)
     print(
-        f"prepared {sum(map(len, drawn_x)):,} canvas-drawn digits and {len(other_x):,} non-digit drawings "
-        f"in {time.perf_counter() - prepared:.0f}s",
+        f"prepared {sum(map(len, drawn_x)):,} canvas-drawn digits, {len(habit_x):,} digits with writing habits "
+        f"and {len(other_x):,} non-digit drawings in {time.perf_counter() - prepared:.0f}s",
         flush=True,
     )
     n = len(train_x)
     forms = 1 + len(drawn_x)
-    pool = to_tensor(np.concatenate([train_x, *drawn_x, other_x]))
+    pool = to_tensor(np.concatenate([train_x, *drawn_x, habit_x, other_x]))
     pool_labels = torch.from_numpy(
-        np.concatenate([*[train_y] * forms, np.full(len(other_x), models.NOT_A_DIGIT)]).astype(np.int64)
+        np.concatenate([*[train_y] * forms, habit_y, np.full(len(other_x), models.NOT_A_DIGIT)]).astype(np.int64)
     )
     test_t, test_l = to_tensor(test_x), torch.from_numpy(test_y.astype(np.int64))
     per_epoch_others = int(round(args.nondigit_share * n)) if len(other_x) else 0
-    epoch_size = n + per_epoch_others
+    per_epoch_habits = int(round(args.habit_share * n)) if len(habit_x) else 0
+    epoch_size = n + per_epoch_habits + per_epoch_others
 
     model = models.build(args.arch)
     # The released weights: a moving average of the trained ones (batch-norm statistics included).
@@ -189,7 +200,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.ema
         else None
     )
-    aug_cfg = AugmentConfig()
+    aug_cfg = AugmentConfig(marker_p=args.marker)
     steps_per_epoch = (epoch_size + args.batch_size - 1) // args.batch_size
     optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
@@ -198,22 +209,34 @@ def main(argv: list[str] | None = None) -> None:
     loss_fn = nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
     print(
         f"training {args.arch}: {models.count_parameters(model):,} parameters, "
-        f"{models.count_macs(model):,} multiply-adds per image, {n:,} digits and {per_epoch_others:,} "
-        f"non-digits per epoch, {args.epochs} epochs, {torch.get_num_threads()} threads",
+        f"{models.count_macs(model):,} multiply-adds per image, {n:,} digits, {per_epoch_habits:,} digits "
+        f"with writing habits and {per_epoch_others:,} non-digits per epoch, {args.epochs} epochs, "
+        f"{torch.get_num_threads()} threads",
         flush=True,
     )
 
+    run = checkpoint.Run(args.out / checkpoint.FILE, checkpoint.recipe(args, epoch_size))
+    history: list[dict] = []
+    first, trained_before = 1, 0.0
+    if args.resume and run.path.exists():
+        first, trained_before, history = run.load(model, averaged, optimiser, schedule, gen)
+        print(f"resumed from {run.path} after epoch {first - 1} ({trained_before:.0f}s trained)", flush=True)
     started = time.perf_counter()
-    history = []
-    for epoch in range(1, args.epochs + 1):
+    last = args.epochs if not args.stop_after else min(args.epochs, first - 1 + args.stop_after)
+    for epoch in range(first, last + 1):
         t0 = time.perf_counter()
         model.train()
-        # Each digit in its MNIST form or one of its canvas-drawn forms, plus a draw of non-digits.
+        # Each digit in its MNIST form or one of its canvas-drawn forms, plus draws of
+        # digits with writing habits and of non-digits.
         drawn = (torch.rand(n, generator=gen) < args.canvas_share).long()
         form = drawn * (1 + torch.randint(forms - 1, (n,), generator=gen)) if forms > 1 else drawn * 0
         digits = torch.arange(n) + form * n
-        others = forms * n + torch.randint(len(other_x), (per_epoch_others,), generator=gen) if per_epoch_others else None
-        chosen = torch.cat([digits, others]) if others is not None else digits
+        parts = [digits]
+        if per_epoch_habits:
+            parts.append(forms * n + torch.randint(len(habit_x), (per_epoch_habits,), generator=gen))
+        if per_epoch_others:
+            parts.append(forms * n + len(habit_x) + torch.randint(len(other_x), (per_epoch_others,), generator=gen))
+        chosen = torch.cat(parts)
         order = chosen[torch.randperm(len(chosen), generator=gen)]
         total_loss, total_correct = 0.0, 0
         for step in range(steps_per_epoch):
@@ -249,13 +272,41 @@ def main(argv: list[str] | None = None) -> None:
             + f"  {record['seconds']:6.1f}s",
             flush=True,
         )
-    train_seconds = time.perf_counter() - started
+        run.save(epoch, trained_before + time.perf_counter() - started, history, model, averaged, optimiser, schedule, gen)
+    train_seconds = trained_before + time.perf_counter() - started
+    if last < args.epochs:
+        print(f"stopped after epoch {last} of {args.epochs}; go on with --resume", flush=True)
+        return
     if averaged is not None:
         model = averaged.module
 
-    # The rejection threshold, from digits never trained on: plain and canvas-drawn.
+    # The temperature, from digits and non-digits never trained on (it changes no answer).
     calib_drawn = [inputs for _, inputs, _ in draw_styles(calib_x, args.seed + 1)]
     calib_inputs = np.concatenate([calib_x, *calib_drawn])
+    calib_labels = np.concatenate([calib_y] * (1 + len(calib_drawn)))
+    calib_others = (
+        nondigits.make("train", args.calibration_nondigits, args.seed + 5)[0]
+        if args.calibration_nondigits
+        else np.zeros((0, 28, 28), np.uint8)
+    )
+    temperature = 1.0
+    if not args.no_temperature:
+        model.eval()
+        with torch.no_grad():
+            fit_x = to_tensor(np.concatenate([calib_inputs, calib_others]))
+            fit_logits = torch.cat([model(fit_x[s : s + 1000]) for s in range(0, len(fit_x), 1000)])
+        fit_y = torch.from_numpy(
+            np.concatenate([calib_labels, np.full(len(calib_others), models.NOT_A_DIGIT)]).astype(np.int64)
+        )
+        temperature = calibration.fit_temperature(fit_logits, fit_y)
+        print(f"temperature {temperature:.4f} (from {len(fit_y):,} drawings never trained on)", flush=True)
+    drawn_test = draw_styles(test_x[: min(args.robustness_samples, len(test_x))], args.seed) if args.robustness_samples else []
+    drawn_inputs = np.concatenate([inputs for _, inputs, _ in drawn_test]) if drawn_test else test_x[:0]
+    drawn_labels = np.concatenate([test_y[kept] for _, _, kept in drawn_test]) if drawn_test else test_y[:0]
+    before = calibration.report(probabilities(model, to_tensor(drawn_inputs)).numpy(), drawn_labels, 1.0) if drawn_test else None
+    calibration.fold(model, temperature)
+
+    # The rejection threshold, from digits never trained on: plain and canvas-drawn.
     _, _, calib_p_not = evaluate(model, to_tensor(calib_inputs), torch.zeros(len(calib_inputs), dtype=torch.int64))
     threshold = rejection.calibrate(calib_p_not.numpy(), args.reject_target)
     print(f"rejection threshold {threshold} (from {len(calib_inputs):,} held-back digits)", flush=True)
@@ -285,10 +336,26 @@ def main(argv: list[str] | None = None) -> None:
     )
 
     robust, drawn_p_not = [], np.zeros(0)
-    if args.robustness_samples:
+    calibrated = None
+    if drawn_test:
         samples = min(args.robustness_samples, len(test_x))
-        drawn_test = draw_styles(test_x[:samples], args.seed)
         robust, drawn_p_not = robustness(model, drawn_test, test_y[:samples], threshold)
+        drawn_probs = probabilities(model, to_tensor(drawn_inputs)).numpy()
+        calibrated = {
+            "temperature": round(temperature, 5),
+            "fitted_on": f"{len(calib_inputs)} held-back digits (plain and in every canvas style) and "
+            f"{len(calib_others)} training-family non-digits, none trained on; folded into the last layer",
+            "measured_on": "the robustness set: test digits drawn in every canvas style",
+            "before": before,
+            "after": calibration.report(drawn_probs, drawn_labels, 1.0),
+            "after_with_rejection": calibration.report(drawn_probs, drawn_labels, threshold),
+        }
+        print(
+            f"calibration (canvas digits): ECE {before['expected_calibration_error'] * 100:.2f}% -> "
+            f"{calibrated['after']['expected_calibration_error'] * 100:.2f}%, median confidence of right answers "
+            f"{calibrated['after_with_rejection']['median_confidence_right'] * 100:.2f}%",
+            flush=True,
+        )
     refused = reject_report(model, args, threshold, np.concatenate([test_p_not, drawn_p_not]))
 
     card = {
@@ -326,6 +393,7 @@ def main(argv: list[str] | None = None) -> None:
             "per_digit_accuracy": [round(a, 6) for a in per_digit],
             "onnx_vs_pytorch_max_abs_logit_diff": diff,
             "robustness": robust,
+            "calibration": calibrated,
         },
         "size": {
             "parameters": models.count_parameters(model),
@@ -341,6 +409,9 @@ def main(argv: list[str] | None = None) -> None:
                 "not_a_digit_pool": int(len(other_x)),
                 "not_a_digit_per_epoch": per_epoch_others,
                 "not_a_digit_generators": sorted(nondigits.family("train")),
+                "habit_digits_pool": int(len(habit_x)),
+                "habit_digits_per_epoch": per_epoch_habits,
+                "habits": sorted(habits.HABITS),
                 "sha256": idx.checksums(args.data),
             },
             "epochs": args.epochs,

@@ -7,21 +7,37 @@ import numpy as np
 import onnx
 import torch
 
-from digits_training import evaluate, export, models, train
+import pytest
+
+from digits_training import checkpoint, evaluate, export, models, train
+
+
+SMALL = [
+    "--epochs", "2", "--limit-train", "1500", "--limit-test", "300", "--golden", "16", "--threads", "2",
+    "--nondigits", "400", "--calibration", "300", "--habits", "200", "--calibration-nondigits", "100",
+]
 
 
 def test_smoke_run_trains_exports_and_matches_pytorch(tmp_path, mnist_dir, mnist):
     out = tmp_path / "run"
-    train.main(
-        [
-            "--data", str(mnist_dir), "--arch", "strided", "--out", str(out), "--epochs", "1",
-            "--limit-train", "3000", "--limit-test", "500", "--robustness-samples", "64",
-            "--golden", "16", "--threads", "2", "--nondigits", "400", "--held-out-nondigits", "90",
-            "--calibration", "300", "--cache", str(tmp_path / "cache"),
-        ]
-    )
+    common = ["--data", str(mnist_dir), "--arch", "strided", "--out", str(out), *SMALL, "--cache", str(tmp_path / "cache")]
+    # Stopped after its first epoch, as a session's end stops a long run...
+    train.main([*common, "--stop-after", "1", "--robustness-samples", "64", "--held-out-nondigits", "90"])
+    assert (out / checkpoint.FILE).exists() and not (out / "model.onnx").exists()
+    # ...and resumed where it stopped.
+    train.main([*common, "--resume", "--robustness-samples", "64", "--held-out-nondigits", "90"])
     for name in ("model.onnx", "model.json", "golden.json", "model.pt"):
         assert (out / name).exists(), name
+    # A run that never stopped ends with the very same weights.
+    straight = tmp_path / "straight"
+    train.main(
+        [*common[:5], str(straight), *common[6:], "--robustness-samples", "0", "--held-out-nondigits", "0", "--golden", "2"]
+    )
+    resumed, whole = torch.load(out / "model.pt"), torch.load(straight / "model.pt")
+    assert all(torch.equal(resumed[k], whole[k]) for k in whole), "resuming changed the training"
+    # A checkpoint is not resumed by a run of another recipe.
+    with pytest.raises(checkpoint.RecipeMismatch):
+        train.main([*common, "--resume", "--lr", "0.001"])
 
     graph = onnx.load(str(out / "model.onnx"))
     onnx.checker.check_model(graph)
@@ -60,6 +76,12 @@ def test_smoke_run_trains_exports_and_matches_pytorch(tmp_path, mnist_dir, mnist
     assert card["preprocessing"]["stroke_width"] == 0.1
     assert card["golden"] == export.GOLDEN, "the fixture a server checks the model against"
     assert card["training"]["weights"] == "moving average, decay 0.999"
+    assert card["training"]["data"]["habit_digits_pool"] == 200
+    assert [h["epoch"] for h in card["training"]["history"]] == [1, 2]
+    calibrated = card["metrics"]["calibration"]
+    assert calibrated["temperature"] > 0
+    assert 0 <= calibrated["after"]["expected_calibration_error"] <= 1
+    assert calibrated["after"]["accuracy"] == calibrated["before"]["accuracy"], "a temperature changes no answer"
 
     # Measured again with other sample counts: the card's figures change, its threshold does not.
     evaluate.main(["--data", str(mnist_dir), "--run", str(out), "--robustness-samples", "32", "--held-out-nondigits", "45"])
@@ -79,5 +101,7 @@ def test_candidates_have_the_documented_costs():
     assert models.count_parameters(models.build("strided")) == 87_155
     unpadded = models.build("unpadded")
     assert (models.count_macs(unpadded), models.count_parameters(unpadded)) == (1_715_840, 78_707)
+    deep = models.build("deep")
+    assert (models.count_macs(deep), models.count_parameters(deep)) == (10_305_696, 168_011)
     # No convolution pads: tract would run each padding as a copy of its own.
     assert all(m.padding == (0, 0) for m in unpadded.modules() if isinstance(m, torch.nn.Conv2d))
