@@ -9,7 +9,12 @@ Three kinds, none of them ever trained on:
   canvas-style at one height, side by side with small gaps (4-20 % of the
   digit height) and a little vertical wobble;
 - ``not-a-digit``: the held-out family of ``nondigits`` (generators that
-  training never used), drawn at canvas size.
+  training never used), drawn at canvas size;
+- ``first-touch``: what the pad holds at the first touch of the pen and
+  while the first stroke of a 4, 5 or 7 is being drawn: taps, and the
+  first stroke (a 4's corner, a 5's or a 7's top bar) cut off anywhere along
+  its length, with a pen 8-24 px wide on a 280x280 pad. None of them may be
+  shown as a digit at 80 % confidence or more (``FIRST_TOUCH_SURE``).
 
 The Rust evaluator (``cargo run --release -p digits-inference --example
 recognition -- DIR``) reads them through the serving pipeline (splitting,
@@ -27,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from . import canvas, idx, nondigits
+from .nondigits import Pen
 
 NUMBER_STYLE = canvas.Style("one digit of a number", canvas=(160, 160), digit_height=(70, 110), edge=(0.15, 0.7))
 
@@ -38,6 +44,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--digits", type=int, default=1000, help="test digits per canvas style")
     p.add_argument("--numbers", type=int, default=500, help="numbers of each length 2, 3 and 4")
     p.add_argument("--non-digits", type=int, default=1800, help="held-out non-digit drawings")
+    p.add_argument("--first-touches", type=int, default=1200, help="taps and first strokes cut short")
     p.add_argument("--seed", type=int, default=20261127)
     return p.parse_args(argv)
 
@@ -64,6 +71,38 @@ def number(digits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         np.maximum(region, crop[: region.shape[0], : region.shape[1]], out=region)
         x += crop.shape[1] + gap
     return out
+
+
+PAD = 280
+
+
+def first_touch(rng: np.random.Generator) -> tuple[str, np.ndarray]:
+    """A tap, or the first stroke of a 4, 5 or 7 drawn up to a random point, on a 280x280 pad."""
+    pen = rng.uniform(8, 24)
+    h = rng.uniform(120, 220)
+    w = rng.uniform(0.45, 0.75) * h
+    cx, cy = rng.uniform(0.35, 0.65, size=2) * PAD
+    kind = rng.integers(4)
+    if kind == 0:
+        name, points = "tap", [(cx, cy), (cx + rng.normal(0, 0.15) * pen, cy + rng.normal(0, 0.15) * pen)]
+    elif kind == 1:  # a 4: down (straight or slanted), then across
+        x0 = cx - w / 2 + rng.uniform(0, 0.4) * w
+        corner = (cx - w / 2, cy + rng.uniform(0.0, 0.2) * h)
+        name, points = "first stroke of a 4", [(x0, cy - h / 2), corner, (cx + w / 2, corner[1])]
+    elif kind == 2:  # a 5's top bar, drawn right to left, or its stem first
+        if rng.random() < 0.5:
+            name, points = "first stroke of a 5", [(cx + w / 2, cy - h / 2), (cx - w / 3, cy - h / 2 + rng.normal(0, 3))]
+        else:
+            name, points = "first stroke of a 5", [(cx - w / 3, cy - h / 2), (cx - w / 3 - rng.uniform(0, 8), cy)]
+    else:  # a 7's top bar
+        name, points = "first stroke of a 7", [(cx - w / 2, cy - h / 2), (cx + w / 2, cy - h / 2 + rng.normal(0, 4))]
+    # Cut off anywhere along its length (a tap is whole).
+    if name != "tap":
+        dense = np.concatenate([np.linspace(a, b, 50) for a, b in zip(points[:-1], points[1:])])
+        points = [tuple(p) for p in dense[: max(1, int(rng.uniform(0, 1) * len(dense)))]]
+    drawing = Pen(rng, PAD)
+    drawing.stroke(points, pen)
+    return name, drawing.ink()
 
 
 def crop(gray: np.ndarray, margin: int = 8) -> np.ndarray:
@@ -96,6 +135,10 @@ def main(argv: list[str] | None = None) -> None:
     for i in range(args.non_digits):
         kind, gen = gens[i % len(gens)]
         drawings.append((f"not-a-digit: {kind}", "", gen(rng)))
+
+    for _ in range(args.first_touches):
+        kind, ink = first_touch(rng)
+        drawings.append((f"first-touch: {kind}", "", ink))
 
     args.out.mkdir(parents=True, exist_ok=True)
     index, offset = [], 0

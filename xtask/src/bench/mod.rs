@@ -134,7 +134,10 @@ fn summary(f: &BTreeMap<String, f64>) {
     println!("\n=== summary\n");
 
     let (tract, ort) = (get("tract_single_us"), get("onnxruntime_single_us"));
-    println!("model, one image, one thread: tract {tract:.0} µs, onnxruntime {ort:.0} µs");
+    println!(
+        "model, one image, one thread: tract {tract:.0} µs  (target <= 400 µs: {}), onnxruntime {ort:.0} µs",
+        verdict(tract <= 400.0)
+    );
     println!("  tract / onnxruntime = {:.2}  (target <= 1.30: {})", tract / ort, verdict(tract / ort <= 1.3));
 
     let (decode_pre, pre) = (get("decode_preprocess_us"), get("preprocess_us"));
@@ -221,8 +224,8 @@ fn summary(f: &BTreeMap<String, f64>) {
         verdict(download <= 1_000_000.0)
     );
     println!(
-        "  one reading in the page: p50 {read_p50:.1} ms, p99 {read_p99:.1} ms  (target p50 <= 5 ms: {})",
-        verdict(read_p50 <= 5.0)
+        "  one reading in the page: p50 {read_p50:.1} ms, p99 {read_p99:.1} ms  (target p50 <= 8 ms: {})",
+        verdict(read_p50 <= 8.0)
     );
 
     println!("\n32 clients, every request logged vs drafts (?log=false)");
