@@ -2,7 +2,7 @@
 and batched throughput. Prints a table; run beside the Rust benchmark
 (`cargo xtask bench`) so that tract and onnxruntime are compared in one go.
 
-    python bench.py [--model-dir ../services/inference/models/mnist/1.3.0] [--mnist-dir DIR]
+    python bench.py [--model-dir ../services/inference/models/mnist/2.0.0] [--mnist-dir DIR]
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def report(name: str, run, images: np.ndarray, key: str | None = None) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model-dir", type=Path, default=HERE.parent / "services/inference/models/mnist/1.3.0")
+    parser.add_argument("--model-dir", type=Path, default=HERE.parent / "services/inference/models/mnist/2.0.0")
     parser.add_argument("--mnist-dir", type=Path, default=Path(os.environ.get("DIGITS_MNIST_DIR", HERE.parents[1] / "shared/data/mnist")))
     args = parser.parse_args()
 

@@ -120,11 +120,11 @@ def test_2c_a_version_published_to_the_models_volume_is_promoted_and_rolled_back
     """An operator's loop without a rebuild or a restart: a new version copied
     into the models volume (aside, then renamed), promoted by serving.json,
     then rolled back, while the replicas take load: 0 failed requests."""
-    release = ROOT / "services/inference/models/mnist/1.3.0"
-    new = stack.dir / "1.4.0"
+    release = ROOT / "services/inference/models/mnist/2.0.0"
+    new = stack.dir / "2.1.0"
     new.mkdir()
     card = json.loads((release / "model.json").read_text())
-    card["version"] = "1.4.0"
+    card["version"] = "2.1.0"
     (new / "model.json").write_text(json.dumps(card))
     for name in ("model.onnx", "golden.json"):
         shutil.copy(release / name, new / name)
@@ -151,20 +151,20 @@ def test_2c_a_version_published_to_the_models_volume_is_promoted_and_rolled_back
     replicas = {c: stack.started_at(c) for c in stack.containers("inference")}
     with Load(stack, digits, workers=8) as load:
         time.sleep(1)
-        in_volume(f"mkdir -p {models} && cp -r /new {models}/.1.4.0.partial && mv {models}/.1.4.0.partial {models}/1.4.0",
+        in_volume(f"mkdir -p {models} && cp -r /new {models}/.2.1.0.partial && mv {models}/.2.1.0.partial {models}/2.1.0",
                   "-v", f"{new}:/new:ro")
-        serving({"current": "1.4.0"})
-        promoted = until_all_answer(load, "1.4.0")
-        serving({"current": "1.3.0"})
-        rolled_back = until_all_answer(load, "1.3.0")
+        serving({"current": "2.1.0"})
+        promoted = until_all_answer(load, "2.1.0")
+        serving({"current": "2.0.0"})
+        rolled_back = until_all_answer(load, "2.0.0")
     result = load.result
-    report(f"{len(replicas)} replicas under load: 1.4.0 published and promoted in {promoted:.1f} s, rolled back "
+    report(f"{len(replicas)} replicas under load: 2.1.0 published and promoted in {promoted:.1f} s, rolled back "
            f"in {rolled_back:.1f} s (poll 1 s); {result.total} requests, {len(result.failures)} failed")
     assert not result.failures, result.failures[:5]
     assert {c: stack.started_at(c) for c in stack.containers("inference")} == replicas, "no replica restarted"
     status, _, body = stack.http("GET", "/api/model")
     versions = {v["version"]: v["role"] for v in json.loads(body)["versions"]}
-    assert status == 200 and versions == {"1.4.0": "available", "1.3.0": "current"}, versions
+    assert status == 200 and versions == {"2.1.0": "available", "2.0.0": "current"}, versions
 
 
 def test_3_restarting_postgres_then_logging_under_load_loses_and_doubles_nothing(stack, digits):

@@ -2,8 +2,8 @@
 the next version, with its lineage, if it passes the gate.
 
     python -m digits_training.retrain --data ../../shared/data/mnist \\
-        --labels http://127.0.0.1:8080 --parent ../services/inference/models/mnist/1.3.0 \\
-        --out runs/1.4.0 --publish /models
+        --labels http://127.0.0.1:8080 --parent ../services/inference/models/mnist/2.0.0 \\
+        --out runs/2.1.0 --publish /models
 
 1. **Labels** (``feedback.read``): the gateway's ``/api/admin/export`` (the
    logging service's ``ExportLabeled``; set ``DIGITS_ADMIN_TOKEN``) or a file

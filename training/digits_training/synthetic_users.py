@@ -48,7 +48,7 @@ def labelled(data: Path, count: int, identities: int, seed: int, flood: int = 0)
                 "owner": "v:flood" if flooding else f"v:user{n % identities:04d}",
                 "true_label": 7 if flooding else int(label),
                 "predicted_digit": int(label),
-                "model_version": "1.3.0",
+                "model_version": "2.0.0",
                 "input": pixels.reshape(-1).tolist(),
             }
         )

@@ -53,7 +53,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--nondigits", type=int, default=30000, help="drawings that are not digits in the training pool")
     p.add_argument("--nondigit-share", type=float, default=0.15, help="not-a-digit drawings added per epoch, as a share of the digits")
     p.add_argument("--calibration", type=int, default=2000, help="training digits held back to calibrate the rejection threshold")
-    p.add_argument("--reject-target", type=float, default=0.004, help="most calibration digits the threshold may reject")
+    p.add_argument("--reject-target", type=float, default=0.002, help="most calibration digits the threshold may reject")
     p.add_argument("--held-out-nondigits", type=int, default=4500, help="held-out non-digit drawings measured (0: skip)")
     p.add_argument("--cache", type=Path, default=None, help="folder for the prepared pools (default: <out>/../cache)")
     p.add_argument("--habits", type=int, default=20000, help="digits drawn with writing habits in the training pool (0: none)")
@@ -438,7 +438,8 @@ def main(argv: list[str] | None = None) -> None:
 def preprocessing() -> dict:
     """The card's account of how drawings are put into MNIST form."""
     return {
-        "procedure": "crop to ink bounding box, thicken strokes thinner than stroke_width of the longer side, "
+        "procedure": "refuse a tap (ink box no larger than tap_side brush widths either way), "
+        "crop to ink bounding box, thicken strokes thinner than stroke_width of the longer side, "
         "scale longer side to 20 px (area average), place in 28x28, shift centre of mass to the target",
         "box": preprocess.BOX,
         "size": preprocess.SIZE,
@@ -446,6 +447,7 @@ def preprocessing() -> dict:
         "stroke_width": preprocess.STROKE_WIDTH,
         "stroke_ink": preprocess.STROKE_INK,
         "centre_of_mass_target_xy": list(preprocess.COM_TARGET),
+        "tap_side": preprocess.TAP_SIDE,
     }
 
 

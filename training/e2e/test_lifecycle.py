@@ -4,7 +4,7 @@ binaries (``cargo xtask lifecycle`` starts them and runs this):
 1. synthetic people draw a few hundred digits through the API and label
    them (one of them flooding "7");
 2. a one-epoch fine-tune on a subset pulls the labels through the gateway's
-   export and publishes 1.4.0 into the model repository;
+   export and publishes 2.1.0 into the model repository;
 3. the inference service loads it without a restart, as the canary that
    ``serving.json`` already names;
 4. new visitors are answered by it in about its configured share;
@@ -71,7 +71,7 @@ def model() -> dict:
 def test_feedback_becomes_a_canary_that_answers_its_share():
     digits = idx.load_mnist(MNIST)
     assert model()["versions"] == [
-        {"version": "1.3.0", "role": "current", "traffic_percent": 100, "test_accuracy": 0.9953, "origin": "embedded"}
+        {"version": "2.0.0", "role": "current", "traffic_percent": 100, "test_accuracy": 0.9963, "origin": "embedded"}
     ], "serving.json names a canary that does not exist yet"
 
     # 1. Thirty people draw ten digits each and label them; one more floods "7".
@@ -83,7 +83,7 @@ def test_feedback_becomes_a_canary_that_answers_its_share():
     for n, (ink, label) in enumerate(zip(inks, digits.train_labels[picks])):
         person = people[n % 30] if n < 300 else people[30]
         answer = person.draw(ink)
-        assert answer["model_version"] == "1.3.0"
+        assert answer["model_version"] == "2.0.0"
         person.label(answer["id"], 7 if n >= 300 else int(label))
         exported += answer["verdict"] != "several_digits"
 
@@ -91,28 +91,28 @@ def test_feedback_becomes_a_canary_that_answers_its_share():
     started = time.perf_counter()
     status = retrain.main(
         [
-            "--data", str(MNIST), "--labels", HTTP, "--out", str(OUT / "1.4.0"), "--publish", str(REPOSITORY),
+            "--data", str(MNIST), "--labels", HTTP, "--out", str(OUT / "2.1.0"), "--publish", str(REPOSITORY),
             "--epochs", "1", "--epoch-samples", "3000", "--nondigits", "500", "--threads", "2",
             "--cache", str(OUT / "cache"), "--min-mnist-accuracy", "0.99",
         ]
     )
     assert status == 0, "the gate passes"
-    card = json.loads((REPOSITORY / "digits-mnist-cnn" / "1.4.0" / "model.json").read_text())
+    card = json.loads((REPOSITORY / "digits-mnist-cnn" / "2.1.0" / "model.json").read_text())
     users = card["lineage"]["data"]["users"]
     assert users["labelled"] == exported >= 350
     assert (users["screened_out_identities"], users["identities"]) == (1, 31)
-    print(f"\nretrained in {time.perf_counter() - started:.1f}s; the card of 1.4.0:")
+    print(f"\nretrained in {time.perf_counter() - started:.1f}s; the card of 2.1.0:")
     print(json.dumps({k: card[k] for k in ("name", "version", "created", "file", "golden", "metrics", "lineage")}, indent=1))
 
     # 3. Loaded without a restart, as the canary.
     deadline = time.monotonic() + 60
-    while not any(v["version"] == "1.4.0" for v in model()["versions"]):
-        assert time.monotonic() < deadline, "1.4.0 was never loaded"
+    while not any(v["version"] == "2.1.0" for v in model()["versions"]):
+        assert time.monotonic() < deadline, "2.1.0 was never loaded"
         time.sleep(0.25)
     roles = {v["version"]: (v["role"], v["traffic_percent"]) for v in model()["versions"]}
-    assert roles == {"1.4.0": ("canary", CANARY), "1.3.0": ("current", 100 - CANARY)}
+    assert roles == {"2.1.0": ("canary", CANARY), "2.0.0": ("current", 100 - CANARY)}
 
-    # 4. New visitors: the canary's share of them is answered by 1.4.0, each by one version.
+    # 4. New visitors: the canary's share of them is answered by 2.1.0, each by one version.
     visitors = [Person() for _ in range(300)]
     fresh = synthetic_users.drawings(digits.test_images[:300], seed=4)
     answered = {}
@@ -123,13 +123,13 @@ def test_feedback_becomes_a_canary_that_answers_its_share():
         answered.setdefault(first["model_version"], 0)
         answered[first["model_version"]] += 1
         visitor.label(first["id"], int(label))
-    share = answered.get("1.4.0", 0) / len(visitors)
-    print(f"canary share: {answered.get('1.4.0', 0)} of {len(visitors)} visitors ({share:.1%}), configured {CANARY}%")
+    share = answered.get("2.1.0", 0) / len(visitors)
+    print(f"canary share: {answered.get('2.1.0', 0)} of {len(visitors)} visitors ({share:.1%}), configured {CANARY}%")
     assert abs(share - CANARY / 100) < 0.1, answered
 
     # 5. The statistics split by version, once the log queue has drained
     # (the global figures are also cached for a second).
-    expected = {"1.4.0": answered["1.4.0"], "1.3.0": 360 + answered["1.3.0"]}  # stats count numbers too
+    expected = {"2.1.0": answered["2.1.0"], "2.0.0": 360 + answered["2.0.0"]}  # stats count numbers too
     deadline = time.monotonic() + 30
     while True:
         with urllib.request.urlopen(HTTP + "/api/stats/global", timeout=30) as response:

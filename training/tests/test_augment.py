@@ -48,7 +48,7 @@ def test_augmented_digits_keep_their_labels(mnist):
 
     from digits_training.export import onnx_logits
 
-    released = Path(__file__).resolve().parents[2] / "services/inference/models/mnist/1.3.0/model.onnx"
+    released = Path(__file__).resolve().parents[2] / "services/inference/models/mnist/2.0.0/model.onnx"
     x = batch(mnist, 2000)
     out = augment(x, torch.Generator().manual_seed(5), AugmentConfig(probability=1.0))
     images = np.round(out[:, 0].numpy() * 255).astype(np.uint8)

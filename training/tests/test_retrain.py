@@ -53,7 +53,7 @@ def test_the_sign_test_tells_a_regression_from_noise():
 
 def test_a_served_version_loads_as_a_trainable_model_that_reproduces_its_fixture():
     parent, card = retrain.load_parent(retrain.newest_release())
-    assert card["version"] == "1.3.0" and retrain.next_minor(card["version"]) == "1.4.0"
+    assert card["version"] == "2.0.0" and retrain.next_minor(card["version"]) == "2.1.0"
     assert all(p.requires_grad for p in parent.parameters())
     assert not any("BatchNorm" in type(m).__name__ for m in parent.modules()), "as exported: batch norm folded"
 
@@ -68,7 +68,7 @@ def labels(tmp_path_factory, mnist_dir):
 
 
 def run(tmp_path, mnist_dir, labels, *extra):
-    out, repository = tmp_path / "runs" / "1.4.0", tmp_path / "repository"
+    out, repository = tmp_path / "runs" / "2.1.0", tmp_path / "repository"
     status = retrain.main(
         [
             "--data", str(mnist_dir), "--labels", str(labels), "--out", str(out), "--publish", str(repository),
@@ -76,7 +76,7 @@ def run(tmp_path, mnist_dir, labels, *extra):
             "--cache", str(tmp_path / "cache"), "--min-mnist-accuracy", "0.99", *extra,
         ]
     )
-    return status, out, repository / "digits-mnist-cnn" / "1.4.0"
+    return status, out, repository / "digits-mnist-cnn" / "2.1.0"
 
 
 def test_a_fine_tune_that_passes_the_gate_is_published_with_its_lineage(tmp_path, mnist_dir, labels):
@@ -85,10 +85,10 @@ def test_a_fine_tune_that_passes_the_gate_is_published_with_its_lineage(tmp_path
     for name in ("model.onnx", "model.json", "golden.json"):
         assert (published / name).read_bytes() == (out / name).read_bytes(), name
     card = json.loads((published / "model.json").read_text())
-    assert card["version"] == "1.4.0" and card["golden"] == export.GOLDEN
+    assert card["version"] == "2.1.0" and card["golden"] == export.GOLDEN
     assert card["file"]["sha256"] == export.sha256(published / "model.onnx")
     lineage = card["lineage"]
-    assert lineage["parent"]["version"] == "1.3.0"
+    assert lineage["parent"]["version"] == "2.0.0"
     users = lineage["data"]["users"]
     assert (users["labelled"], users["screened_out"], users["screened_out_identities"]) == (360, 60, 1)
     assert users["train"] + users["held_out"] == 300 and users["held_out"] >= 20

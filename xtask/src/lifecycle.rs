@@ -23,7 +23,7 @@ pub fn lifecycle_test() -> anyhow::Result<()> {
     // The canary is configured before it exists: it takes traffic once published.
     std::fs::write(
         models.join("serving.json"),
-        format!(r#"{{"current": "1.3.0", "canary": {{"version": "1.4.0", "percent": {CANARY_PERCENT}}}}}"#),
+        format!(r#"{{"current": "2.0.0", "canary": {{"version": "2.1.0", "percent": {CANARY_PERCENT}}}}}"#),
     )?;
     let token = "lifecycle-test-operators-token";
     let repository_env = repository.to_string_lossy().into_owned();

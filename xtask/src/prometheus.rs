@@ -91,7 +91,7 @@ pub fn prometheus_test() -> anyhow::Result<()> {
         ),
         (
             "calls answered by that version",
-            r#"sum(digits_model_calls_total{job="inference",version="1.3.0"})"#,
+            r#"sum(digits_model_calls_total{job="inference",version="2.0.0"})"#,
             Box::new(move |v| v >= PREDICTIONS as f64),
         ),
         (

@@ -29,8 +29,8 @@ fn publish(root: &Path, version: &str) {
 
 async fn stack_with_canary(percent: u8) -> (Stack, TempDir) {
     let root = TempDir::new("gateway-repository");
-    publish(root.path(), "1.4.0");
-    let policy = json!({ "current": "1.3.0", "canary": { "version": "1.4.0", "percent": percent } });
+    publish(root.path(), "2.1.0");
+    let policy = json!({ "current": "2.0.0", "canary": { "version": "2.1.0", "percent": percent } });
     std::fs::write(root.join("digits-mnist-cnn").join("serving.json"), policy.to_string()).expect("policy");
     let inference = Backend::inference_with(digits_inference::config::Config {
         addr: loopback(),
@@ -50,12 +50,12 @@ async fn json_of(response: reqwest::Response) -> Value {
 async fn a_canary_answers_each_visitor_by_one_version_and_the_stats_split_by_version() {
     let (stack, _root) = stack_with_canary(50).await;
     let model = json_of(stack.http.get(stack.url("/api/model")).send().await.expect("sent")).await;
-    assert_eq!(model["version"], "1.3.0");
+    assert_eq!(model["version"], "2.0.0");
     assert_eq!(
         model["versions"],
         json!([
-            { "version": "1.4.0", "role": "canary", "traffic_percent": 50, "test_accuracy": 0.9953, "origin": "repository" },
-            { "version": "1.3.0", "role": "current", "traffic_percent": 50, "test_accuracy": 0.9953, "origin": "embedded" },
+            { "version": "2.1.0", "role": "canary", "traffic_percent": 50, "test_accuracy": 0.9963, "origin": "repository" },
+            { "version": "2.0.0", "role": "current", "traffic_percent": 50, "test_accuracy": 0.9963, "origin": "embedded" },
         ])
     );
 
@@ -102,7 +102,7 @@ async fn a_canary_answers_each_visitor_by_one_version_and_the_stats_split_by_ver
         })
         .collect();
     split.sort();
-    let expected: Vec<(String, i64, i64)> = ["1.3.0", "1.4.0"]
+    let expected: Vec<(String, i64, i64)> = ["2.0.0", "2.1.0"]
         .iter()
         .map(|v| (v.to_string(), i64::from(by_version[*v]) * 3, i64::from(by_version[*v]) * 3))
         .collect();
@@ -113,21 +113,21 @@ async fn a_canary_answers_each_visitor_by_one_version_and_the_stats_split_by_ver
 async fn the_open_inference_protocol_reaches_the_version_it_names() {
     let (stack, _root) = stack_with_canary(0).await;
     let get = |path: &str| stack.http.get(stack.url(path)).send();
-    let metadata = json_of(get("/v2/models/mnist/versions/1.4.0").await.expect("sent")).await;
-    assert_eq!(metadata["versions"], json!(["1.4.0"]));
+    let metadata = json_of(get("/v2/models/mnist/versions/2.1.0").await.expect("sent")).await;
+    assert_eq!(metadata["versions"], json!(["2.1.0"]));
     let missing = get("/v2/models/mnist/versions/9.9.9").await.expect("sent");
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     assert_eq!(json_of(missing).await["code"], "unknown_version");
-    assert_eq!(get("/v2/models/mnist/versions/1.4.0/ready").await.expect("sent").status(), StatusCode::OK);
+    assert_eq!(get("/v2/models/mnist/versions/2.1.0/ready").await.expect("sent").status(), StatusCode::OK);
 
     let (image, _) = &test_digits(1)[0];
     let pixels: Vec<f32> = image.iter().map(|&p| f32::from(p) / 255.0).collect();
     let body = json!({ "inputs": [{ "name": "image", "datatype": "FP32", "shape": [1, 1, 28, 28], "data": pixels }] });
-    for (path, version) in [("/v2/models/mnist/infer", "1.3.0"), ("/v2/models/mnist/versions/1.4.0/infer", "1.4.0")] {
+    for (path, version) in [("/v2/models/mnist/infer", "2.0.0"), ("/v2/models/mnist/versions/2.1.0/infer", "2.1.0")] {
         let answer = json_of(stack.http.post(stack.url(path)).json(&body).send().await.expect("sent")).await;
         assert_eq!(answer["model_version"], version, "{path}");
     }
-    let missing = stack.http.post(stack.url("/v2/models/mnist/versions/2.0.0/infer")).json(&body).send().await;
+    let missing = stack.http.post(stack.url("/v2/models/mnist/versions/3.0.0/infer")).json(&body).send().await;
     let missing = missing.expect("sent");
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     stack.drained().await;
@@ -180,8 +180,8 @@ async fn each_page_runs_the_version_that_answers_its_visitor_from_an_immutable_f
 
     for missing in [
         format!("/api/model/files/9.9.9/{sha256}"),
-        format!("/api/model/files/1.3.0/{}", "0".repeat(64)),
-        "/api/model/files/1.3.0/not-a-checksum".to_owned(),
+        format!("/api/model/files/2.0.0/{}", "0".repeat(64)),
+        "/api/model/files/2.0.0/not-a-checksum".to_owned(),
         format!("/api/model/files/..%2F..%2Fetc/{sha256}"),
     ] {
         let response = stack.http.get(stack.url(&missing)).send().await.expect("sent");

@@ -20,11 +20,11 @@ use crate::reading::Reading;
 pub use crate::reading::{Probabilities, softmax};
 
 /// The release built into the binary.
-pub const EMBEDDED_ONNX: &[u8] = include_bytes!("../models/mnist/1.3.0/model.onnx");
+pub const EMBEDDED_ONNX: &[u8] = include_bytes!("../models/mnist/2.0.0/model.onnx");
 /// The model card of the embedded release.
-pub const EMBEDDED_CARD: &str = include_str!("../models/mnist/1.3.0/model.json");
+pub const EMBEDDED_CARD: &str = include_str!("../models/mnist/2.0.0/model.json");
 /// The golden fixture of the embedded release.
-pub const EMBEDDED_GOLDEN: &str = include_str!("../models/mnist/1.3.0/golden.json");
+pub const EMBEDDED_GOLDEN: &str = include_str!("../models/mnist/2.0.0/golden.json");
 
 /// The parts of `model.json` the service uses (see `training/README.md` for all fields).
 #[derive(Debug, Clone, Deserialize)]

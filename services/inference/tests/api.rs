@@ -73,7 +73,7 @@ struct GoldenCase {
 
 #[tokio::test]
 async fn tract_matches_pytorch_on_the_golden_fixture() {
-    let golden: Golden = serde_json::from_str(include_str!("../models/mnist/1.3.0/golden.json")).expect("fixture");
+    let golden: Golden = serde_json::from_str(include_str!("../models/mnist/2.0.0/golden.json")).expect("fixture");
     assert!(golden.cases.len() >= 64);
     let model = Model::load(&digits_inference::config::ModelSource::Embedded).expect("model loads");
     let input: Vec<f32> = golden.cases.iter().flat_map(|c| c.pixels.iter().map(|&p| f32::from(p) / 255.0)).collect();

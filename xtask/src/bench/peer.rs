@@ -37,7 +37,7 @@ impl MlServer {
         std::fs::create_dir_all(&model)?;
         let root = setup::root();
         std::fs::copy(root.join("deploy/peers/mlserver/runtime.py"), model.join("runtime.py"))?;
-        std::fs::copy(root.join("services/inference/models/mnist/1.3.0/model.onnx"), model.join("model.onnx"))?;
+        std::fs::copy(root.join("services/inference/models/mnist/2.0.0/model.onnx"), model.join("model.onnx"))?;
         std::fs::write(
             model.join("model-settings.json"),
             r#"{"name": "mnist", "implementation": "runtime.OnnxModel", "parameters": {"uri": "./model.onnx"}}"#,
