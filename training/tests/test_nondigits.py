@@ -40,11 +40,15 @@ def test_the_threshold_rejects_at_most_the_target_share_of_digits():
 
 def test_the_recognition_set_indexes_every_drawing(tmp_path, mnist_dir):
     recognition_set.main(
-        ["--data", str(mnist_dir), "--out", str(tmp_path), "--digits", "2", "--numbers", "2", "--non-digits", "9"]
+        [
+            "--data", str(mnist_dir), "--out", str(tmp_path), "--digits", "2", "--numbers", "2", "--non-digits", "9",
+            "--first-touches", "8",
+        ]
     )
     index = json.loads((tmp_path / "index.json").read_text())["drawings"]
     size = (tmp_path / "drawings.bin").stat().st_size
-    assert len(index) == 2 * 6 + 2 * 3 + 9
+    assert len(index) == 2 * 6 + 2 * 3 + 9 + 8
+    assert all(d["expected"] == "" for d in index if d["kind"].startswith("first-touch"))
     assert sum(d["width"] * d["height"] for d in index) == size
     numbers = [d for d in index if d["kind"].startswith("number-")]
     assert all(len(d["expected"]) == int(d["kind"][-1]) for d in numbers)
