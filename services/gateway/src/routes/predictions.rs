@@ -84,7 +84,7 @@ fn default_log() -> bool {
         (status = 408, description = "The body was not sent in time", body = ErrorBody),
         (status = 413, description = "The body or the image is too large", body = ErrorBody),
         (status = 415, description = "Neither PNG, JPEG nor JSON", body = ErrorBody),
-        (status = 422, description = "An empty drawing, pixels that do not match the size, or an \
+        (status = 422, description = "An empty drawing, a tap too small to read (too_small), pixels that do not match the size, or an \
             application/vnd.digits.mnist body that is not 1 to 8 images of 784 bytes", body = ErrorBody),
         (status = 504, description = "The model did not answer in time", body = ErrorBody),
     )
