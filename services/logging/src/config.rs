@@ -15,7 +15,7 @@ pub struct Settings {
     /// Address the gRPC server listens on
     #[arg(long, env = "DIGITS_LOGGING_ADDR", default_value = "0.0.0.0:50052", value_name = "ADDR")]
     pub addr: SocketAddr,
-    /// `postgres://user:password@host:5432/db`, or `sqlite://PATH` (the file is created if missing)
+    /// `postgres://user:password@host:5432/db`; for a replicated PostgreSQL every member, `postgres://user@pg1,pg2,pg3/db?target_session_attrs=read-write`, and the primary is found; or `sqlite://PATH` (the file is created if missing)
     #[arg(
         long,
         env = "DATABASE_URL",

@@ -1,6 +1,12 @@
 //! Connections: the backend is chosen by the `DATABASE_URL` scheme, never
 //! guessed. `postgres://` or `postgresql://` is PostgreSQL; `sqlite://PATH`,
 //! `sqlite:PATH` or a plain file path is SQLite (created if missing).
+//!
+//! A replicated PostgreSQL is named by a libpq multi-host URL,
+//! `postgres://USER@pg1,pg2,pg3/DB?target_session_attrs=read-write`: each
+//! new connection goes to the member that takes writes, and a pooled one is
+//! checked before each use, so after a failover the pool holds only
+//! connections to the new primary.
 
 use std::time::Duration;
 
@@ -61,6 +67,23 @@ impl DatabaseUrl {
         } else {
             let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
             Self::Sqlite(path.to_owned())
+        }
+    }
+
+    /// Bounds each connection attempt to PostgreSQL by `timeout` (libpq's
+    /// `connect_timeout`, whole seconds, at least 2) unless the URL sets its
+    /// own: without it, a host that vanished with its machine holds the
+    /// attempt for minutes, and with a multi-host URL keeps the next host
+    /// from being tried.
+    #[must_use]
+    pub fn with_connect_timeout(self, timeout: Duration) -> Self {
+        match self {
+            Self::Postgres(url) if !url.contains("connect_timeout=") => {
+                let seconds = timeout.as_secs_f64().ceil().max(2.0);
+                let separator = if url.contains('?') { '&' } else { '?' };
+                Self::Postgres(format!("{url}{separator}connect_timeout={seconds}"))
+            }
+            other => other,
         }
     }
 
@@ -131,8 +154,22 @@ impl ManageConnection for Manager {
         self.0.connect()
     }
 
+    /// A PostgreSQL connection is valid only while its server takes writes:
+    /// one to a former primary that came back as a standby is dropped, and
+    /// the next connection finds the new primary.
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), StoreError> {
-        diesel::sql_query("SELECT 1").execute(conn).map(|_| ()).map_err(|e| StoreError::Unavailable(e.to_string()))
+        let unavailable = |e: diesel::result::Error| StoreError::Unavailable(e.to_string());
+        match conn {
+            // PostgreSQL counts the rows a SELECT returned.
+            DbConnection::Postgresql(_) => {
+                match diesel::sql_query("SELECT 1 WHERE NOT pg_is_in_recovery()").execute(conn) {
+                    Ok(1) => Ok(()),
+                    Ok(_) => Err(StoreError::Unavailable("the server is a standby now".into())),
+                    Err(e) => Err(unavailable(e)),
+                }
+            }
+            DbConnection::Sqlite(_) => diesel::sql_query("SELECT 1").execute(conn).map(|_| ()).map_err(unavailable),
+        }
     }
 
     fn has_broken(&self, _conn: &mut DbConnection) -> bool {
@@ -149,7 +186,7 @@ pub type Pool = r2d2::Pool<Manager>;
 /// # Errors
 /// When the database is unreachable or a migration fails.
 pub fn pool(url: &str, max_size: u32, timeout: Duration) -> Result<Pool, StoreError> {
-    let url = DatabaseUrl::parse(url);
+    let url = DatabaseUrl::parse(url).with_connect_timeout(timeout);
     let size = if matches!(url, DatabaseUrl::Sqlite(_)) { 1 } else { max_size };
     let pool = r2d2::Pool::builder()
         .max_size(size)
@@ -183,4 +220,29 @@ pub fn connection(pool: &Pool) -> Result<r2d2::PooledConnection<Manager>, StoreE
     waiting.decrement(1.0);
     record_pool_state(pool);
     Ok(conn?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_postgres_url_gets_a_connect_timeout_unless_it_has_its_own() {
+        let second = Duration::from_millis(1500);
+        let with = |url: &str| DatabaseUrl::parse(url).with_connect_timeout(second);
+        assert_eq!(with("postgres://u@h/db"), DatabaseUrl::Postgres("postgres://u@h/db?connect_timeout=2".into()));
+        assert_eq!(
+            with("postgres://u@h1,h2/db?target_session_attrs=read-write"),
+            DatabaseUrl::Postgres("postgres://u@h1,h2/db?target_session_attrs=read-write&connect_timeout=2".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("postgres://u@h/db").with_connect_timeout(Duration::from_millis(4200)),
+            DatabaseUrl::Postgres("postgres://u@h/db?connect_timeout=5".into())
+        );
+        assert_eq!(
+            with("postgres://u@h/db?connect_timeout=9"),
+            DatabaseUrl::Postgres("postgres://u@h/db?connect_timeout=9".into())
+        );
+        assert_eq!(with("sqlite://x.db"), DatabaseUrl::Sqlite("x.db".into()));
+    }
 }

@@ -37,9 +37,14 @@ impl From<StoreError> for tonic::Status {
         match &e {
             StoreError::NotFound(_) => Self::not_found(e.to_string()),
             StoreError::Invalid { .. } => Self::invalid_argument(e.to_string()),
+            // A server that went read-only under the call is a primary that
+            // was just demoted: the write is for the next primary, so the
+            // caller tries again, as for a lost connection.
             StoreError::Unavailable(_)
             | StoreError::Database(DieselError::DatabaseError(
-                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                DatabaseErrorKind::ClosedConnection
+                | DatabaseErrorKind::UnableToSendCommand
+                | DatabaseErrorKind::ReadOnlyTransaction,
                 _,
             )) => Self::unavailable(e.to_string()),
             // libpq reports a server that went away mid-query as an unknown error.

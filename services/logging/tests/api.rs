@@ -478,6 +478,58 @@ async fn a_postgres_restart_gives_unavailable_then_recovers_without_losing_rows(
     server.stop().await;
 }
 
+/// A replicated PostgreSQL loses its primary: the service, given both
+/// members in one multi-host URL, answers `UNAVAILABLE` at once while no
+/// member takes writes, and finds the promoted standby by itself, with every
+/// committed prediction and answer on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_failover_the_service_finds_the_new_primary_with_every_committed_row() {
+    let mut primary = Cluster::start().expect("primary");
+    let standby = primary.standby(true).expect("synchronous standby");
+    let server = start(Cluster::primary_url(&[&primary, &standby], "postgres")).await;
+    let mut client = server.client.clone();
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        ids.push(client.log_prediction(request(&format!("before-{i}"), i % 10)).await.expect("logged").into_inner());
+    }
+    let feedback = |id: i64, label: u32| pb::RecordFeedbackRequest {
+        prediction: Some(Feedback::Id(id)),
+        true_label: Some(label),
+        ..Default::default()
+    };
+    let first = ids[0].prediction.as_ref().expect("row").id;
+    client.record_feedback(feedback(first, 0)).await.expect("feedback committed");
+
+    // The primary's machine is gone; the standby is not promoted yet.
+    primary.kill();
+    for _ in 0..3 {
+        let started = std::time::Instant::now();
+        let status = client.get_stats(pb::GetStatsRequest::default()).await.expect_err("no primary");
+        assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+        let status = client.log_prediction(request("during", 1)).await.expect_err("no primary");
+        assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+        assert!(started.elapsed() < Duration::from_secs(4), "a quick answer, not a hang: {:?}", started.elapsed());
+    }
+
+    standby.promote().expect("promoted");
+    let started = std::time::Instant::now();
+    loop {
+        match client.log_prediction(request("during", 1)).await {
+            Ok(_) => break,
+            Err(s) if s.code() == Code::Unavailable && started.elapsed() < Duration::from_secs(15) => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(s) => panic!("the new primary was not found: {s:?}"),
+        }
+    }
+    println!("writes again {:?} after the promotion", started.elapsed());
+    let stats = client.get_stats(pb::GetStatsRequest::default()).await.expect("stats").into_inner();
+    let overall = stats.overall.expect("overall");
+    assert_eq!((overall.total, overall.labeled), (21, 1), "20 before, the retried one; the answer kept");
+    assert_eq!(standby.psql("postgres", "SELECT count(*) FROM predictions").expect("count").trim(), "21");
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn reflection_lists_only_the_logging_and_health_services() {
     let dir = TempDir::new("logging-reflection");

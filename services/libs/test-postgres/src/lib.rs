@@ -9,6 +9,10 @@
 //! - [`TestDatabase`] is a fresh, uniquely named database on the shared
 //!   server, dropped when the value is dropped.
 //!
+//! - [`Cluster::standby`] adds a streaming-replication standby, synchronous
+//!   if asked, that [`Cluster::promote`] turns into the primary after
+//!   [`Cluster::kill`] stopped the old one as a lost machine would.
+//!
 //! Databases are created and dropped with `psql`, which ships with the server.
 
 use std::path::{Path, PathBuf};
@@ -46,7 +50,9 @@ fn bin_dir() -> Result<PathBuf, PgError> {
         .into_iter()
         .find(|dir| dir.join("initdb").exists() && dir.join("postgres").exists());
     if let Some(dir) = on_path {
-        return Ok(dir);
+        // The folder of the installation itself, not of a link to initdb on
+        // PATH: the other programs (pg_basebackup, psql) are beside it.
+        return Ok(std::fs::canonicalize(dir.join("initdb"))?.parent().map_or(dir, Path::to_path_buf));
     }
     let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
         .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path().join("bin"))).collect())
@@ -136,9 +142,91 @@ impl Cluster {
         Ok(cluster)
     }
 
+    /// A streaming-replication standby of this cluster, in a folder of its
+    /// own on another free port (`pg_basebackup -R`). With `synchronous`,
+    /// this cluster then waits for the standby before any commit returns,
+    /// so that a committed row survives the loss of this server.
+    ///
+    /// # Errors
+    /// When the copy fails or the standby does not start.
+    pub fn standby(&self, synchronous: bool) -> Result<Self, PgError> {
+        let dir = std::env::temp_dir().join(unique("digits-pg-standby"));
+        std::fs::create_dir_all(&dir)?;
+        if self.root {
+            run(Command::new("chown").arg("postgres:").arg(&dir))?;
+        }
+        run(as_owner(&self.bin.join("pg_basebackup"), self.root)
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", "-X", "stream", "-R", "-D"])
+            .arg(dir.join("data")))?;
+        let mut standby = Self {
+            dir,
+            bin: self.bin.clone(),
+            port: free_port()?,
+            root: self.root,
+            durable: self.durable,
+            server: None,
+        };
+        standby.resume()?;
+        if synchronous {
+            self.psql("postgres", "ALTER SYSTEM SET synchronous_standby_names = '*'")?;
+            self.psql("postgres", "SELECT pg_reload_conf()")?;
+            let started = Instant::now();
+            while self.psql("postgres", "SELECT sync_state FROM pg_stat_replication")?.trim() != "sync" {
+                if started.elapsed() > Duration::from_secs(30) {
+                    return Err(PgError::Timeout(started.elapsed(), "the standby never became synchronous".into()));
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        Ok(standby)
+    }
+
+    /// Makes this standby the primary (`pg_ctl promote`), and waits until it
+    /// takes writes.
+    ///
+    /// # Errors
+    /// When it does not.
+    pub fn promote(&self) -> Result<(), PgError> {
+        run(as_owner(&self.bin.join("pg_ctl"), self.root)
+            .arg("-D")
+            .arg(self.dir.join("data"))
+            .args(["promote", "-w"]))?;
+        Ok(())
+    }
+
+    /// Whether this server is a standby (in recovery).
+    ///
+    /// # Errors
+    /// When it cannot be asked.
+    pub fn is_standby(&self) -> Result<bool, PgError> {
+        Ok(self.psql("postgres", "SELECT pg_is_in_recovery()")?.trim() == "t")
+    }
+
+    /// Stops the server the way a lost machine does: at once, with no
+    /// checkpoint and no goodbye to its clients (`pg_ctl stop -m immediate`).
+    pub fn kill(&mut self) {
+        if let Some(mut server) = self.server.take() {
+            let _ = run(as_owner(&self.bin.join("pg_ctl"), self.root).arg("-D").arg(self.dir.join("data")).args([
+                "stop",
+                "-m",
+                "immediate",
+                "-w",
+            ]));
+            let _ = server.wait();
+        }
+    }
+
     /// A URL for `database` on this cluster.
     pub fn url(&self, database: &str) -> String {
         format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+    }
+
+    /// A libpq multi-host URL for `database` on `clusters`, in that order,
+    /// that connects only to the one taking writes: what a client of a
+    /// replicated database is given.
+    pub fn primary_url(clusters: &[&Self], database: &str) -> String {
+        let hosts: Vec<String> = clusters.iter().map(|c| format!("127.0.0.1:{}", c.port)).collect();
+        format!("postgres://postgres@{}/{database}?target_session_attrs=read-write", hosts.join(","))
     }
 
     /// Stops the server (fast shutdown), keeping the data: for tests of an
@@ -323,6 +411,19 @@ mod tests {
         drop(a);
         let listed = b.psql("SELECT datname FROM pg_database").expect("list");
         assert!(!listed.lines().any(|l| l == name), "{name} was dropped");
+    }
+
+    #[test]
+    fn a_synchronous_standby_holds_every_commit_and_takes_over_when_promoted() {
+        let mut primary = Cluster::start().expect("cluster");
+        let standby = primary.standby(true).expect("standby");
+        assert!(standby.is_standby().expect("asked"));
+        primary.psql("postgres", "CREATE TABLE kept (x INT); INSERT INTO kept VALUES (7)").expect("create");
+        primary.kill();
+        standby.promote().expect("promoted");
+        assert!(!standby.is_standby().expect("asked"));
+        assert_eq!(standby.psql("postgres", "SELECT x FROM kept").expect("select").trim(), "7");
+        standby.psql("postgres", "INSERT INTO kept VALUES (8)").expect("takes writes");
     }
 
     #[test]
