@@ -420,7 +420,7 @@ class Fleet(Workers):
             connections.pop(node, None)
             return self._fail(node, f"cut mid-answer: {type(e).__name__}")
         if resp.status != 201:
-            return self._fail(node, resp.status)
+            return self._fail(node, f"{resp.status} {error_code(data)}")
         answer = json.loads(data)
         replica = resp.getheader("x-digits-replica", "?")
         with self.lock:
@@ -434,6 +434,15 @@ class Fleet(Workers):
         with self.lock:
             self.result.failures.append((node, what, time.time()))
         return "failed"
+
+
+def error_code(body):
+    """The API's stable error code in an answer's JSON body ("overloaded",
+    "logging_unavailable", ...), or what the body was when it has none."""
+    try:
+        return json.loads(body)["code"]
+    except (ValueError, KeyError, TypeError):
+        return f"(no code: {body[:80]!r})"
 
 
 def wait_for(condition, timeout, what, interval=0.5):
