@@ -12,7 +12,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::setup;
+use crate::{deploy, setup};
 
 pub fn recognition(model: Option<&Path>) -> anyhow::Result<()> {
     let mnist = setup::mnist_dir()?;
@@ -29,8 +29,8 @@ pub fn recognition(model: Option<&Path>) -> anyhow::Result<()> {
                 .current_dir(root.join("training")),
         )?;
     }
-    let mut cmd = Command::new("cargo");
-    cmd.args(["run", "--release", "-p", "digits-inference", "--example", "recognition", "--"]).arg(&set);
+    let mut cmd = Command::new(deploy::release_example("recognition")?);
+    cmd.arg(&set);
     if let Some(model) = model {
         cmd.env("DIGITS_MODEL_DIR", model);
     }
@@ -59,8 +59,8 @@ pub fn write_photos(out: &Path, options: &[&str]) -> anyhow::Result<()> {
 
 /// Reads the photos in `dir` through the serving pipeline and the page's path.
 pub fn read_photos(dir: &Path, model: Option<&Path>, options: &[&str]) -> anyhow::Result<()> {
-    let mut cmd = Command::new("cargo");
-    cmd.args(["run", "--release", "-p", "digits-inference", "--example", "photos", "--"]).arg(dir).args(options);
+    let mut cmd = Command::new(deploy::release_example("photos")?);
+    cmd.arg(dir).args(options);
     if let Some(model) = model {
         cmd.env("DIGITS_MODEL_DIR", model);
     }
