@@ -56,7 +56,14 @@ pub fn test(skip_python: bool) -> anyhow::Result<()> {
                     "--",
                     "-D",
                     "warnings",
-                ]))
+                ]))?;
+                // The model runtime's SIMD code, compiled only in the app's SIMD build.
+                setup::run(
+                    Command::new("cargo")
+                        .args(["clippy", "-p", "digits-onnx-lite", "--target", "wasm32-unknown-unknown"])
+                        .args(["--target-dir", "target/wasm-simd", "--", "-D", "warnings"])
+                        .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS", "-C target-feature=+simd128"),
+                )
             }),
         ),
         ("web app build", Box::new(|| web::build().map(|_| ()))),

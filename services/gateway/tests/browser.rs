@@ -940,6 +940,11 @@ async fn the_model_runs_in_the_page_offline_too_and_a_class_behind_one_address_i
         sizes.iter().find(|e| e["name"].as_str().is_some_and(|n| n.contains("/api/model/files/"))).expect("model");
     let sent = wasm["sent"].as_u64().expect("bytes") + model["sent"].as_u64().expect("bytes");
     assert!(wasm["sent"].as_u64() < wasm["size"].as_u64(), "the wasm is sent compressed: {wasm}");
+    assert_eq!(sizes.iter().filter(|e| e["name"].as_str().is_some_and(|n| n.ends_with(".wasm"))).count(), 1);
+    assert!(
+        wasm["name"].as_str().is_some_and(|n| n.starts_with("/simd/")),
+        "Chromium runs wasm SIMD, so it gets the SIMD build: {wasm}"
+    );
     assert!(sent <= 1_000_000, "the app and the model within 1 MB on the wire: {sent}");
 
     // The class: 29 more people drawing behind the same address, each

@@ -103,7 +103,7 @@ impl Person {
 
     /// Opens the page: the files and the first calls of the web app.
     async fn open_page(&self, stack: &Stack) -> Vec<StatusCode> {
-        let paths = ["/", "/style.css", "/boot.js", "/digits-web-ui.js", "/digits-web-ui_bg.wasm"];
+        let paths = ["/", "/style.css", "/boot.js", "/simd/digits-web-ui.js", "/simd/digits-web-ui_bg.wasm"];
         let calls = ["/api/model/page", "/api/stats", "/api/predictions?limit=10", "/api/model"];
         let mut statuses = Vec::new();
         for path in paths.iter().chain(&calls) {
