@@ -53,8 +53,11 @@ enum Task {
         #[arg(long, conflicts_with = "capacity")]
         metrics_cost: bool,
         /// Only the CPU time per request of each service and per stored row of PostgreSQL, and the bytes per row
-        #[arg(long)]
+        #[arg(long, conflicts_with = "model_cost")]
         capacity: bool,
+        /// Only the logged PNG throughput at 32 clients with the embedded model and with the release before it
+        #[arg(long, conflicts_with = "metrics_cost")]
+        model_cost: bool,
     },
     /// Build the images and run the compose scenarios
     Containers {
@@ -117,6 +120,7 @@ fn main() -> ExitCode {
         Task::Web => web::web(),
         Task::Bench { metrics_cost: true, .. } => bench::load::metrics_cost(),
         Task::Bench { capacity: true, .. } => bench::capacity::capacity(),
+        Task::Bench { model_cost: true, .. } => bench::model_cost(),
         Task::Bench { .. } => bench::bench(),
         Task::Containers { from_source, build_only } => containers::containers(from_source, build_only),
         Task::Swarm => containers::swarm(),

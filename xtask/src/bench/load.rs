@@ -100,6 +100,74 @@ pub fn wrk_run(
     parse(&text).with_context(|| format!("reading wrk's output:\n{text}"))
 }
 
+/// What the model costs the whole stack: the embedded model against the
+/// release before it (served from a model repository as the current
+/// version), taking turns, three rounds of `wrk -t2 -c32 -d10s` posting the
+/// canvas PNG (`dir/canvas.png`, logged). Prints the medians and adds
+/// `c32_png_logged_rps_{embedded,previous}`.
+pub fn model_cost(dir: &Path, figures: &mut Vec<(String, f64)>) -> anyhow::Result<()> {
+    let wrk = setup::wrk()?;
+    let script = dir.join("post.lua");
+    std::fs::write(&script, SCRIPT)?;
+    let models = setup::root().join("services/inference/models/mnist");
+    let previous = previous_version(&models)?;
+    let repository = dir.join("repository");
+    let folder = repository.join("digits-mnist-cnn");
+    std::fs::create_dir_all(folder.join(&previous))?;
+    for file in ["model.onnx", "model.json", "golden.json"] {
+        std::fs::copy(models.join(&previous).join(file), folder.join(&previous).join(file))?;
+    }
+    std::fs::write(folder.join("serving.json"), format!(r#"{{"current": "{previous}"}}"#))?;
+    let repository = repository.to_string_lossy().into_owned();
+    let png = dir.join("canvas.png");
+    let mut rates: [(&str, Vec<f64>); 2] = [("embedded", Vec::new()), ("previous", Vec::new())];
+    for round in 1..=3 {
+        for (which, rps) in &mut rates {
+            let env: &[(&str, &str)] =
+                if *which == "previous" { &[("DIGITS_MODEL_REPOSITORY", repository.as_str())] } else { &[] };
+            let stack = crate::local_stack::LocalStack::start_all(env, &UNLIMITED)?;
+            let host = stack.url.trim_start_matches("http://");
+            let page = crate::local_stack::get_ok(host, "/api/model/page").context("GET /api/model/page")?;
+            let version = page.split("\"version\":\"").nth(1).and_then(|v| v.split('"').next()).unwrap_or("?");
+            if *which == "previous" && version != previous {
+                bail!("the stack with the repository serves {version}, not {previous}");
+            }
+            let url = format!("{}/api/predictions", stack.url);
+            let run = wrk_run(&wrk, &script, &url, &png, "image/png", (32, 2, 10))?;
+            println!(
+                "round {round}, model {version:<6}: {:>6.0} req/s, p50 {:>6.0} µs, {} not 2xx",
+                run.rate, run.p50_us, run.failed
+            );
+            rps.push(run.rate);
+        }
+    }
+    let [(_, embedded), (_, before)] = &mut rates;
+    let (embedded, before) = (median(embedded), median(before));
+    println!(
+        "median: embedded {embedded:.0} req/s, {previous} {before:.0} req/s: {:.0} % {}",
+        (100.0 * (1.0 - embedded / before)).abs(),
+        if embedded < before { "fewer" } else { "more" }
+    );
+    figures.push(("c32_png_logged_rps_embedded".into(), embedded));
+    figures.push(("c32_png_logged_rps_previous".into(), before));
+    Ok(())
+}
+
+/// The newest version in `models` below the embedded one (the highest).
+fn previous_version(models: &Path) -> anyhow::Result<String> {
+    let mut versions: Vec<(Vec<u64>, String)> = std::fs::read_dir(models)?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter_map(|name| Some((name.split('.').map(|n| n.parse().ok()).collect::<Option<Vec<u64>>>()?, name)))
+        .collect();
+    versions.sort();
+    versions.iter().rev().nth(1).map(|(_, name)| name.clone()).context("no release before the embedded one")
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
 /// What the Prometheus metrics cost on the request path: the same release
 /// build with `DIGITS_METRICS=on` and `off`, alternating, three rounds of
 /// `wrk -t2 -c32 -d10s` posting a logged 28x28 input; prints the medians.

@@ -6,7 +6,8 @@
 //! the whole stack (release binaries on loopback,
 //! SQLite) under one client and under 32, and beside MLServer, the Python
 //! serving system a developer would pick, on the same OIP REST request
-//! (`peer`); the statistics and history pages
+//! (`peer`); the logged PNG throughput with the embedded model against the
+//! release before it (`load::model_cost`); the statistics and history pages
 //! at a million rows on PostgreSQL and SQLite. Everything is built before
 //! anything is timed. Run it on an idle machine.
 
@@ -94,6 +95,9 @@ pub fn bench() -> anyhow::Result<()> {
         load::gateway(&stack.url, &dir, &mut figures)?;
         heading("the peer: MLServer and Digits on the same OIP REST request, taking turns");
         peer::compare(&stack.url, &dir, &mut figures)?;
+        drop(stack);
+        heading("the model's cost to the stack: the embedded model and the release before it, taking turns");
+        load::model_cost(&dir, &mut figures)?;
         let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&figures_file)?;
         for (name, value) in figures {
             writeln!(file, "{name} {value}")?;
@@ -111,6 +115,24 @@ pub fn bench() -> anyhow::Result<()> {
     let _ = std::fs::remove_file(&figures_file);
     summary(&figures);
     Ok(())
+}
+
+/// `cargo xtask bench --model-cost`: [`load::model_cost`] alone, with the
+/// canvas PNG the stack bench writes.
+pub fn model_cost() -> anyhow::Result<()> {
+    deploy::release_builds()?;
+    setup::run(Command::new("cargo").args(["build", "--release", "-p", "digits-loadgen", "--bins"]))?;
+    let dir = std::env::temp_dir().join(format!("digits-model-cost-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    {
+        let stack = LocalStack::start(&UNLIMITED)?;
+        let mut cmd = Command::new(setup::root().join("target/release/stack_bench"));
+        setup::run(cmd.arg(&stack.url).arg(&stack.inference_url).arg(&dir))?;
+    }
+    let mut figures = Vec::new();
+    let result = load::model_cost(&dir, &mut figures);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
 }
 
 fn heading(title: &str) {
@@ -226,6 +248,13 @@ fn summary(f: &BTreeMap<String, f64>) {
     println!(
         "  one reading in the page: p50 {read_p50:.1} ms, p99 {read_p99:.1} ms  (target p50 <= 8 ms: {})",
         verdict(read_p50 <= 8.0)
+    );
+
+    let (embedded, previous) = (get("c32_png_logged_rps_embedded"), get("c32_png_logged_rps_previous"));
+    println!(
+        "\n32 clients, logged PNG, the embedded model against the release before it: {embedded:.0} against {previous:.0} req/s, {:.0} % fewer  (target <= 30 %: {})",
+        100.0 * (1.0 - embedded / previous),
+        verdict(embedded >= 0.7 * previous)
     );
 
     println!("\n32 clients, every request logged vs drafts (?log=false)");
