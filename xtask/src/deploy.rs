@@ -131,6 +131,14 @@ pub fn release_builds() -> anyhow::Result<()> {
     )
 }
 
+/// The three services' release binaries alone, for `cargo xtask run`: the
+/// quickest first start. Their shared dependencies resolve to other
+/// features than in [`release_builds`], so after one the other compiles
+/// them again.
+pub fn release_bins() -> anyhow::Result<()> {
+    setup::run(Command::new("cargo").args(["build", "--release", "--locked"]).args(service_packages()))
+}
+
 /// The inference examples [`release_builds`] builds.
 const RELEASE_EXAMPLES: [&str; 2] = ["recognition", "photos"];
 

@@ -24,8 +24,9 @@ fn var_or(name: &str, default: &str) -> String {
 
 pub fn run() -> anyhow::Result<()> {
     let dist = web::build()?;
-    // The same build as `cargo xtask test`'s, so the two share the output.
-    deploy::release_builds()?;
+    // The binaries alone: the test command's build adds the recognition
+    // readers, whose dev-dependencies cost a first start minutes.
+    deploy::release_bins()?;
     let bin = setup::root().join("target/release");
     let inference = var_or("DIGITS_INFERENCE_ADDR", "127.0.0.1:50051");
     let logging = var_or("DIGITS_LOGGING_ADDR", "127.0.0.1:50052");
