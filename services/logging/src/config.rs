@@ -30,7 +30,7 @@ pub struct Settings {
     /// Most PostgreSQL connections (SQLite always uses one)
     #[arg(long, env = "DIGITS_DB_POOL_SIZE", default_value = "16", value_name = "N")]
     pub db_pool_size: NonZeroU32,
-    /// How long a call waits for a connection before `UNAVAILABLE`, in milliseconds
+    /// How long a call waits for a connection before `UNAVAILABLE`, in milliseconds; also each PostgreSQL connection attempt's limit (libpq's `connect_timeout`, at least 2 s) unless `DATABASE_URL` sets one
     #[arg(long, env = "DIGITS_DB_TIMEOUT_MS", default_value = "2000", value_name = "MS")]
     pub db_timeout_ms: NonZeroU64,
     /// How long start-up waits for the database to come up, in seconds

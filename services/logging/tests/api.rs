@@ -436,6 +436,21 @@ async fn bad_requests_are_rejected_with_the_right_codes() {
     }
 }
 
+/// Sends `log` until it is stored, while the service answers `UNAVAILABLE`
+/// (the database is coming back), for at most 15 s; returns how long it took.
+async fn logged_once_back(client: &mut Client, log: pb::LogPredictionRequest) -> Duration {
+    let started = std::time::Instant::now();
+    loop {
+        match client.log_prediction(log.clone()).await {
+            Ok(_) => return started.elapsed(),
+            Err(s) if s.code() == Code::Unavailable && started.elapsed() < Duration::from_secs(15) => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(s) => panic!("not stored once the database was back: {s:?}"),
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_postgres_restart_gives_unavailable_then_recovers_without_losing_rows() {
     let mut cluster = Cluster::start().expect("private cluster");
@@ -458,16 +473,7 @@ async fn a_postgres_restart_gives_unavailable_then_recovers_without_losing_rows(
 
     cluster.resume().expect("postgres back");
     // No restart of the service: the pool reconnects by itself.
-    let started = std::time::Instant::now();
-    loop {
-        match client.log_prediction(request("after", 2)).await {
-            Ok(_) => break,
-            Err(s) if s.code() == Code::Unavailable && started.elapsed() < Duration::from_secs(15) => {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Err(s) => panic!("not recovered: {s:?}"),
-        }
-    }
+    logged_once_back(&mut client, request("after", 2)).await;
     // The retry of a request that failed during the outage now succeeds.
     client.log_prediction(request("during", 1)).await.expect("retried");
     let total =
@@ -512,17 +518,8 @@ async fn after_a_failover_the_service_finds_the_new_primary_with_every_committed
     }
 
     standby.promote().expect("promoted");
-    let started = std::time::Instant::now();
-    loop {
-        match client.log_prediction(request("during", 1)).await {
-            Ok(_) => break,
-            Err(s) if s.code() == Code::Unavailable && started.elapsed() < Duration::from_secs(15) => {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(s) => panic!("the new primary was not found: {s:?}"),
-        }
-    }
-    println!("writes again {:?} after the promotion", started.elapsed());
+    let waited = logged_once_back(&mut client, request("during", 1)).await;
+    println!("writes again {waited:?} after the promotion");
     let stats = client.get_stats(pb::GetStatsRequest::default()).await.expect("stats").into_inner();
     let overall = stats.overall.expect("overall");
     assert_eq!((overall.total, overall.labeled), (21, 1), "20 before, the retried one; the answer kept");

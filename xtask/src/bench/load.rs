@@ -163,6 +163,7 @@ fn previous_version(models: &Path) -> anyhow::Result<String> {
     versions.iter().rev().nth(1).map(|(_, name)| name.clone()).context("no release before the embedded one")
 }
 
+/// The middle value (the upper one of an even count); sorts `values`.
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
@@ -199,10 +200,6 @@ pub fn metrics_cost() -> anyhow::Result<()> {
             p50.push(run.p50_us);
         }
     }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
     let [(_, on_rps, on_p50), (_, off_rps, off_p50)] = &mut rates;
     let (on, off) = (median(on_rps), median(off_rps));
     println!(

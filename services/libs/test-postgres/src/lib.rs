@@ -86,6 +86,16 @@ fn run(cmd: &mut Command) -> Result<String, PgError> {
     if out.status.success() { Ok(text) } else { Err(PgError::Command { command: format!("{cmd:?}"), output: text }) }
 }
 
+/// A new, uniquely named temporary folder, owned by `postgres` when we are root.
+fn owned_dir(prefix: &str, root: bool) -> Result<PathBuf, PgError> {
+    let dir = std::env::temp_dir().join(unique(prefix));
+    std::fs::create_dir_all(&dir)?;
+    if root {
+        run(Command::new("chown").arg("postgres:").arg(&dir))?;
+    }
+    Ok(dir)
+}
+
 /// A private PostgreSQL cluster, stopped and deleted on drop.
 pub struct Cluster {
     dir: PathBuf,
@@ -124,11 +134,7 @@ impl Cluster {
     fn create(durable: bool) -> Result<Self, PgError> {
         let bin = bin_dir()?;
         let root = is_root();
-        let dir = std::env::temp_dir().join(unique("digits-pg"));
-        std::fs::create_dir_all(&dir)?;
-        if root {
-            run(Command::new("chown").arg("postgres:").arg(&dir))?;
-        }
+        let dir = owned_dir("digits-pg", root)?;
         run(as_owner(&bin.join("initdb"), root).arg("-D").arg(dir.join("data")).args([
             "-U",
             "postgres",
@@ -150,11 +156,7 @@ impl Cluster {
     /// # Errors
     /// When the copy fails or the standby does not start.
     pub fn standby(&self, synchronous: bool) -> Result<Self, PgError> {
-        let dir = std::env::temp_dir().join(unique("digits-pg-standby"));
-        std::fs::create_dir_all(&dir)?;
-        if self.root {
-            run(Command::new("chown").arg("postgres:").arg(&dir))?;
-        }
+        let dir = owned_dir("digits-pg-standby", self.root)?;
         run(as_owner(&self.bin.join("pg_basebackup"), self.root)
             .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", "-X", "stream", "-R", "-D"])
             .arg(dir.join("data")))?;
@@ -205,15 +207,7 @@ impl Cluster {
     /// Stops the server the way a lost machine does: at once, with no
     /// checkpoint and no goodbye to its clients (`pg_ctl stop -m immediate`).
     pub fn kill(&mut self) {
-        if let Some(mut server) = self.server.take() {
-            let _ = run(as_owner(&self.bin.join("pg_ctl"), self.root).arg("-D").arg(self.dir.join("data")).args([
-                "stop",
-                "-m",
-                "immediate",
-                "-w",
-            ]));
-            let _ = server.wait();
-        }
+        self.stop("immediate");
     }
 
     /// A URL for `database` on this cluster.
@@ -232,11 +226,16 @@ impl Cluster {
     /// Stops the server (fast shutdown), keeping the data: for tests of an
     /// outage. [`Cluster::resume`] starts it again on the same port.
     pub fn pause(&mut self) {
+        self.stop("fast");
+    }
+
+    /// `pg_ctl stop -m mode`, if the server runs.
+    fn stop(&mut self, mode: &str) {
         if let Some(mut server) = self.server.take() {
             let _ = run(as_owner(&self.bin.join("pg_ctl"), self.root)
                 .arg("-D")
                 .arg(self.dir.join("data"))
-                .args(["stop", "-m", "fast", "-w"]));
+                .args(["stop", "-m", mode, "-w"]));
             // The watchdog notices the server is gone within a second.
             let _ = server.wait();
         }
